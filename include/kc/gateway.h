@@ -1,0 +1,50 @@
+/* kc/gateway.h — the process-wide context every handler receives: the loop, the settings,
+ * the upstream client and the runtime state of each configured cluster. */
+#ifndef KC_GATEWAY_H
+#define KC_GATEWAY_H
+
+#include <evhtp/evhtp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kc_config;
+struct kc_cluster_cfg;
+struct kc_upstream;
+struct kc_metrics_service;
+
+/* Runtime state of one cluster. */
+struct kc_cluster {
+    const struct kc_cluster_cfg *cfg; /* borrowed from the config */
+    size_t active_url;                /* failover: the Connect URL that answered last */
+    char connect_pool[96];            /* upstream pool key for its Connect URLs */
+};
+
+struct kc_gateway {
+    struct event_base *base;
+    struct kc_config *cfg;            /* borrowed; outlives the gateway */
+    struct kc_upstream *upstream;
+    struct kc_cluster *clusters;
+    size_t cluster_count;
+    struct kc_metrics_service *metrics;
+    struct kc_server *server;
+    int64_t started_at_ms;            /* wall clock */
+};
+
+struct kc_cluster *kc_gateway_cluster(struct kc_gateway *gw, const char *name);
+int64_t kc_wall_ms(void);
+int64_t kc_mono_ms(void);
+
+/* server.c */
+struct kc_server;
+/* Binds, prints `listening on HOST:PORT`, installs signal handlers. -1 on failure. */
+struct kc_server *kc_server_start(struct kc_gateway *gw);
+/* Runs until SIGTERM/SIGINT and the graceful drain are over. */
+void kc_server_run(struct kc_server *srv);
+void kc_server_free(struct kc_server *srv);
+int kc_server_ready(const struct kc_server *srv);
+size_t kc_server_connection_count(const struct kc_server *srv);
+
+/* The request router (routes.c): called for every complete request. */
+void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req);
+
+#endif

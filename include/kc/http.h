@@ -1,0 +1,51 @@
+/* kc/http.h — replying to clients and waiting on upstreams without losing track of them.
+ * Every reply of the gateway goes through kc_reply_*: one place for headers, gzip, access log. */
+#ifndef KC_HTTP_H
+#define KC_HTTP_H
+
+#include <evhtp/evhtp.h>
+#include <jansson.h>
+#include <stddef.h>
+
+/* Facts about the current request for the access log and /metrics. Strings are static. */
+void kc_http_note_route(evhtp_request_t *req, const char *route);
+void kc_http_note_cache(evhtp_request_t *req, const char *cache_status); /* hit|miss|coalesced */
+void kc_http_note_upstream(evhtp_request_t *req, double upstream_ms);
+
+int kc_http_accepts_gzip(evhtp_request_t *req);
+const char *kc_http_header(evhtp_request_t *req, const char *name); /* borrowed or NULL */
+const char *kc_http_method(evhtp_request_t *req);
+
+/* Adds a response header (both strings copied). */
+void kc_reply_header(evhtp_request_t *req, const char *name, const char *value);
+
+/* Sends a complete reply. If the request was paused waiting on an upstream, it is resumed;
+ * do not touch req afterwards. `body` is borrowed (copied into the output). JSON bodies over
+ * 1 KiB are gzip-compressed when the client accepts it. */
+void kc_reply_bytes(evhtp_request_t *req, int status, const char *content_type, const void *body,
+                    size_t len);
+/* Same, with a body already compressed once by the caller (cached documents); gz may be NULL. */
+void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_type,
+                       const void *body, size_t len, const void *gz, size_t gz_len);
+void kc_reply_json(evhtp_request_t *req, int status, const json_t *doc); /* doc borrowed */
+void kc_reply_empty(evhtp_request_t *req, int status);
+/* The one writer of gateway-made errors: {"error":code,"message":…}. */
+void kc_reply_error(evhtp_request_t *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* gzip-compresses len bytes into a new buffer (caller frees); NULL on failure. */
+unsigned char *kc_gzip(const void *data, size_t len, size_t *out_len);
+
+/* A request paused while the gateway waits on something asynchronous.
+ * When the client disconnects first, `gone(owner)` is called once and the pending is freed by
+ * this module: the owner must drop its pointer there. Otherwise the owner ends the wait with
+ * kc_pending_end, which frees the pending and returns the request to reply on. */
+struct kc_pending;
+typedef void (*kc_pending_gone_fn)(void *owner);
+
+struct kc_pending *kc_pending_start(evhtp_request_t *req, kc_pending_gone_fn gone, void *owner);
+/* Returns the paused request (reply with kc_reply_*), or NULL if the client has left. */
+evhtp_request_t *kc_pending_end(struct kc_pending *p);
+size_t kc_pending_count(void);
+
+#endif

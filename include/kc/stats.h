@@ -1,0 +1,27 @@
+/* kc/stats.h — the gateway's own counters and histograms, rendered by /metrics.
+ * Label values must be static strings or short-lived copies; the table copies what it keeps. */
+#ifndef KC_STATS_H
+#define KC_STATS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum kc_cache_event { KC_CACHE_HIT, KC_CACHE_MISS, KC_CACHE_COALESCED };
+
+void kc_stats_request(const char *route, const char *method, int status, double seconds);
+void kc_stats_upstream(const char *upstream, const char *cluster, const char *outcome,
+                       double seconds);
+void kc_stats_cache(const char *cache, enum kc_cache_event ev);
+
+/* Gauges owned by their modules, read at render time. */
+struct kc_stats_gauges {
+    size_t open_connections;
+    size_t inflight_requests;
+    size_t stream_subscribers;
+};
+
+/* Appends the Prometheus text of every gateway metric to out (an open memstream). */
+void kc_stats_render(FILE *out, const struct kc_stats_gauges *gauges);
+void kc_stats_reset(void);
+
+#endif

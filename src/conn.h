@@ -1,0 +1,43 @@
+/* conn.h (internal) — the gateway's per-connection record, shared by server.c and http.c.
+ * evhtp handles one request per connection at a time, so the current request's facts live here. */
+#ifndef KC_CONN_H
+#define KC_CONN_H
+
+#include <evhtp/evhtp.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct kc_gateway;
+
+struct kc_conn {
+    struct kc_gateway *gw;
+    evhtp_connection_t *conn;
+    LIST_ENTRY(kc_conn) link;
+    struct event *header_timer; /* slow-client guard: headers must complete in time */
+
+    /* The current request. */
+    evhtp_request_t *req;
+    uint64_t start_ns;
+    const char *route;          /* static label for logs and metrics */
+    const char *cache;          /* static: hit, miss, coalesced, or NULL */
+    double upstream_ms;
+    size_t header_count;
+    size_t body_bytes;
+    int reject_status;          /* set by a parser hook: reply with it once the request ends */
+    const char *reject_code;
+    const char *reject_message;
+    int replied;
+};
+
+uint64_t kc_now_ns(void);
+
+/* The conn record of a request (stored in req->cbarg once its headers are parsed). */
+static inline struct kc_conn *kc_conn_of(evhtp_request_t *req)
+{
+    return req ? (struct kc_conn *)req->cbarg : NULL;
+}
+
+/* Called by http.c after each reply: access log line + request metrics. */
+void kc_server_log_access(struct kc_conn *kc, evhtp_request_t *req, int status, size_t bytes);
+
+#endif

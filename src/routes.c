@@ -1,0 +1,268 @@
+/* routes.c — the router: health probes, CORS, API authentication, then the handler for the
+ * path. Paths are matched segment by segment; names are percent-decoded exactly once here. */
+#include "kc/config.h"
+#include "kc/gateway.h"
+#include "kc/handlers.h"
+#include "kc/http.h"
+#include "kc/log.h"
+#include "kc/static_files.h"
+#include "kc/urlenc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *request_path(evhtp_request_t *req)
+{
+    return req->uri && req->uri->path && req->uri->path->full ? req->uri->path->full : "/";
+}
+
+static int method_is(evhtp_request_t *req, htp_method m)
+{
+    return evhtp_request_get_method(req) == m;
+}
+
+/* Constant-time comparison so the token cannot be guessed byte by byte from timings. */
+static int token_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ (i < lb ? b[i] : 0));
+    return diff == 0;
+}
+
+static const char *allowed_origin(struct kc_gateway *gw, evhtp_request_t *req)
+{
+    const char *origin = kc_http_header(req, "Origin");
+    if (!origin)
+        return NULL;
+    for (size_t i = 0; i < gw->cfg->cors_origin_count; i++)
+        if (strcmp(gw->cfg->cors_origins[i], "*") == 0 ||
+            strcasecmp(gw->cfg->cors_origins[i], origin) == 0)
+            return origin;
+    return NULL;
+}
+
+/* Returns 1 when the request was answered (preflight). */
+static int handle_cors(struct kc_gateway *gw, evhtp_request_t *req)
+{
+    const char *origin = allowed_origin(gw, req);
+    int preflight = method_is(req, htp_method_OPTIONS) &&
+                    kc_http_header(req, "Access-Control-Request-Method") != NULL;
+    if (origin) {
+        kc_reply_header(req, "Access-Control-Allow-Origin", origin);
+        kc_reply_header(req, "Vary", "Origin");
+    }
+    if (!preflight)
+        return 0;
+    kc_http_note_route(req, "cors_preflight");
+    if (!origin) {
+        kc_reply_error(req, 403, "cors_forbidden", "origin not allowed");
+        return 1;
+    }
+    kc_reply_header(req, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    kc_reply_header(req, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+    kc_reply_header(req, "Access-Control-Max-Age", "600");
+    kc_reply_empty(req, 204);
+    return 1;
+}
+
+static int authorized(struct kc_gateway *gw, evhtp_request_t *req)
+{
+    if (!gw->cfg->auth_token)
+        return 1;
+    const char *h = kc_http_header(req, "Authorization");
+    return h && strncasecmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, gw->cfg->auth_token);
+}
+
+static void free_segments(struct kc_api_path *p)
+{
+    for (size_t i = 0; i < p->nseg; i++)
+        free(p->seg[i]);
+    p->nseg = 0;
+}
+
+/* Splits "a/b%20c/d" into decoded segments. Returns 0, or an HTTP status to reply with. */
+static int split_segments(const char *rest, struct kc_api_path *p)
+{
+    p->nseg = 0;
+    while (*rest == '/')
+        rest++;
+    while (*rest) {
+        const char *end = strchr(rest, '/');
+        size_t len = end ? (size_t)(end - rest) : strlen(rest);
+        if (p->nseg == KC_API_MAX_SEGMENTS)
+            return 404;
+        int bad = 0;
+        char *seg = kc_urldec_segment(rest, len, &bad);
+        if (!seg)
+            return bad ? 400 : 503;
+        p->seg[p->nseg++] = seg;
+        if (!end)
+            break;
+        rest = end + 1;
+        if (*rest == '\0') /* a trailing slash is ignored, as Jersey does */
+            break;
+    }
+    return 0;
+}
+
+static void dispatch_cluster(struct kc_gateway *gw, evhtp_request_t *req, struct kc_api_path *p)
+{
+    size_t n = p->nseg;
+    char **s = p->seg;
+    int get = method_is(req, htp_method_GET) || method_is(req, htp_method_HEAD);
+    if (n == 1 && strcmp(s[0], "metrics") == 0) {
+        kc_http_note_route(req, "cluster_metrics");
+        if (!get)
+            goto not_allowed;
+        kc_handle_cluster_metrics(gw, req, p);
+        return;
+    }
+    if (n == 1 && strcmp(s[0], "alerts") == 0) {
+        kc_http_note_route(req, "alerts");
+        if (!get)
+            goto not_allowed;
+        kc_handle_alerts(gw, req, p);
+        return;
+    }
+    if (n >= 3 && strcmp(s[0], "connectors") == 0 && strcmp(s[2], "metrics") == 0) {
+        if (n == 3) {
+            kc_http_note_route(req, "connector_metrics");
+            if (!get)
+                goto not_allowed;
+            kc_handle_connector_metrics(gw, req, p);
+            return;
+        }
+        if (n == 4 && strcmp(s[3], "history") == 0) {
+            kc_http_note_route(req, "connector_history");
+            if (!get)
+                goto not_allowed;
+            kc_handle_connector_history(gw, req, p);
+            return;
+        }
+        if (n == 4 && strcmp(s[3], "stream") == 0) {
+            kc_http_note_route(req, "connector_stream");
+            if (!get)
+                goto not_allowed;
+            kc_handle_connector_stream(gw, req, p);
+            return;
+        }
+    }
+    kc_handle_proxy(gw, req, p);
+    return;
+not_allowed:
+    kc_reply_header(req, "Allow", "GET, HEAD");
+    kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
+}
+
+static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char *path)
+{
+    const char *rest = path + 4; /* after "/api" */
+    if (*rest == '/')
+        rest++;
+    const char *slash = strchr(rest, '/');
+    size_t first_len = slash ? (size_t)(slash - rest) : strlen(rest);
+    char first[80];
+    if (first_len == 0 || first_len >= sizeof first) {
+        kc_http_note_route(req, "api_unknown");
+        kc_reply_error(req, 404, "not_found", "no such API route");
+        return;
+    }
+    memcpy(first, rest, first_len);
+    first[first_len] = '\0';
+    int get = method_is(req, htp_method_GET) || method_is(req, htp_method_HEAD);
+    const char *tail = slash ? slash : "";
+
+    static const struct {
+        const char *first, *tail, *route;
+        void (*fn)(struct kc_gateway *, evhtp_request_t *);
+    } fixed[] = {
+        {"settings", "", "settings", kc_handle_settings},
+        {"clusters", "", "clusters", kc_handle_clusters},
+        {"gateway", "/health", "gateway_health", kc_handle_gateway_health},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if (strcmp(first, fixed[i].first) == 0 && strcmp(tail, fixed[i].tail) == 0) {
+            kc_http_note_route(req, fixed[i].route);
+            if (!get) {
+                kc_reply_header(req, "Allow", "GET, HEAD");
+                kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
+                return;
+            }
+            fixed[i].fn(gw, req);
+            return;
+        }
+    }
+
+    struct kc_api_path p = {0};
+    int bad = 0;
+    char *cluster_name = kc_urldec_segment(first, first_len, &bad);
+    p.cluster = cluster_name ? kc_gateway_cluster(gw, cluster_name) : NULL;
+    if (!p.cluster) {
+        kc_http_note_route(req, "unknown_cluster");
+        kc_reply_error(req, 404, "unknown_cluster", "no cluster named \"%s\" is configured",
+                       cluster_name ? cluster_name : "?");
+        free(cluster_name);
+        return;
+    }
+    free(cluster_name);
+    int status = split_segments(tail, &p);
+    if (status) {
+        kc_http_note_route(req, "bad_path");
+        if (status == 400)
+            kc_reply_error(req, 400, "bad_request", "malformed percent-encoding in the path");
+        else if (status == 404)
+            kc_reply_error(req, 404, "not_found", "no such API route");
+        else
+            kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        free_segments(&p);
+        return;
+    }
+    dispatch_cluster(gw, req, &p);
+    free_segments(&p);
+}
+
+void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req)
+{
+    const char *path = request_path(req);
+    if (handle_cors(gw, req))
+        return;
+    if (strcmp(path, "/health") == 0) {
+        kc_http_note_route(req, "health");
+        kc_reply_bytes(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+        return;
+    }
+    if (strcmp(path, "/ready") == 0) {
+        kc_http_note_route(req, "ready");
+        if (kc_server_ready(gw->server))
+            kc_reply_bytes(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
+        else
+            kc_reply_error(req, 503, "not_ready", "the gateway is starting or shutting down");
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        kc_http_note_route(req, "prometheus");
+        kc_handle_prometheus(gw, req);
+        return;
+    }
+    if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0) {
+        if (!authorized(gw, req)) {
+            kc_http_note_route(req, "unauthorized");
+            kc_reply_header(req, "WWW-Authenticate", "Bearer realm=\"kconnect-console\"");
+            kc_reply_error(req, 401, "unauthorized", "a valid bearer token is required");
+            return;
+        }
+        kc_reply_header(req, "Cache-Control", "no-store");
+        dispatch_api(gw, req, path);
+        return;
+    }
+    kc_http_note_route(req, "static");
+    if (!method_is(req, htp_method_GET) && !method_is(req, htp_method_HEAD)) {
+        kc_reply_error(req, 405, "method_not_allowed", "static files only answer GET");
+        return;
+    }
+    if (kc_static_serve(req, path, gw->cfg->static_dir) != 0)
+        kc_reply_error(req, 404, "not_found", "no such file");
+}
