@@ -354,9 +354,9 @@ static void on_socket_event(evutil_socket_t fd, short kind, void *arg)
     int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running = 0;
     curl_multi_socket_action(u->multi, fd, action, &running);
+    /* No evtimer_del when nothing runs: a completion callback may just have added a handle
+     * and curl armed the timer for it. curl disarms it itself (timeout -1). */
     check_multi_info(u);
-    if (running <= 0 && evtimer_pending(u->timer, NULL))
-        evtimer_del(u->timer);
 }
 
 static void on_timer(evutil_socket_t fd, short kind, void *arg)

@@ -1,0 +1,36 @@
+/* kc/metrics_service.h — connector metrics, cluster summaries, history and live streams:
+ * collections from Connect + Jolokia, coalesced and cached per connector and per cluster. */
+#ifndef KC_METRICS_SERVICE_H
+#define KC_METRICS_SERVICE_H
+
+#include <evhtp/evhtp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct kc_gateway;
+struct kc_cluster;
+struct kc_metrics_service;
+
+struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw);
+/* Cancels every collection; call after the server freed its connections. */
+void kc_metrics_service_free(struct kc_metrics_service *ms);
+/* Graceful stop: ends every live stream so clients reconnect elsewhere. */
+void kc_metrics_service_close_streams(struct kc_metrics_service *ms);
+size_t kc_metrics_service_subscribers(const struct kc_metrics_service *ms);
+
+/* Each replies exactly once (now, or when the shared collection ends). `name` is decoded. */
+void kc_metrics_serve_connector(struct kc_metrics_service *ms, evhtp_request_t *req,
+                                struct kc_cluster *cl, const char *name);
+void kc_metrics_serve_history(struct kc_metrics_service *ms, evhtp_request_t *req,
+                              struct kc_cluster *cl, const char *name, int64_t since_ms);
+/* Starts a Server-Sent Events stream; last_event_id is 0 when the client sent none. */
+void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req,
+                             struct kc_cluster *cl, const char *name, uint64_t last_event_id);
+void kc_metrics_serve_summary(struct kc_metrics_service *ms, evhtp_request_t *req,
+                              struct kc_cluster *cl);
+/* Prometheus text of every cluster's connectors, from the summary cache (one collection per
+ * TTL however many scrapers), followed by the gateway's own metrics. */
+void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t *req);
+
+#endif

@@ -1,0 +1,22 @@
+/* kc/prom.h — Prometheus text exposition of connector metrics, from cluster summary documents.
+ * Pure rendering: families in a fixed table, label values escaped, base units. */
+#ifndef KC_PROM_H
+#define KC_PROM_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct kc_prom_cluster {
+    const char *name;
+    const json_t *summary; /* borrowed; the last good cluster summary, or NULL */
+    int connect_up;        /* the last collection reached Connect */
+};
+
+/* Writes every connector, task and worker family for the given clusters to out. */
+void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *clusters, size_t n);
+
+/* Writes `value` as a Prometheus label value (\\, \", \n escaped). */
+void kc_prom_write_label(FILE *out, const char *value);
+
+#endif

@@ -1,0 +1,268 @@
+/* prom.c — renders cluster summaries as Prometheus metric families. Each family is written
+ * once with HELP/TYPE and then its samples for every cluster, as the text format requires. */
+#include "kc/prom.h"
+
+#include <math.h>
+#include <string.h>
+
+void kc_prom_write_label(FILE *out, const char *v)
+{
+    fputc('"', out);
+    for (; v && *v; v++) {
+        if (*v == '\\')
+            fputs("\\\\", out);
+        else if (*v == '"')
+            fputs("\\\"", out);
+        else if (*v == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*v, out);
+    }
+    fputc('"', out);
+}
+
+static void write_value(FILE *out, double v)
+{
+    if (isnan(v))
+        fputs("NaN", out);
+    else if (v == floor(v) && fabs(v) < 1e15)
+        fprintf(out, "%.0f", v);
+    else
+        fprintf(out, "%.9g", v);
+}
+
+/* What one connector-level family reads from a summary row. */
+enum row_value { RV_RECORDS, RV_BYTES, RV_ERRORS, RV_RPS, RV_BPS, RV_ERROR_RATIO, RV_LAG };
+
+static const struct {
+    const char *name, *type, *help;
+    enum row_value value;
+} connector_families[] = {
+    {"kconnect_connector_records_total", "counter",
+     "Records processed by the connector's tasks since they started.", RV_RECORDS},
+    {"kconnect_connector_bytes_total", "counter", "Bytes produced (sources) or consumed (sinks).",
+     RV_BYTES},
+    {"kconnect_connector_errors_total", "counter", "Record errors of the connector's tasks.",
+     RV_ERRORS},
+    {"kconnect_connector_records_per_second", "gauge", "Records per second.", RV_RPS},
+    {"kconnect_connector_bytes_per_second", "gauge", "Bytes per second.", RV_BPS},
+    {"kconnect_connector_error_ratio", "gauge", "Errors divided by records (0..1).",
+     RV_ERROR_RATIO},
+    {"kconnect_connector_lag_records", "gauge", "Max consumer lag in records (sinks).", RV_LAG},
+};
+
+static int row_number(const json_t *row, enum row_value v, double *out)
+{
+    const char *key = NULL;
+    double scale = 1;
+    switch (v) {
+    case RV_RECORDS:
+        key = "totalRecords";
+        break;
+    case RV_BYTES:
+        key = "totalBytes";
+        break;
+    case RV_ERRORS:
+        key = "totalErrors";
+        break;
+    case RV_RPS:
+        key = "recordsPerSecond";
+        break;
+    case RV_BPS:
+        key = "bytesPerSecond";
+        break;
+    case RV_ERROR_RATIO:
+        key = "errorRate";
+        scale = 0.01; /* the API's percentage → a ratio in base units */
+        break;
+    case RV_LAG:
+        key = "lag";
+        break;
+    }
+    const json_t *j = json_object_get(row, key);
+    if (!json_is_number(j))
+        return -1;
+    *out = json_number_value(j) * scale;
+    return 0;
+}
+
+static void labels_connector(FILE *out, const char *cluster, const json_t *row, int with_type)
+{
+    fputs("{cluster=", out);
+    kc_prom_write_label(out, cluster);
+    fputs(",connector=", out);
+    kc_prom_write_label(out, json_string_value(json_object_get(row, "name")));
+    if (with_type) {
+        fputs(",type=", out);
+        kc_prom_write_label(out, json_string_value(json_object_get(row, "type")));
+    }
+}
+
+static const char *const connector_states[] = {"RUNNING", "PAUSED",     "STOPPED",
+                                               "FAILED",  "UNASSIGNED", "RESTARTING"};
+static const char *const task_state_keys[] = {"running", "failed", "paused", "unassigned",
+                                              "restarting"};
+
+void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size_t n)
+{
+    fputs("# HELP kconnect_connect_up Whether the last collection reached Kafka Connect.\n"
+          "# TYPE kconnect_connect_up gauge\n",
+          out);
+    for (size_t c = 0; c < n; c++) {
+        fputs("kconnect_connect_up{cluster=", out);
+        kc_prom_write_label(out, cl[c].name);
+        fprintf(out, "} %d\n", cl[c].connect_up ? 1 : 0);
+    }
+
+    for (size_t f = 0; f < sizeof connector_families / sizeof connector_families[0]; f++) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", connector_families[f].name,
+                connector_families[f].help, connector_families[f].name, connector_families[f].type);
+        for (size_t c = 0; c < n; c++) {
+            size_t i;
+            const json_t *row;
+            json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
+            {
+                double v;
+                if (row_number(row, connector_families[f].value, &v) != 0)
+                    continue;
+                fputs(connector_families[f].name, out);
+                labels_connector(out, cl[c].name, row, connector_families[f].value != RV_LAG);
+                fputs("} ", out);
+                write_value(out, v);
+                fputc('\n', out);
+            }
+        }
+    }
+
+    fputs("# HELP kconnect_connector_state 1 for the connector's current state.\n"
+          "# TYPE kconnect_connector_state gauge\n",
+          out);
+    for (size_t c = 0; c < n; c++) {
+        size_t i;
+        const json_t *row;
+        json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
+        {
+            const char *state = json_string_value(json_object_get(row, "state"));
+            for (size_t s = 0; s < sizeof connector_states / sizeof connector_states[0]; s++) {
+                fputs("kconnect_connector_state", out);
+                labels_connector(out, cl[c].name, row, 1);
+                fputs(",state=", out);
+                kc_prom_write_label(out, connector_states[s]);
+                fprintf(out, "} %d\n", state && strcmp(state, connector_states[s]) == 0);
+            }
+        }
+    }
+
+    fputs("# HELP kconnect_connector_tasks Tasks of the connector by state.\n"
+          "# TYPE kconnect_connector_tasks gauge\n",
+          out);
+    for (size_t c = 0; c < n; c++) {
+        size_t i;
+        const json_t *row;
+        json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
+        {
+            const json_t *tasks = json_object_get(row, "tasks");
+            for (size_t s = 0; s < sizeof task_state_keys / sizeof task_state_keys[0]; s++) {
+                fputs("kconnect_connector_tasks", out);
+                labels_connector(out, cl[c].name, row, 0);
+                char upper[16];
+                size_t k;
+                for (k = 0; task_state_keys[s][k] && k < sizeof upper - 1; k++)
+                    upper[k] = (char)(task_state_keys[s][k] - 32);
+                upper[k] = '\0';
+                fputs(",state=", out);
+                kc_prom_write_label(out, upper);
+                fprintf(out, "} %lld\n",
+                        (long long)json_integer_value(json_object_get(tasks, task_state_keys[s])));
+            }
+        }
+    }
+
+    /* Per task: [id, state, workerId, records, bytes, errors] rows of "taskList". */
+    static const struct {
+        const char *name, *type, *help;
+        size_t column;
+    } task_families[] = {
+        {"kconnect_task_state", "gauge", "1 for the task's current state.", 1},
+        {"kconnect_task_records_total", "counter", "Records processed by the task.", 3},
+        {"kconnect_task_bytes_total", "counter", "Bytes produced or consumed by the task.", 4},
+        {"kconnect_task_errors_total", "counter", "Record errors of the task.", 5},
+    };
+    for (size_t f = 0; f < sizeof task_families / sizeof task_families[0]; f++) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", task_families[f].name, task_families[f].help,
+                task_families[f].name, task_families[f].type);
+        for (size_t c = 0; c < n; c++) {
+            size_t i;
+            const json_t *row;
+            json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
+            {
+                size_t t;
+                const json_t *task;
+                json_array_foreach(json_object_get(row, "taskList"), t, task)
+                {
+                    fputs(task_families[f].name, out);
+                    labels_connector(out, cl[c].name, row, 0);
+                    fprintf(out, ",task=\"%lld\"",
+                            (long long)json_integer_value(json_array_get(task, 0)));
+                    if (task_families[f].column == 1) {
+                        fputs(",state=", out);
+                        kc_prom_write_label(out, json_string_value(json_array_get(task, 1)));
+                        fputs("} 1\n", out);
+                    } else {
+                        fputs("} ", out);
+                        write_value(out,
+                                    json_number_value(json_array_get(task, task_families[f].column)));
+                        fputc('\n', out);
+                    }
+                }
+            }
+        }
+    }
+
+    static const struct {
+        const char *name, *help, *key;
+        double scale;
+    } worker_families[] = {
+        {"kconnect_worker_heap_used_bytes", "JVM heap used.", "heapUsedMB", 1048576.0},
+        {"kconnect_worker_heap_max_bytes", "JVM heap maximum.", "heapMaxMB", 1048576.0},
+        {"kconnect_worker_cpu_ratio", "JVM process CPU load (0..1).", "cpuPercent", 0.01},
+        {"kconnect_worker_threads", "JVM live threads.", "threadCount", 1},
+    };
+    for (size_t f = 0; f < sizeof worker_families / sizeof worker_families[0]; f++) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", worker_families[f].name,
+                worker_families[f].help, worker_families[f].name);
+        for (size_t c = 0; c < n; c++) {
+            size_t i;
+            const json_t *w;
+            json_array_foreach(json_object_get(cl[c].summary, "workers"), i, w)
+            {
+                const json_t *v = json_object_get(w, worker_families[f].key);
+                if (!json_is_number(v))
+                    continue;
+                fprintf(out, "%s{cluster=", worker_families[f].name);
+                kc_prom_write_label(out, cl[c].name);
+                fputs(",worker=", out);
+                kc_prom_write_label(out, json_string_value(json_object_get(w, "workerId")));
+                fputs("} ", out);
+                write_value(out, json_number_value(v) * worker_families[f].scale);
+                fputc('\n', out);
+            }
+        }
+    }
+    fputs("# HELP kconnect_jolokia_up Whether the worker's Jolokia agent answered.\n"
+          "# TYPE kconnect_jolokia_up gauge\n",
+          out);
+    for (size_t c = 0; c < n; c++) {
+        size_t i;
+        const json_t *w;
+        json_array_foreach(json_object_get(cl[c].summary, "workers"), i, w)
+        {
+            fputs("kconnect_jolokia_up{cluster=", out);
+            kc_prom_write_label(out, cl[c].name);
+            fputs(",worker=", out);
+            kc_prom_write_label(out, json_string_value(json_object_get(w, "workerId")));
+            fprintf(out, "} %d\n",
+                    json_is_true(json_object_get(json_object_get(w, "jolokia"), "reachable")));
+        }
+    }
+}

@@ -1,0 +1,326 @@
+"""Connector metrics, cluster summary, history, stream and Prometheus against connect-sim."""
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import start_gateway, start_sim
+from kctest import get_json, http, wait_until
+
+
+def enc(name):
+    return urllib.parse.quote(name, safe="")
+
+
+def control(sim, method, path, body=None):
+    return http(method, sim.url("control") + path, body=body)
+
+
+def counters(sim):
+    return control(sim, "GET", "/counters").json()
+
+
+def truth(sim, name):
+    return control(sim, "GET", "/truth/" + enc(name)).json()
+
+
+def jolokia_posts(sim):
+    return sum(w.get("post", 0) for w in counters(sim)["jolokia"]["workers"].values())
+
+
+def status_calls(sim):
+    routes = counters(sim)["connect"]["routes"]
+    return sum(v for k, v in routes.items() if k.endswith("/status") and "tasks" not in k)
+
+
+@pytest.fixture
+def gw_ttl(sim):
+    g = start_gateway(sim, env={"METRICS_CACHE_TTL": "1s", "KC_NEGATIVE_TTL": "300ms"})
+    yield g
+    g.assert_clean_exit()
+
+
+def metrics_url(gw, name, cluster="default"):
+    return "%s/api/%s/connectors/%s/metrics" % (gw.url(), cluster, enc(name))
+
+
+SEED_FIELDS = {
+    "connectorName": str, "lastUpdated": str, "collectionDuration": int,
+}
+
+
+def check_seed_shape(doc):
+    for k, t in SEED_FIELDS.items():
+        assert isinstance(doc[k], t), k
+    tp = doc["throughput"]
+    assert isinstance(tp["recordsPerSecond"], (int, float))
+    assert isinstance(tp["bytesPerSecond"], (int, float))
+    assert isinstance(tp["totalRecords"], int) and isinstance(tp["totalBytes"], int)
+    er = doc["errors"]
+    assert isinstance(er["totalErrors"], int) and isinstance(er["recentErrorCount"], int)
+    assert isinstance(er["errorRate"], (int, float))
+    rs = doc["resources"]
+    for k in ("cpuPercent", "memoryUsedMB", "memoryTotalMB", "threadCount"):
+        assert isinstance(rs[k], (int, float)), k
+    for t in doc["tasks"]:
+        assert isinstance(t["taskId"], int) and isinstance(t["state"], str)
+        for k in ("recordsProcessed", "bytesProcessed", "errorCount"):
+            assert isinstance(t[k], int), k
+    assert doc["lastUpdated"].endswith("Z") and len(doc["lastUpdated"]) == 24
+    assert isinstance(doc["warnings"], list) and doc["stale"] is False
+
+
+@pytest.mark.parametrize("name", ["orders-src", "orders-sink", "say \"hi\"*", "eu:orders",
+                                  "my conn.v2", "café-sink"])
+def test_values_match_the_simulator(sim, gw_ttl, name):
+    before = truth(sim, name)
+    r = http("GET", metrics_url(gw_ttl, name))
+    after = truth(sim, name)
+    assert r.status == 200, r.body
+    doc = r.json()
+    check_seed_shape(doc)
+    assert doc["connectorName"] == name and doc["cluster"] == "default"
+    assert doc["type"] == before["type"]
+    assert doc["warnings"] == [], doc["warnings"]
+    by_id = {t["taskId"]: t for t in doc["tasks"]}
+    assert sorted(by_id) == sorted(t["id"] for t in before["tasks"])
+    for tb, ta in zip(before["tasks"], after["tasks"]):
+        t = by_id[tb["id"]]
+        assert t["state"] == ta["state"]
+        assert t["workerId"] == ta["worker_id"]
+        assert int(tb["records_total"]) <= t["recordsProcessed"] <= int(ta["records_total"]) + 1
+        assert int(tb["bytes_total"]) <= t["bytesProcessed"] <= int(ta["bytes_total"]) + 1
+        assert int(tb["errors_total"]) <= t["errorCount"] <= int(ta["errors_total"]) + 1
+    total = sum(t["recordsProcessed"] for t in doc["tasks"])
+    assert doc["throughput"]["totalRecords"] == total
+    errors = doc["errors"]["totalErrors"]
+    expect_rate = errors / total * 100 if total else 0
+    assert abs(doc["errors"]["errorRate"] - expect_rate) < 1e-6 * max(1, expect_rate)
+    assert doc["throughput"]["recordsPerSecond"] >= 0
+    if doc["type"] == "sink":
+        assert doc["lag"] is not None and "recordsLagMax" in doc["lag"]
+    else:
+        assert doc["lag"] is None
+    assert doc["resources"]["memoryUsedMB"] > 0 and doc["resources"]["threadCount"] > 0
+
+
+def test_rates_from_deltas_on_second_collection(sim, gw_ttl):
+    first = http("GET", metrics_url(gw_ttl, "orders-src")).json()
+    time.sleep(1.2)
+    second = http("GET", metrics_url(gw_ttl, "orders-src")).json()
+    assert second["lastUpdated"] != first["lastUpdated"]
+    dt = 1.0
+    truth_rate = sum(t["records_rate"] for t in truth(sim, "orders-src")["tasks"]
+                     if t["state"] == "RUNNING")
+    assert second["throughput"]["recordsPerSecond"] == pytest.approx(truth_rate, rel=0.35)
+    assert second["throughput"]["totalRecords"] > first["throughput"]["totalRecords"]
+    assert second["errors"]["recentErrorCount"] == (second["errors"]["totalErrors"]
+                                                    - first["errors"]["totalErrors"])
+    del dt
+
+
+def test_failed_task_and_unknown_connector(sim, gw_ttl):
+    doc = http("GET", metrics_url(gw_ttl, "payments-jdbc")).json()
+    states = [t["state"] for t in doc["tasks"]]
+    assert "FAILED" in states and doc["state"] == "RUNNING"
+    assert doc["warnings"] == []
+    r = http("GET", metrics_url(gw_ttl, "no-such-connector"))
+    assert r.status == 404
+    assert r.json() == {"error": "metrics_fetch_failed",
+                        "message": "unexpected status fetching connector no-such-connector: 404"}
+
+
+def test_coalescing_one_collection_for_many_clients(sim, gw_ttl):
+    control(sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 400})
+    control(sim, "POST", "/counters/reset")
+    n = 200
+    results = [None] * n
+
+    def one(i):
+        results[i] = http("GET", metrics_url(gw_ttl, "orders-sink"), timeout=20)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    control(sim, "DELETE", "/faults")
+    assert all(r.status == 200 for r in results)
+    bodies = {r.body for r in results}
+    assert len(bodies) == 1, "every waiter gets the same document"
+    assert status_calls(sim) == 1
+    workers = {t["worker_id"] for t in truth(sim, "orders-sink")["tasks"]}
+    assert jolokia_posts(sim) == len(workers)
+    # within the TTL: no upstream traffic at all
+    control(sim, "POST", "/counters/reset")
+    for _ in range(20):
+        assert http("GET", metrics_url(gw_ttl, "orders-sink")).header("X-Cache") == "hit"
+    assert counters(sim)["connect"]["total"] == 0 and jolokia_posts(sim) == 0
+    # after the TTL: exactly one new collection
+    time.sleep(1.1)
+    for _ in range(5):
+        http("GET", metrics_url(gw_ttl, "orders-sink"))
+    assert status_calls(sim) == 1
+
+
+@pytest.mark.parametrize("fault,status,needle", [
+    ("down", 503, "kafka connect is unreachable: connection refused"),
+    ("garbage", 502, "garbage"),
+    ("slow", 504, "timed out"),
+])
+def test_connect_faults(fault, status, needle):
+    sim = start_sim("--seed", "5")
+    gw = start_gateway(sim, env={"KC_REQUEST_TIMEOUT_MS": "300", "KC_NEGATIVE_TTL": "200ms"})
+    try:
+        control(sim, "PUT", "/faults", {"target": "connect", "fault": fault, "delay_ms": 1000})
+        r = http("GET", metrics_url(gw, "orders-src"))
+        assert r.status == status
+        body = r.json()
+        assert body["error"] == "metrics_fetch_failed" and needle in body["message"]
+        control(sim, "DELETE", "/faults")
+        wait_until(lambda: http("GET", metrics_url(gw, "orders-src")).status == 200,
+                   what="recovery within the negative TTL")
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()
+
+
+@pytest.mark.parametrize("fault,needle", [("down", "connection refused"), ("401", "401"),
+                                          ("garbage", "jolokia"), ("slow", "timed out")])
+def test_jolokia_faults_degrade_to_200(fault, needle):
+    sim = start_sim("--seed", "5")
+    gw = start_gateway(sim, env={"JOLOKIA_TIMEOUT_MS": "300", "KC_NEGATIVE_TTL": "200ms"})
+    try:
+        control(sim, "PUT", "/faults", {"target": "jolokia", "fault": fault, "delay_ms": 1000})
+        r = http("GET", metrics_url(gw, "orders-src"))
+        assert r.status == 200
+        doc = r.json()
+        check_seed_shape(doc)
+        assert doc["throughput"]["totalRecords"] == 0
+        assert [t["state"] for t in doc["tasks"]] == [t["state"] for t in truth(sim, "orders-src")["tasks"]]
+        assert any(needle in w for w in doc["warnings"]), doc["warnings"]
+        control(sim, "DELETE", "/faults")
+        wait_until(lambda: http("GET", metrics_url(gw, "orders-src")).json()["warnings"] == [],
+                   what="recovery")
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()
+
+
+def test_one_agent_down_keeps_the_others(sim, gw_ttl):
+    tasks = truth(sim, "orders-src")["tasks"]
+    down = tasks[0]["worker_id"]
+    idx = int(down.split(":")[0].split(".")[-1]) - 1
+    control(sim, "PUT", "/faults", {"target": "jolokia:%d" % idx, "fault": "down"})
+    doc = http("GET", metrics_url(gw_ttl, "orders-src")).json()
+    by_worker = {t["workerId"]: t for t in doc["tasks"]}
+    assert any(down in w for w in doc["warnings"])
+    others = [t for t in doc["tasks"] if t["workerId"] != down]
+    assert others and all(t["recordsProcessed"] > 0 for t in others)
+    assert by_worker[down]["recordsProcessed"] == 0
+    control(sim, "DELETE", "/faults")
+
+
+def test_cluster_summary_one_call_plus_one_per_worker(sim, gw_ttl):
+    control(sim, "POST", "/counters/reset")
+    r = http("GET", gw_ttl.url() + "/api/default/metrics", headers={"Accept-Encoding": "identity"})
+    assert r.status == 200
+    doc = r.json()
+    names = {c["name"] for c in doc["connectors"]}
+    assert {"orders-src", "orders-sink", "payments-jdbc"} <= names
+    c = counters(sim)
+    assert c["connect"]["total"] == 1
+    assert jolokia_posts(sim) == len(doc["workers"])
+    row = next(x for x in doc["connectors"] if x["name"] == "orders-src")
+    t = truth(sim, "orders-src")
+    assert row["tasks"]["total"] == len(t["tasks"])
+    assert row["totalRecords"] > 0
+    pj = next(x for x in doc["connectors"] if x["name"] == "payments-jdbc")
+    assert pj["tasks"]["failed"] >= 1
+    assert doc["totals"]["connectors"] == len(doc["connectors"])
+
+
+def test_history_grows_with_collections(sim):
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "300ms"})
+    try:
+        url = metrics_url(gw, "orders-src")
+        for _ in range(4):
+            assert http("GET", url).status == 200
+            time.sleep(0.35)
+        h = http("GET", url + "/history?since=0").json()
+        assert len(h["t"]) >= 4
+        for key in ("recordsPerSecond", "bytesPerSecond", "totalErrors"):
+            assert len(h[key]) == len(h["t"]), key
+        assert h["t"] == sorted(h["t"])
+        later = http("GET", url + "/history?since=%d" % h["t"][-2]).json()
+        assert len(later["t"]) == 1
+        assert http("GET", url + "/history?since=abc").status == 400
+        assert http("GET", metrics_url(gw, "nope-zz") + "/history").status == 404
+    finally:
+        gw.assert_clean_exit()
+
+
+def read_events(port, path, seconds, out, last_id=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=seconds + 5)
+    extra = "Last-Event-ID: %s\r\n" % last_id if last_id else ""
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, extra)).encode())
+    deadline = time.monotonic() + seconds
+    buf = b""
+    s.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        except socket.timeout:
+            pass
+    s.close()
+    out.append(buf.decode(errors="replace"))
+
+
+def test_stream_two_subscribers_one_collection_per_ttl(sim):
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "500ms"})
+    try:
+        _, port = gw.listener()
+        control(sim, "POST", "/counters/reset")
+        path = "/api/default/connectors/orders-src/metrics/stream"
+        outs = []
+        ts = [threading.Thread(target=read_events, args=(port, path, 2.6, outs)) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert len(outs) == 2
+        for text in outs:
+            assert "text/event-stream" in text
+            events = [l for l in text.split("\n") if l.startswith("event: metrics")]
+            assert 3 <= len(events) <= 7, len(events)
+        calls = status_calls(sim)
+        assert 3 <= calls <= 7, calls  # one per TTL for both subscribers together
+        time.sleep(1.2)
+        quiet = status_calls(sim)
+        time.sleep(1.2)
+        assert status_calls(sim) == quiet, "collections stop when the last subscriber leaves"
+    finally:
+        gw.assert_clean_exit()
+
+
+def test_prometheus_exposition(sim, gw_ttl):
+    r = http("GET", gw_ttl.url() + "/metrics")
+    assert r.status == 200 and r.header("Content-Type").startswith("text/plain")
+    text = r.body.decode()
+    assert 'kconnect_connector_records_total{cluster="default",connector="orders-src",type="source"}' in text
+    assert 'connector="say \\"hi\\"*"' in text
+    assert "kconnect_http_requests_total" in text
+    if shutil.which("promtool"):
+        p = subprocess.run(["promtool", "check", "metrics"], input=r.body, capture_output=True)
+        problems = [l for l in (p.stdout + p.stderr).decode().splitlines()
+                    if l.strip() and "counter metrics should have" not in l
+                    and "no help text" not in l]
+        assert p.returncode == 0 or not problems, (p.stdout + p.stderr).decode()

@@ -1,0 +1,349 @@
+"""The Kafka Connect proxy against connect-sim: every route, masking, limits, faults, stop."""
+import json
+import socket
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+import kctest
+from conftest import start_gateway, start_sim
+from kctest import get_json, http, wait_until
+
+SECRET_HINTS = ("password", "secret", "jaas", "user.info", "token", "credentials")
+
+
+def enc(name):
+    return urllib.parse.quote(name, safe="")
+
+
+def control(sim, method, path, body=None):
+    return http(method, sim.url("control") + path, body=body)
+
+
+def counters(sim):
+    return control(sim, "GET", "/counters").json()
+
+
+def route_count(sim, route):
+    return counters(sim)["connect"]["routes"].get(route, 0)
+
+
+def real_secrets(sim):
+    """Secret values as the simulator (real Connect) holds them."""
+    _, m = get_json(sim.url("connect") + "/connectors?expand=info")
+    values = set()
+    for entry in m.values():
+        for k, v in entry["info"]["config"].items():
+            if any(h in k.lower() for h in SECRET_HINTS) and v and v != "********":
+                values.add(v)
+    assert values, "the simulator should hold secrets"
+    return values
+
+
+@pytest.fixture
+def api(gateway):
+    return gateway.url() + "/api/default"
+
+
+def test_list_expand_is_one_upstream_call_and_masked(sim, gateway, api):
+    control(sim, "POST", "/counters/reset")
+    r = http("GET", api + "/connectors?expand=status&expand=info")
+    assert r.status == 200
+    assert r.header("Content-Type").startswith("application/json")
+    doc = r.json()
+    assert "orders-src" in doc and "status" in doc["orders-src"] and "info" in doc["orders-src"]
+    assert route_count(sim, "GET /connectors") == 1
+    assert counters(sim)["connect"]["total"] == 1
+    cfg = doc["orders-src"]["info"]["config"]
+    masked = [k for k, v in cfg.items() if v == "********"]
+    assert masked, cfg
+    assert cfg["connector.class"] != "********"
+    assert cfg.get("key.converter", "x") != "********"
+    body = r.body.decode()
+    for secret in real_secrets(sim):
+        assert secret not in body
+
+
+def test_every_read_route_passes_through(sim, gateway, api):
+    n = enc("orders-src")
+    cases = [
+        ("", 200), ("/connectors", 200), ("/connectors/" + n, 200),
+        ("/connectors/" + n + "/config", 200), ("/connectors/" + n + "/status", 200),
+        ("/connectors/" + n + "/tasks", 200), ("/connectors/" + n + "/tasks/0/status", 200),
+        ("/connectors/" + n + "/topics", 200), ("/connectors/" + n + "/offsets", 200),
+        ("/connector-plugins", 200), ("/connector-plugins?connectorsOnly=false", 200),
+        ("/connectors/nope-x", 404), ("/connectors/nope-x/status", 404),
+    ]
+    secrets = real_secrets(sim)
+    for path, want in cases:
+        r = http("GET", api + path)
+        assert r.status == want, (path, r.status, r.body)
+        direct = http("GET", sim.url("connect") + (path or "/"))
+        assert direct.status == want, path
+        text = r.body.decode()
+        for s in secrets:
+            assert s not in text, (path, s)
+        if want == 404:
+            assert r.json()["error_code"] == 404 and "message" in r.json()
+    root = http("GET", api).json()
+    assert root["version"] and "kafka_cluster_id" in root
+
+
+def test_state_changes_and_status_codes(sim, gateway, api):
+    n = enc("orders-src")
+    assert http("PUT", api + "/connectors/%s/pause" % n).status == 202
+    wait_until(lambda: get_json(api + "/connectors/%s/status" % n)[1]["connector"]["state"] == "PAUSED",
+               what="PAUSED")
+    assert http("PUT", api + "/connectors/%s/resume" % n).status == 202
+    wait_until(lambda: get_json(api + "/connectors/%s/status" % n)[1]["connector"]["state"] == "RUNNING",
+               what="RUNNING")
+    assert http("POST", api + "/connectors/%s/tasks/0/restart" % n).status == 204
+    assert http("POST", api + "/connectors/%s/restart" % n).status == 204
+    r = http("POST", api + "/connectors/%s/restart?includeTasks=true&onlyFailed=false" % n)
+    assert r.status == 202 and r.json()["name"] == "orders-src"
+    assert http("PUT", api + "/connectors/%s/stop" % n).status == 204
+    wait_until(lambda: get_json(api + "/connectors/%s/status" % n)[1]["connector"]["state"] == "STOPPED",
+               what="STOPPED")
+    r = http("DELETE", api + "/connectors/%s/offsets" % n)
+    assert r.status == 200, r.body
+    assert http("PUT", api + "/connectors/%s/resume" % n).status == 202
+    assert http("DELETE", api + "/connectors/%s" % n).status == 204
+    assert http("GET", api + "/connectors/%s" % n).status == 404
+
+
+def test_create_odd_names_round_trip(sim, gateway, api):
+    for name in ['we ird %41 "q" ü/x', "a+b?c#d", "café-é"]:
+        body = {"name": name, "config": {"connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+                                         "tasks.max": "1", "topic": "t", "file": "/tmp/x",
+                                         "db.password": "hunter2-" + str(len(name))}}
+        r = http("POST", api + "/connectors", body=body)
+        assert r.status == 201, r.body
+        assert r.header("Location") == "/api/default/connectors/" + enc(name)
+        info = r.json()
+        assert info["name"] == name
+        assert info["config"]["db.password"] == "********"
+        r2 = http("GET", api + "/connectors/" + enc(name))
+        assert r2.status == 200 and r2.json()["name"] == name
+        direct = http("GET", sim.url("connect") + "/connectors/" + enc(name) + "/config").json()
+        assert direct["db.password"] == "hunter2-" + str(len(name))
+        assert http("POST", api + "/connectors", body=body).status == 409
+
+
+def test_masked_round_trip_keeps_real_password(sim, gateway, api):
+    n = enc("orders-src")
+    real_before = http("GET", sim.url("connect") + "/connectors/%s/config" % n).json()
+    masked = http("GET", api + "/connectors/%s/config" % n).json()
+    secret_keys = [k for k, v in masked.items() if v == "********"]
+    assert secret_keys
+    masked["tasks.max"] = "3"
+    r = http("PUT", api + "/connectors/%s/config" % n, body=masked)
+    assert r.status == 200, r.body
+    assert all(r.json()["config"][k] == "********" for k in secret_keys)
+    real_after = http("GET", sim.url("connect") + "/connectors/%s/config" % n).json()
+    assert real_after["tasks.max"] == "3"
+    for k in secret_keys:
+        assert real_after[k] == real_before[k] and real_after[k] != "********"
+    # validate with masked values is answered with masked values too
+    v = http("PUT", api + "/connector-plugins/%s/config/validate" % enc(masked["connector.class"]),
+             body=masked)
+    assert v.status == 200, v.body
+    for s in real_secrets(sim):
+        assert s not in v.body.decode()
+    # a mask for a key the connector does not have cannot be kept
+    masked["brand.new.password"] = "********"
+    r = http("PUT", api + "/connectors/%s/config" % n, body=masked)
+    assert r.status == 400 and r.json()["error"] == "masked_value"
+
+
+def test_gateway_errors(sim, gateway, api):
+    g = gateway.url()
+    r = http("GET", g + "/api/nope/connectors")
+    assert r.status == 404 and r.json()["error"] == "unknown_cluster"
+    r = http("POST", api + "/connectors", body="{not json", headers={"Content-Type": "application/json"})
+    assert r.status == 400 and r.json()["error"] == "bad_json"
+    r = http("POST", api + "/connectors", body=b"x" * (2 * 1024 * 1024),
+             headers={"Content-Type": "application/json"})
+    assert r.status == 413 and r.json()["error"] == "body_too_large"
+    r = http("GET", api + "/connectors/a%zz")
+    assert r.status == 400
+    r = http("GET", api + "/no/such/route")
+    assert r.status == 404 and r.json()["error"] == "not_found"
+    r = http("PATCH", api + "/connectors")
+    assert r.status == 405
+    assert http("GET", g + "/health").json() == {"status": "ok"}
+    assert http("GET", g + "/ready").status == 200
+    # the gateway still answers after all that
+    assert http("GET", api + "/connectors").status == 200
+
+
+@pytest.mark.parametrize("fault,status,code", [
+    ("down", 503, "connect_unreachable"),
+    ("slow", 504, "connect_timeout"),
+    ("garbage", 502, "bad_gateway"),
+])
+def test_connect_faults_give_gateway_errors(fault, status, code):
+    sim = start_sim("--seed", "3")
+    gw = start_gateway(sim, env={"KC_REQUEST_TIMEOUT_MS": "400"})
+    try:
+        control(sim, "PUT", "/faults", {"target": "connect", "fault": fault, "delay_ms": 1500})
+        r = http("GET", gw.url() + "/api/default/connectors")
+        assert r.status == status, r.body
+        assert r.json()["error"] == code and r.json()["message"]
+        control(sim, "DELETE", "/faults")
+        wait_until(lambda: http("GET", gw.url() + "/api/default/connectors").status == 200,
+                   what="recovery")
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()
+
+
+@pytest.mark.parametrize("fault,status", [("500", 500), ("409", 409)])
+def test_connect_error_bodies_pass_through(sim, gateway, api, fault, status):
+    control(sim, "PUT", "/faults", {"target": "connect", "fault": fault})
+    r = http("GET", api + "/connectors/orders-src/status")
+    assert r.status == status
+    assert r.json()["error_code"] == status and r.json()["message"]
+    control(sim, "DELETE", "/faults")
+
+
+def test_failover_to_second_url(sim):
+    gw = start_gateway(sim, env={"KAFKA_CONNECT_URL": "http://127.0.0.1:1," + sim.url("connect")})
+    try:
+        for _ in range(3):
+            assert http("GET", gw.url() + "/api/default/connectors").status == 200
+        clusters = http("GET", gw.url() + "/api/clusters").json()["clusters"]
+        assert clusters[0]["reachable"] is True and clusters[0]["version"]
+    finally:
+        gw.assert_clean_exit()
+
+
+def test_read_only_and_auth_and_cors(sim):
+    gw = start_gateway(sim, env={"KC_READ_ONLY": "true", "KC_AUTH_TOKEN": "s3cret-token",
+                                 "CORS_ALLOWED_ORIGINS": "https://ops.example"})
+    try:
+        api = gw.url() + "/api/default"
+        auth = {"Authorization": "Bearer s3cret-token"}
+        assert http("GET", api + "/connectors").status == 401
+        assert http("GET", api + "/connectors", headers={"Authorization": "Bearer nope"}).status == 401
+        assert http("GET", api + "/connectors", headers=auth).status == 200
+        r = http("PUT", api + "/connectors/orders-src/pause", headers=auth)
+        assert r.status == 403 and r.json()["error"] == "read_only"
+        r = http("PUT", api + "/connector-plugins/FileStreamSource/config/validate", headers=auth,
+                 body={"connector.class": "FileStreamSource"})
+        assert r.status != 403
+        assert http("GET", gw.url() + "/health").status == 200  # probes need no token
+        pre = {"Origin": "https://ops.example", "Access-Control-Request-Method": "PUT"}
+        r = http("OPTIONS", api + "/connectors", headers=pre)
+        assert r.status == 204 and r.header("Access-Control-Allow-Origin") == "https://ops.example"
+        r = http("OPTIONS", api + "/connectors",
+                 headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"})
+        assert r.status == 403
+        r = http("GET", api + "/connectors", headers=dict(auth, Origin="https://evil.example"))
+        assert r.header("Access-Control-Allow-Origin") is None
+        logs = gw.stderr()
+        assert "s3cret-token" not in logs
+    finally:
+        gw.assert_clean_exit()
+
+
+def raw(port, data, read=True, timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    if read:
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except socket.timeout:
+            pass
+    s.close()
+    return out
+
+
+def test_limits_headers_slowloris_connections(sim):
+    gw = start_gateway(sim, env={"KC_MAX_HEADERS": "20", "KC_HEADER_TIMEOUT": "700ms",
+                                 "KC_MAX_CONNECTIONS": "40"})
+    try:
+        _, port = gw.listener()
+        many = b"".join(b"X-H%d: v\r\n" % i for i in range(50))
+        out = raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        assert out.startswith(b"HTTP/1.1 431"), out[:100]
+        # slowloris: headers never finish
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        t0 = time.monotonic()
+        data = s.recv(4096)
+        assert b"408" in data.split(b"\r\n")[0] and time.monotonic() - t0 < 4
+        s.close()
+        # connection limit: the 41st gets 503 at once, the others keep working
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        assert extra.recv(4096).startswith(b"HTTP/1.1 503")
+        extra.close()
+        for s in socks:
+            s.close()
+        wait_until(lambda: http("GET", gw.url() + "/health").status == 200, what="recovery")
+    finally:
+        gw.assert_clean_exit()
+
+
+def test_disconnect_storm_while_upstream_slow(sim):
+    gw = start_gateway(sim)
+    try:
+        _, port = gw.listener()
+        control(sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 800})
+        req = b"GET /api/default/connectors/orders-src/status HTTP/1.1\r\nHost: x\r\n\r\n"
+        socks = []
+        for _ in range(1000):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(req)
+            socks.append(s)
+        time.sleep(0.2)
+        for s in socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+        control(sim, "DELETE", "/faults")
+        r = http("GET", gw.url() + "/api/default/connectors/orders-src/status")
+        assert r.status == 200
+        time.sleep(1.0)  # completions for the departed clients arrive and must be harmless
+        assert http("GET", gw.url() + "/health").status == 200
+    finally:
+        gw.assert_clean_exit()
+
+
+def test_graceful_stop_finishes_in_flight(sim):
+    gw = start_gateway(sim, env={"KC_SHUTDOWN_TIMEOUT": "5s"})
+    control(sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 700})
+    result = {}
+
+    def call():
+        result["r"] = http("GET", gw.url() + "/api/default/connectors")
+
+    t = threading.Thread(target=call)
+    t.start()
+    time.sleep(0.3)
+    gw.p.send_signal(15)
+    t.join(10)
+    assert result["r"].status == 200
+    assert gw.wait_exit(10) == 0
+    gw.assert_clean_exit()
+    control(sim, "DELETE", "/faults")
+
+
+def test_invalid_configuration_is_one_clear_line():
+    for env, needle in [({"METRICS_CACHE_TTL": "soon"}, "METRICS_CACHE_TTL"),
+                        ({"KAFKA_CONNECT_URL": "ftp://x"}, "KAFKA_CONNECT_URL"),
+                        ({"LISTEN_ADDR": "nowhere"}, "LISTEN_ADDR"),
+                        ({"KC_READ_ONLY": "maybe"}, "KC_READ_ONLY")]:
+        p = start_gateway(env=env, expect_fail=True)
+        code = p.wait_exit(10)
+        assert code == 2
+        err = p.stderr().strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err
+        p.stop()
