@@ -119,10 +119,13 @@ json_t *kc_history_to_json(const struct kc_history *h, int64_t since_ms, int64_t
     }
     size_t n = kc_history_count(h), first = n;
     /* samples are time-ordered: find the first newer than since from the newest end */
-    while (first > 0 && kc_history_at(h, first - 1)->t_ms > since_ms)
+    const struct kc_history_sample *prev;
+    while (first > 0 && (prev = kc_history_at(h, first - 1)) && prev->t_ms > since_ms)
         first--;
     for (size_t i = first; i < n; i++) {
         const struct kc_history_sample *s = kc_history_at(h, i);
+        if (!s)
+            break;
         for (int c = 0; c < C_COUNT; c++)
             if (json_array_append_new(cols[c], cell(s, (enum col)c)) < 0)
                 goto fail;

@@ -2,6 +2,8 @@
  * One fwrite per line so lines from one process never interleave. */
 #include "kc/log.h"
 
+#include "kc/timefmt.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
-#include <time.h>
 
 static enum kc_log_level min_level = KC_LOG_INFO;
 
@@ -60,12 +61,8 @@ void kc_log(enum kc_log_level level, const char *event, const char *fields_fmt, 
 
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    char ts[40];
-    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (long)(tv.tv_usec / 1000));
+    char ts[KC_TIMEFMT_RFC3339_SIZE];
+    kc_timefmt_rfc3339_ms((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts, sizeof ts);
 
     /* Put the fixed keys first so lines read well; jansson keeps insertion order. */
     json_t *ordered = json_pack("{s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "event",

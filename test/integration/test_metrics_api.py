@@ -324,3 +324,69 @@ def test_prometheus_exposition(sim, gw_ttl):
                     if l.strip() and "counter metrics should have" not in l
                     and "no help text" not in l]
         assert p.returncode == 0 or not problems, (p.stdout + p.stderr).decode()
+
+
+def test_waiters_leaving_free_only_their_own_state(sim, gw_ttl):
+    _, port = gw_ttl.listener()
+    control(sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 600})
+    control(sim, "POST", "/counters/reset")
+    path = "/api/default/connectors/%s/metrics" % enc("orders-src-2")
+    leavers = []
+    for _ in range(300):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        leavers.append(s)
+    stayers = [None] * 20
+
+    def stay(i):
+        stayers[i] = http("GET", gw_ttl.url() + path, timeout=10)
+
+    threads = [threading.Thread(target=stay, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    for s in leavers:
+        s.close()
+    for t in threads:
+        t.join()
+    control(sim, "DELETE", "/faults")
+    assert all(r.status == 200 for r in stayers)
+    assert len({r.body for r in stayers}) == 1
+    assert status_calls(sim) == 1
+    assert http("GET", gw_ttl.url() + "/health").status == 200
+
+
+def test_summary_at_5000_connectors():
+    sim = start_sim("--connectors", "5000", "--tasks", "2", "--seed", "9")
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "30s"})
+    try:
+        control(sim, "POST", "/counters/reset")
+        t0 = time.monotonic()
+        r = http("GET", gw.url() + "/api/default/metrics", timeout=60,
+                 headers={"Accept-Encoding": "gzip"})
+        elapsed = time.monotonic() - t0
+        assert r.status == 200
+        assert r.header("Content-Encoding") == "gzip"
+        import gzip
+        doc = json.loads(gzip.decompress(r.body))
+        assert len(doc["connectors"]) == 5000
+        c = counters(sim)
+        assert c["connect"]["total"] == 1
+        assert jolokia_posts(sim) == len(doc["workers"]) == 3
+        with_records = sum(1 for row in doc["connectors"] if row["totalRecords"] > 0)
+        assert with_records > 4500
+        print("summary: %d connectors, %d bytes (%d gzip), %.0f ms end to end, "
+              "collectionDuration %.0f ms, upstream requests %d" % (
+                  len(doc["connectors"]), len(gzip.decompress(r.body)), len(r.body),
+                  elapsed * 1000, doc["collectionDuration"] / 1e6,
+                  c["connect"]["total"] + jolokia_posts(sim)))
+        # the second request is a cache hit
+        assert http("GET", gw.url() + "/api/default/metrics", timeout=30).header("X-Cache") == "hit"
+        # and Prometheus is served from the same cache
+        control(sim, "POST", "/counters/reset")
+        p = http("GET", gw.url() + "/metrics", timeout=60)
+        assert p.status == 200 and p.body.count(b"kconnect_connector_records_total{") == 5000
+        assert counters(sim)["connect"]["total"] == 0
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()

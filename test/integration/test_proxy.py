@@ -199,7 +199,7 @@ def test_connect_faults_give_gateway_errors(fault, status, code):
         sim.assert_clean_exit()
 
 
-@pytest.mark.parametrize("fault,status", [("500", 500), ("409", 409)])
+@pytest.mark.parametrize("fault,status", [("500", 500), ("409", 409), ("401", 401)])
 def test_connect_error_bodies_pass_through(sim, gateway, api, fault, status):
     control(sim, "PUT", "/faults", {"target": "connect", "fault": fault})
     r = http("GET", api + "/connectors/orders-src/status")
