@@ -1,0 +1,105 @@
+// Client of the gateway API (same origin). Every connector/plugin name is encoded as ONE path
+// segment; errors from Connect ({error_code,message}) and the gateway ({error,message}) become
+// ApiError with a readable message.
+
+export class ApiError extends Error {
+  constructor(status, body, text, url) {
+    const msg = (body && (body.message || body.error)) || text || `HTTP ${status}`;
+    super(msg);
+    this.status = status;
+    this.code = body ? (body.error_code ?? body.error ?? null) : null;
+    this.body = body;
+    this.url = url;
+  }
+  /** "Connect (409): Cannot complete request …" */
+  get readable() {
+    if (this.status === 0) return `Network error: ${this.message}`;
+    const who = this.body && 'error_code' in this.body ? 'Kafka Connect' : 'Gateway';
+    const code = this.body && this.body.error && this.body.error !== this.message ? ` ${this.body.error}` : '';
+    return `${who} answered ${this.status}${code}: ${this.message}`;
+  }
+}
+
+export const seg = encodeURIComponent;
+
+const DEFAULT_TIMEOUT_MS = 30000;
+
+export async function request(method, path, body, { signal, headers, timeout = DEFAULT_TIMEOUT_MS } = {}) {
+  // every call has a deadline, so a stuck upstream never leaves a page spinning forever
+  const ctl = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; ctl.abort(); }, timeout);
+  if (signal) signal.addEventListener('abort', () => ctl.abort(), { once: true });
+  try {
+    return await send(method, path, body, headers, ctl.signal);
+  } catch (e) {
+    if (timedOut) throw new ApiError(0, null, `no answer within ${Math.round(timeout / 1000)} s`, path);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function send(method, path, body, headers, signal) {
+  const init = { method, headers: { Accept: 'application/json', ...headers }, signal };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, null, e.message || 'request failed', path);
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (!res.ok) throw new ApiError(res.status, data, text.slice(0, 500), path);
+  return data;
+}
+
+export const get = (p, o) => request('GET', p, undefined, o);
+
+/** Connect paths of one cluster. */
+export function cluster(name) {
+  const base = `/api/${seg(name)}`;
+  const c = (n) => `${base}/connectors/${seg(n)}`;
+  return {
+    base,
+    root: () => get(base),
+    summary: (o) => get(`${base}/metrics`, { timeout: 15000, ...o }),
+    alerts: () => get(`${base}/alerts`),
+    list: () => get(`${base}/connectors?expand=status&expand=info`),
+    info: (n) => get(c(n)),
+    config: (n) => get(`${c(n)}/config`),
+    status: (n) => get(`${c(n)}/status`),
+    tasks: (n) => get(`${c(n)}/tasks`),
+    topics: (n) => get(`${c(n)}/topics`),
+    offsets: (n) => get(`${c(n)}/offsets`),
+    alterOffsets: (n, body) => request('PATCH', `${c(n)}/offsets`, body),
+    resetOffsets: (n) => request('DELETE', `${c(n)}/offsets`),
+    create: (name2, config) => request('POST', `${base}/connectors`, { name: name2, config }),
+    putConfig: (n, config) => request('PUT', `${c(n)}/config`, config),
+    pause: (n) => request('PUT', `${c(n)}/pause`),
+    resume: (n) => request('PUT', `${c(n)}/resume`),
+    stop: (n) => request('PUT', `${c(n)}/stop`),
+    restart: (n, includeTasks = true, onlyFailed = false) =>
+      request('POST', `${c(n)}/restart?includeTasks=${includeTasks}&onlyFailed=${onlyFailed}`),
+    restartTask: (n, t) => request('POST', `${c(n)}/tasks/${seg(String(t))}/restart`),
+    remove: (n) => request('DELETE', c(n)),
+    plugins: (all = true) => get(`${base}/connector-plugins${all ? '?connectorsOnly=false' : ''}`),
+    pluginConfig: (p) => get(`${base}/connector-plugins/${seg(p)}/config`),
+    validate: (p, config) => request('PUT', `${base}/connector-plugins/${seg(p)}/config/validate`, config),
+    metrics: (n, o) => get(`${c(n)}/metrics`, o),
+    history: (n, since) => get(`${c(n)}/metrics/history?since=${since}`),
+    streamUrl: (n) => `${c(n)}/metrics/stream`,
+  };
+}
+
+export const settings = () => get('/api/settings');
+export const clusters = () => get('/api/clusters');
+export const health = () => get('/api/gateway/health');

@@ -1,0 +1,321 @@
+// The seed's MetricsCard: metric boxes with icons and green/yellow/red status, trend arrows
+// against the previous sample, per-task table, "Metrics Unavailable" guidance; live through the
+// SSE stream with polling as fallback; uPlot charts of the last hour from the history endpoint.
+import { h, replace, num, compact, bytes, pct, ago } from '../dom.js';
+import { icon } from '../icons.js';
+import { badge, errorText, section } from '../ui.js';
+import { onThemeChange } from '../theme.js';
+
+const HOUR = 3600 * 1000;
+const TREND_EPS = 0.02; // relative change below 2 % counts as stable
+
+/**
+ * Trend of `cur` against `prev`. higherIsBetter decides whether a rise is ↗ (improving) or ↘.
+ * Returns { dir: 'up'|'down'|'flat', mood: 'improving'|'degrading'|'stable', symbol }.
+ */
+export function trend(cur, prev, higherIsBetter) {
+  if (cur == null || prev == null || !Number.isFinite(cur) || !Number.isFinite(prev)) return null;
+  const d = cur - prev;
+  const base = Math.max(Math.abs(prev), Math.abs(cur), 1e-9);
+  let dir = 'flat';
+  if (Math.abs(d) / base > TREND_EPS && Math.abs(d) > 1e-9) dir = d > 0 ? 'up' : 'down';
+  if (dir === 'flat') return { dir, mood: 'stable', symbol: '→', prev };
+  const good = (dir === 'up') === higherIsBetter;
+  return { dir, mood: good ? 'improving' : 'degrading', symbol: good ? '↗' : '↘', prev };
+}
+
+export const GUIDANCE = [
+  ['Jolokia not configured', ': install the Jolokia JVM agent on every Connect worker (KAFKA_JMX_OPTS="-javaagent:/opt/jolokia-jvm-agent.jar=port=8778,host=0.0.0.0") and set JOLOKIA_URL on the gateway, e.g. http://{host}:8778/jolokia.'],
+  ['Network connectivity', ': make sure the gateway can reach the Jolokia URL of each worker (curl http://WORKER:8778/jolokia/version).'],
+  ['Permissions', ': JMX/Jolokia may require authentication in production; give the gateway the Jolokia credentials.'],
+];
+
+const lagOf = (d) => (d.lag == null ? null : typeof d.lag === 'number' ? d.lag : d.lag.recordsLagMax ?? null);
+
+function isJolokiaWarning(w) { return /jolokia|jmx|bean/i.test(String(w)); }
+
+/** MetricsCard({ connectorName, refreshInterval = 5000 }) plus the page's api and life. */
+export function MetricsCard({ connectorName, refreshInterval = 5000, api, life }) {
+  let prev = null;
+  let cur = null;
+  let lastError = null;
+  let mode = 'connecting'; // 'live' | 'polling' | 'connecting'
+  let es = null;
+  let pollTimer = null;
+  let nextPoll = 0;
+  let lastEventAt = 0;
+  const listeners = [];
+
+  const warnEl = h('div', { 'data-testid': 'metrics-warning-host' });
+  const modeEl = h('span.live');
+  const updatedEl = h('span.hint');
+  const boxesEl = h('div.mboxes', { 'data-testid': 'metric-boxes' });
+  const tasksEl = h('div');
+  const el = h('div.metrics-card', { 'data-testid': 'metrics-card' },
+    h('div.metrics-head', h('h2', 'Metrics'), modeEl, h('span.spacer'), updatedEl),
+    warnEl, boxesEl, tasksEl);
+
+  function setMode(m) {
+    mode = m;
+    paintMode();
+  }
+  function paintMode() {
+    if (mode === 'live') replace(modeEl, h('span.dot.ok'), h('span', { 'data-testid': 'metrics-mode' }, 'Live'));
+    else if (mode === 'polling') {
+      const s = Math.max(0, Math.ceil((nextPoll - Date.now()) / 1000));
+      replace(modeEl, h('span.dot'), h('span', { 'data-testid': 'metrics-mode' }, `Polling every ${num(refreshInterval / 1000, 1)} s · next in ${s}s`));
+    } else replace(modeEl, h('span.spinner'), h('span', 'Connecting…'));
+    if (cur) updatedEl.textContent = `Updated ${ago(cur.lastUpdated)} · collected in ${num((cur.collectionDuration || 0) / 1e6, 1)} ms${cur.stale ? ' · stale' : ''}`;
+  }
+
+  function accept(doc) {
+    if (!life.alive || !doc) return;
+    lastError = null;
+    if (cur && cur.lastUpdated === doc.lastUpdated) { paint(); return; } // same cached sample
+    prev = cur;
+    cur = doc;
+    el.dataset.updated = doc.lastUpdated || '';
+    paint();
+    for (const fn of listeners) fn(doc);
+  }
+
+  function fail(e) {
+    if (!life.alive) return;
+    lastError = e;
+    paint();
+  }
+
+  // ---- transport: SSE first, polling as fallback ----
+  function startStream() {
+    if (typeof EventSource === 'undefined') return startPolling();
+    let errors = 0;
+    try { es = new EventSource(api.streamUrl(connectorName)); } catch { return startPolling(); }
+    life.on(() => es && es.close());
+    es.addEventListener('metrics', (ev) => {
+      errors = 0;
+      lastEventAt = Date.now();
+      if (mode !== 'live') setMode('live');
+      try { accept(JSON.parse(ev.data)); } catch (e) { console.warn('bad metrics event', e); }
+    });
+    es.addEventListener('error', () => {
+      errors++;
+      // CLOSED: the endpoint refused the stream (e.g. not text/event-stream). Repeated errors:
+      // the stream keeps dropping. Either way poll instead.
+      if (es.readyState === EventSource.CLOSED || errors >= 2) { es.close(); es = null; startPolling(); }
+    });
+    // A stream that opens but never speaks is no better than none.
+    life.timeout(() => { if (es && !lastEventAt) { es.close(); es = null; startPolling(); } }, Math.max(8000, refreshInterval * 2));
+  }
+
+  async function poll() {
+    try { accept(await api.metrics(connectorName)); } catch (e) { fail(e); }
+    nextPoll = Date.now() + refreshInterval;
+    paintMode();
+  }
+
+  function startPolling() {
+    if (pollTimer || !life.alive) return;
+    setMode('polling');
+    poll();
+    pollTimer = life.interval(() => { if (Date.now() >= nextPoll) poll(); else paintMode(); }, 500);
+  }
+
+  // A first sample at once (the stream may take a moment), then the live transport.
+  poll().then(() => { if (life.alive) { mode = 'connecting'; startStream(); } });
+  life.interval(() => { if (mode === 'live') paintMode(); }, 1000);
+
+  // ---- painting ----
+  function paint() {
+    paintWarning();
+    paintMode();
+    if (!cur) { if (lastError) replace(boxesEl); return; }
+    paintBoxes();
+    paintTasks();
+  }
+
+  function paintWarning() {
+    const jw = cur && !lastError ? (cur.warnings || []).filter(isJolokiaWarning) : [];
+    const other = cur && !lastError ? (cur.warnings || []).filter((w) => !isJolokiaWarning(w)) : [];
+    if (!lastError && !jw.length) {
+      replace(warnEl, other.length ? h('div.callout.callout-info', icon('info', 18), h('div', h('strong', 'Collection notes'), h('ul', other.map((w) => h('li', w))))) : null);
+      return;
+    }
+    const title = 'Metrics Unavailable';
+    const why = lastError
+      ? h('p.errmsg', { 'data-testid': 'metrics-error' }, lastError.status === 404 ? `The connector was not found (${errorText(lastError)}).` : errorText(lastError))
+      : h('div', h('p', { style: { margin: '4px 0' } }, 'JMX metrics could not be collected through Jolokia; throughput and resources show zero. Task states still come from Kafka Connect.'),
+        h('ul', { 'data-testid': 'metrics-warnings' }, jw.map((w) => h('li', h('code', w)))));
+    replace(warnEl, h('div.callout.callout-warn', { role: 'alert', 'data-testid': 'metrics-unavailable' }, icon('alert', 18),
+      h('div', h('strong', title), why,
+        h('div', { style: { marginTop: '6px' } }, 'Common causes:'),
+        h('ol', GUIDANCE.map(([b, t]) => h('li', h('strong', b), t))),
+        h('div.hint', 'See the ', h('a', { href: '/gateway' }, 'gateway health page'), ' for each Jolokia agent’s reachability.'))));
+  }
+
+  function box(key, ic, label, value, { sub, status = 'muted', tr, raw, title } = {}) {
+    return h('div.mbox', { class: `s-${status}`, 'data-metric': key, 'data-status': status, title: title || null },
+      h('div.mbox-icon', icon(ic, 18)),
+      h('div.mbox-label', label),
+      tr ? h('span.trend', { class: tr.mood === 'improving' ? 'good' : tr.mood === 'degrading' ? 'bad' : 'flat', 'data-trend': tr.mood, 'data-direction': tr.dir, 'data-prev': tr.prev,
+        title: `${tr.mood} vs previous sample`, 'aria-label': `${tr.mood} vs previous sample` }, tr.symbol) : h('span.trend.flat', { 'data-trend': 'none' }, ''),
+      h('div.mbox-value', { 'data-value': raw ?? '' }, value),
+      sub ? h('div.mbox-sub', sub) : null);
+  }
+
+  function paintBoxes() {
+    const t = cur.throughput || {}, e = cur.errors || {}, r = cur.resources || {};
+    const pt = (prev && prev.throughput) || {}, pe = (prev && prev.errors) || {};
+    const tasks = cur.tasks || [];
+    const running = tasks.filter((x) => x.state === 'RUNNING').length;
+    const failed = tasks.filter((x) => x.state === 'FAILED').length;
+    const st = cur.state || (tasks.length && running === tasks.length ? 'RUNNING' : '');
+    const flowing = (t.recordsPerSecond || 0) > 0;
+    const tpStatus = st && st !== 'RUNNING' ? 'muted' : flowing ? 'ok' : 'warn';
+    const rateStatus = e.errorRate >= 5 ? 'bad' : e.errorRate >= 1 ? 'warn' : 'ok';
+    const recentStatus = e.recentErrorCount > 10 ? 'bad' : e.recentErrorCount > 0 ? 'warn' : 'ok';
+    const memRatio = r.memoryTotalMB ? r.memoryUsedMB / r.memoryTotalMB : null;
+    const lagV = lagOf(cur);
+    const plag = prev ? lagOf(prev) : null;
+    const noJmx = (cur.warnings || []).some(isJolokiaWarning);
+    // a sample without JMX data is missing data, not a trend: no arrows across such samples
+    const comparable = !noJmx && prev && !(prev.warnings || []).some(isJolokiaWarning);
+    const tr = (a, b, hib) => (comparable ? trend(a, b, hib) : null);
+    const q = (st) => (noJmx ? 'muted' : st);
+    replace(boxesEl,
+      box('recordsPerSecond', 'zap', 'Records / s', compact(t.recordsPerSecond), { raw: t.recordsPerSecond, status: noJmx ? 'warn' : tpStatus, tr: tr(t.recordsPerSecond, pt.recordsPerSecond, true), sub: `${compact(t.totalRecords)} records total` }),
+      box('bytesPerSecond', 'database', 'Bytes / s', bytes(t.bytesPerSecond) + '/s', { raw: t.bytesPerSecond, status: noJmx ? 'warn' : tpStatus, tr: tr(t.bytesPerSecond, pt.bytesPerSecond, true), sub: `${bytes(t.totalBytes)} total` }),
+      box('totalErrors', 'bug', 'Errors', compact(e.totalErrors), { raw: e.totalErrors, status: q(recentStatus), tr: tr(e.recentErrorCount, pe.recentErrorCount, false), sub: `${num(e.recentErrorCount, 0)} in the last window`, title: 'Arrow compares the errors of this collection window with the previous one' }),
+      box('errorRate', 'percent', 'Error rate', pct(e.errorRate, 4), { raw: e.errorRate, status: q(rateStatus), tr: tr(e.errorRate, pe.errorRate, false), sub: 'errors ÷ records' }),
+      box('lag', 'hourglass', 'Consumer lag', lagV == null ? 'n/a' : compact(lagV), { raw: lagV, status: lagV == null ? 'muted' : q(lagV > 10000 ? 'bad' : lagV > 1000 ? 'warn' : 'ok'), tr: lagV == null ? null : tr(lagV, plag, false), sub: lagV == null ? (cur.type === 'source' ? 'sources have no lag metric' : 'not reported') : 'max records behind, over tasks' }),
+      box('tasks', 'layers', 'Tasks running', `${running} / ${tasks.length}`, { raw: running, status: failed ? 'bad' : running === tasks.length && tasks.length ? 'ok' : 'warn', sub: failed ? `${failed} failed` : st ? `connector ${st}` : '' }),
+      box('cpuPercent', 'cpu', 'CPU (worker)', noJmx && !r.cpuPercent ? '—' : pct(r.cpuPercent, 1), { raw: r.cpuPercent, status: noJmx ? 'muted' : r.cpuPercent >= 90 ? 'bad' : r.cpuPercent >= 70 ? 'warn' : 'ok', sub: 'highest of its workers' }),
+      box('memory', 'memory', 'Heap used', noJmx && !r.memoryTotalMB ? '—' : `${num(r.memoryUsedMB, 0)} MiB`, { raw: r.memoryUsedMB, status: memRatio == null ? 'muted' : memRatio >= 0.9 ? 'bad' : memRatio >= 0.75 ? 'warn' : 'ok', sub: memRatio == null ? 'no data' : `${pct(memRatio * 100, 0)} of ${num(r.memoryTotalMB, 0)} MiB` }),
+      box('threadCount', 'threads', 'Threads', noJmx && !r.threadCount ? '—' : num(r.threadCount, 0), { raw: r.threadCount, status: noJmx ? 'muted' : 'ok', sub: 'JVM threads of its workers' }));
+  }
+
+  function paintTasks() {
+    const tasks = cur.tasks || [];
+    const prevTasks = new Map(((prev && prev.tasks) || []).map((t) => [t.taskId, t]));
+    replace(tasksEl, section(`Tasks (${tasks.length})`, tasks.length ? h('table.tbl', { 'data-testid': 'metrics-tasks' },
+      h('thead', h('tr', h('th', 'Task'), h('th', 'State'), h('th', 'Worker'), h('th.num', 'Records'), h('th.num', 'Bytes'), h('th.num', 'Errors'), h('th.num', 'Δ records'))),
+      h('tbody', tasks.map((t) => {
+        const p = prevTasks.get(t.taskId);
+        // a drop is a restart (counters reset) or missing JMX data, not negative work
+        const d = p && t.recordsProcessed >= p.recordsProcessed ? t.recordsProcessed - p.recordsProcessed : null;
+        return h('tr', { 'data-task': t.taskId },
+          h('td', '#' + t.taskId), h('td', badge(t.state)), h('td.mono', t.workerId || '—'),
+          h('td.num', num(t.recordsProcessed, 0)), h('td.num', bytes(t.bytesProcessed)),
+          h('td.num', { class: t.errorCount ? 't-warn' : '' }, num(t.errorCount, 0)),
+          h('td.num.muted', d == null ? '—' : (d >= 0 ? '+' : '') + num(d, 0)));
+      }))) : h('p.muted', 'No tasks.')));
+  }
+
+  paint();
+  return { el, onSample: (fn) => listeners.push(fn), get current() { return cur; } };
+}
+
+// ---- charts (uPlot, loaded on demand from the vendored copy) ----
+let uplotPromise = null;
+function loadUplot() {
+  if (!uplotPromise) {
+    if (!document.querySelector('link[data-uplot]')) document.head.appendChild(h('link', { rel: 'stylesheet', href: '/vendor/uplot/uPlot.min.css', 'data-uplot': '1' }));
+    uplotPromise = import('/vendor/uplot/uPlot.esm.js').then((m) => m.default);
+  }
+  return uplotPromise;
+}
+
+const CHARTS = [
+  { key: 'recordsPerSecond', title: 'Records / s', fmt: compact, color: '--accent' },
+  { key: 'bytesPerSecond', title: 'Bytes / s', fmt: (v) => bytes(v) + '/s', color: '--ok' },
+  { key: 'totalErrors', title: 'Errors (total)', fmt: compact, color: '--bad' },
+  { key: 'lag', title: 'Consumer lag (max records)', fmt: compact, color: '--warn' },
+];
+
+function MetricsCharts({ api, life, connectorName, card }) {
+  const note = h('div.hint');
+  const grid = h('div.charts', { 'data-testid': 'metrics-charts' });
+  const el = h('div', { style: { marginTop: '16px' } }, h('div.metrics-head', h('h2', 'Last hour'), note), grid);
+  const data = { t: [], recordsPerSecond: [], bytesPerSecond: [], totalErrors: [], lag: [] };
+  const plots = [];
+  let uPlot = null;
+
+  function css(v) { return getComputedStyle(document.documentElement).getPropertyValue(v).trim() || '#888'; }
+
+  function build() {
+    for (const p of plots) p.plot.destroy();
+    plots.length = 0;
+    replace(grid);
+    const axis = { stroke: css('--text-3'), grid: { stroke: css('--border'), width: 1 }, ticks: { stroke: css('--border'), width: 1 }, font: '11px system-ui, sans-serif' };
+    const hosts = CHARTS.map((c) => {
+      const host = h('div.chart', { 'data-chart': c.key }, h('h4', c.title));
+      grid.appendChild(host);
+      return host;
+    });
+    // measure after every host is laid out, so the grid decides the widths, not the canvases
+    CHARTS.forEach((c, i) => {
+      const host = hosts[i];
+      const opts = {
+        width: chartWidth(host), height: 170, legend: { show: false }, cursor: { drag: { x: true, y: false } },
+        // always the last hour, so one sample does not stretch the axis over years
+        scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR / 1000, now]; } } },
+        series: [{}, { label: c.title, stroke: css(c.color), width: 1.5, fill: css(c.color) + '22', value: (u, v) => (v == null ? '—' : c.fmt(v)), spanGaps: false }],
+        axes: [{ ...axis }, { ...axis, size: c.key === 'bytesPerSecond' ? 78 : 56, values: (u, vals) => vals.map((v) => c.fmt(v)) }],
+      };
+      plots.push({ c, host, plot: new uPlot(opts, [data.t.map((x) => x / 1000), data[c.key]], host) });
+    });
+  }
+
+  function chartWidth(host) { return Math.max(260, (host.clientWidth || 400) - 22); }
+
+  function refreshPlots() {
+    for (const p of plots) p.plot.setData([data.t.map((x) => x / 1000), data[p.c.key]]);
+  }
+
+  function resize() {
+    for (const p of plots) p.plot.setSize({ width: chartWidth(p.host), height: 170 });
+  }
+
+  card.onSample((doc) => {
+    const t = Date.parse(doc.lastUpdated) || Date.now();
+    if (data.t.length && t <= data.t[data.t.length - 1]) return;
+    data.t.push(t);
+    data.recordsPerSecond.push(doc.throughput ? doc.throughput.recordsPerSecond : null);
+    data.bytesPerSecond.push(doc.throughput ? doc.throughput.bytesPerSecond : null);
+    data.totalErrors.push(doc.errors ? doc.errors.totalErrors : null);
+    data.lag.push(lagOf(doc));
+    while (data.t.length && data.t[0] < Date.now() - HOUR) for (const k of Object.keys(data)) data[k].shift();
+    if (uPlot) refreshPlots();
+  });
+
+  (async () => {
+    try { uPlot = await loadUplot(); } catch (e) {
+      note.textContent = 'Charts unavailable: the uPlot library is not in the build (run npm run vendor).';
+      return;
+    }
+    try {
+      const hist = await api.history(connectorName, Date.now() - HOUR);
+      if (hist && Array.isArray(hist.t)) {
+        const live = { ...data };
+        for (const k of Object.keys(data)) data[k] = Array.isArray(hist[k]) ? hist[k].slice() : hist.t.map(() => null);
+        // keep samples seen live that are newer than the history
+        const last = data.t.length ? data.t[data.t.length - 1] : 0;
+        live.t.forEach((t, i) => { if (t > last) for (const k of Object.keys(data)) data[k].push(live[k][i]); });
+        note.textContent = `${num(data.t.length, 0)} sample${data.t.length === 1 ? '' : 's'} from the gateway’s history, then live`;
+      }
+    } catch (e) {
+      note.textContent = `History unavailable (${errorText(e)}); plotting samples seen since this page opened.`;
+    }
+    if (!life.alive) return;
+    build();
+    life.on(onThemeChange(() => build()));
+    life.listen(window, 'resize', resize);
+    life.on(() => { for (const p of plots) p.plot.destroy(); });
+  })();
+  return el;
+}
+
+export function metricsTab({ api, life, name }) {
+  const interval = Number(localStorage.getItem('kc.metricsRefresh')) || 5000;
+  const card = MetricsCard({ connectorName: name, refreshInterval: interval, api, life });
+  return h('div', card.el, MetricsCharts({ api, life, connectorName: name, card }));
+}
