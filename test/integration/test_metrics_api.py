@@ -318,6 +318,19 @@ def test_prometheus_exposition(sim, gw_ttl):
     assert 'kconnect_connector_records_total{cluster="default",connector="orders-src",type="source"}' in text
     assert 'connector="say \\"hi\\"*"' in text
     assert "kconnect_http_requests_total" in text
+    # by value: the exported totals lie between the simulator's truth before and after
+    before = sum(int(t["records_total"]) for t in truth(sim, "orders-sink")["tasks"])
+    time.sleep(1.1)  # let the summary expire so the scrape collects anew
+    r = http("GET", gw_ttl.url() + "/metrics")
+    after = sum(int(t["records_total"]) for t in truth(sim, "orders-sink")["tasks"])
+    line = next(l for l in r.body.decode().splitlines()
+                if l.startswith('kconnect_connector_records_total{cluster="default",connector="orders-sink"'))
+    value = float(line.rsplit(" ", 1)[1])
+    assert before <= value <= after + 1, (before, value, after)
+    states = [l for l in r.body.decode().splitlines()
+              if l.startswith('kconnect_task_state{cluster="default",connector="payments-jdbc"')]
+    assert any('state="FAILED"' in l for l in states), states
+    text = r.body.decode()
     if shutil.which("promtool"):
         p = subprocess.run(["promtool", "check", "metrics"], input=r.body, capture_output=True)
         problems = [l for l in (p.stdout + p.stderr).decode().splitlines()
