@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BUILD_DIR = os.environ.get("KC_BUILD_DIR") or os.path.join(
@@ -173,3 +174,22 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError("timed out after %.1fs waiting for %s (last=%r)" % (timeout, what, last))
+
+
+# ---- connect-sim's control API (src/sim/README.md) ----
+
+def enc(name):
+    """A connector name as one URL path segment."""
+    return urllib.parse.quote(name, safe="")
+
+
+def control(sim, method, path, body=None):
+    return http(method, sim.url("control") + path, body=body)
+
+
+def counters(sim):
+    return control(sim, "GET", "/counters").json()
+
+
+def truth(sim, name):
+    return control(sim, "GET", "/truth/" + enc(name)).json()

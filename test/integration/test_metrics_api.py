@@ -5,28 +5,11 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.parse
 
 import pytest
 
 from conftest import start_gateway, start_sim
-from kctest import get_json, http, wait_until
-
-
-def enc(name):
-    return urllib.parse.quote(name, safe="")
-
-
-def control(sim, method, path, body=None):
-    return http(method, sim.url("control") + path, body=body)
-
-
-def counters(sim):
-    return control(sim, "GET", "/counters").json()
-
-
-def truth(sim, name):
-    return control(sim, "GET", "/truth/" + enc(name)).json()
+from kctest import control, counters, enc, get_json, http, truth, wait_until
 
 
 def jolokia_posts(sim):

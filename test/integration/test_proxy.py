@@ -3,27 +3,14 @@ import json
 import socket
 import threading
 import time
-import urllib.parse
 
 import pytest
 
 import kctest
 from conftest import start_gateway, start_sim
-from kctest import get_json, http, wait_until
+from kctest import control, counters, enc, get_json, http, truth, wait_until
 
 SECRET_HINTS = ("password", "secret", "jaas", "user.info", "token", "credentials")
-
-
-def enc(name):
-    return urllib.parse.quote(name, safe="")
-
-
-def control(sim, method, path, body=None):
-    return http(method, sim.url("control") + path, body=body)
-
-
-def counters(sim):
-    return control(sim, "GET", "/counters").json()
 
 
 def route_count(sim, route):
@@ -320,6 +307,7 @@ def test_disconnect_storm_while_upstream_slow(sim):
 def test_graceful_stop_finishes_in_flight(sim):
     gw = start_gateway(sim, env={"KC_SHUTDOWN_TIMEOUT": "5s"})
     control(sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 700})
+    control(sim, "POST", "/counters/reset")
     result = {}
 
     def call():
@@ -327,7 +315,8 @@ def test_graceful_stop_finishes_in_flight(sim):
 
     t = threading.Thread(target=call)
     t.start()
-    time.sleep(0.3)
+    # SIGTERM only once the request is in flight upstream
+    wait_until(lambda: route_count(sim, "GET /connectors") >= 1, what="request upstream")
     gw.p.send_signal(15)
     t.join(10)
     assert result["r"].status == 200
