@@ -386,3 +386,22 @@ def test_summary_at_5000_connectors():
     finally:
         gw.assert_clean_exit()
         sim.assert_clean_exit()
+
+
+def test_jolokia_basic_auth():
+    env = {"SIM_JOLOKIA_USER": "monitor", "SIM_JOLOKIA_PASSWORD": "jmx-secret"}
+    sim = start_sim("--seed", "4", env=env)
+    with_auth = start_gateway(sim, env={"JOLOKIA_USERNAME": "monitor",
+                                        "JOLOKIA_PASSWORD": "jmx-secret"})
+    without = start_gateway(sim)
+    try:
+        doc = http("GET", metrics_url(with_auth, "orders-src")).json()
+        assert doc["warnings"] == [] and doc["throughput"]["totalRecords"] > 0
+        doc = http("GET", metrics_url(without, "orders-src")).json()
+        assert doc["throughput"]["totalRecords"] == 0
+        assert any("401" in w for w in doc["warnings"]), doc["warnings"]
+        assert "jmx-secret" not in with_auth.stderr()
+    finally:
+        with_auth.assert_clean_exit()
+        without.assert_clean_exit()
+        sim.assert_clean_exit()

@@ -336,3 +336,42 @@ def test_invalid_configuration_is_one_clear_line():
         err = p.stderr().strip().splitlines()
         assert len(err) == 1 and needle in err[0], err
         p.stop()
+
+
+def test_upstream_queue_limit_gives_503(sim):
+    gw = start_gateway(sim, env={"KC_UPSTREAM_MAX_INFLIGHT": "2", "KC_UPSTREAM_QUEUE": "3"})
+    try:
+        control(sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 800})
+        results = [None] * 10
+
+        def one(i):
+            results[i] = http("GET", gw.url() + "/api/default/connectors/orders-src/status")
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = sorted(r.status for r in results)
+        assert codes.count(200) == 5 and codes.count(503) == 5, codes
+        busy = [r.json() for r in results if r.status == 503]
+        assert all(b["error"] == "upstream_busy" for b in busy)
+        control(sim, "DELETE", "/faults")
+    finally:
+        gw.assert_clean_exit()
+
+
+def test_no_secret_in_logs(sim):
+    gw = start_gateway(sim, env={"LOG_LEVEL": "debug", "KAFKA_CONNECT_PASSWORD": "pw-in-env-123"})
+    try:
+        api = gw.url() + "/api/default"
+        http("GET", api + "/connectors?expand=info")
+        cfg = http("GET", api + "/connectors/orders-src/config").json()
+        http("PUT", api + "/connectors/orders-src/config", body=cfg)
+        http("GET", gw.url() + "/api/default/connectors/orders-src/metrics")
+    finally:
+        gw.assert_clean_exit()
+    logs = gw.stderr()
+    assert "access" in logs
+    for secret in real_secrets(sim) | {"pw-in-env-123"}:
+        assert secret not in logs
