@@ -251,8 +251,10 @@ static int fetch_setup_easy(struct kc_fetch *f)
 
 static void finish(struct kc_fetch *f, enum kc_fetch_error err, const char *text);
 
-/* Moves a fetch to the network. On failure it completes at once with an error. */
-static void fetch_start(struct kc_fetch *f)
+/* Takes a pool slot and hands the fetch to curl. On failure the slot is given back and -1
+ * returned; no callback runs. curl starts the transfer from its timer, on a later loop turn,
+ * so a caller is never re-entered from here. */
+static int fetch_launch(struct kc_fetch *f)
 {
     struct kc_upstream *u = f->up;
     f->state = FETCH_RUNNING;
@@ -261,13 +263,12 @@ static void fetch_start(struct kc_fetch *f)
     u->stats.started++;
     f->started_at_ms = now_ms();
     LIST_INSERT_HEAD(&u->running, f, alink);
-    if (fetch_setup_easy(f) != 0) {
-        finish(f, KC_FETCH_NOMEM, "out of memory");
-        return;
-    }
-    CURLMcode mc = curl_multi_add_handle(u->multi, f->easy);
-    if (mc != CURLM_OK)
-        finish(f, KC_FETCH_NOMEM, curl_multi_strerror(mc));
+    if (fetch_setup_easy(f) == 0 && curl_multi_add_handle(u->multi, f->easy) == CURLM_OK)
+        return 0;
+    LIST_REMOVE(f, alink);
+    f->pool->inflight--;
+    u->stats.inflight_now--;
+    return -1;
 }
 
 /* Frees a running or queued fetch's slot and lets the next queued one in. */
@@ -297,7 +298,13 @@ static void admit_queued(struct kc_upstream *u, struct pool *p)
         TAILQ_REMOVE(&p->queue, next, qlink);
         p->queued--;
         u->stats.queued_now--;
-        fetch_start(next);
+        if (fetch_launch(next) != 0) {
+            /* Not in any list now: answer its owner directly, as a failure. */
+            struct kc_fetch_result r = {.error = KC_FETCH_NOMEM, .error_text = "out of memory",
+                                        .body = ""};
+            next->done(&r, next->ctx);
+            fetch_free(next);
+        }
     }
 }
 
@@ -498,17 +505,7 @@ struct kc_fetch *kc_upstream_fetch(struct kc_upstream *u, const struct kc_fetch_
     f->queued_at_ms = now_ms();
     *why = KC_FETCH_OK;
     if (p->inflight < u->max_inflight) {
-        /* Start on the next loop turn via curl's timer, never re-entering the caller. */
-        f->state = FETCH_RUNNING;
-        f->pool->inflight++;
-        u->stats.inflight_now++;
-        u->stats.started++;
-        f->started_at_ms = f->queued_at_ms;
-        LIST_INSERT_HEAD(&u->running, f, alink);
-        if (fetch_setup_easy(f) != 0 || curl_multi_add_handle(u->multi, f->easy) != CURLM_OK) {
-            LIST_REMOVE(f, alink);
-            f->pool->inflight--;
-            u->stats.inflight_now--;
+        if (fetch_launch(f) != 0) {
             fetch_free(f);
             *why = KC_FETCH_NOMEM;
             return NULL;
