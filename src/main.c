@@ -1,6 +1,7 @@
 /* main.c — kconnect-console: load settings, build the gateway on one event loop, serve until
  * SIGTERM/SIGINT, drain, and free everything (ASan's leak check runs at exit in tests). */
 #include "kc/config.h"
+#include "kc/failinject.h"
 #include "kc/gateway.h"
 #include "kc/log.h"
 #include "kc/metrics_service.h"
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
                 cfg.clusters[i].jolokia_url != NULL);
     if (!kc_server_start(&gw))
         goto out;
+    kc_failinject_setup_from_env();
     kc_server_run(gw.server);
     KC_INFO("stopped", NULL);
     rc = 0;
