@@ -68,12 +68,26 @@ static int handle_cors(struct kc_gateway *gw, evhtp_request_t *req)
     return 1;
 }
 
+/* A bearer token in the Authorization header, or — for GETs only, because a browser's
+ * EventSource cannot send headers — an access_token query parameter. Queries are never
+ * logged, so the token does not reach the access log either way. */
 static int authorized(struct kc_gateway *gw, evhtp_request_t *req)
 {
     if (!gw->cfg->auth_token)
         return 1;
     const char *h = kc_http_header(req, "Authorization");
-    return h && strncasecmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, gw->cfg->auth_token);
+    if (h)
+        return strncasecmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, gw->cfg->auth_token);
+    if (!method_is(req, htp_method_GET) || !req->uri || !req->uri->query)
+        return 0;
+    const char *q = evhtp_kv_find(req->uri->query, "access_token");
+    if (!q)
+        return 0;
+    int bad = 0;
+    char *tok = kc_urldec_segment(q, strlen(q), &bad);
+    int ok = tok && token_equal(tok, gw->cfg->auth_token);
+    free(tok);
+    return ok;
 }
 
 static void free_segments(struct kc_api_path *p)

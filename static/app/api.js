@@ -40,8 +40,22 @@ export async function request(method, path, body, { signal, headers, timeout = D
   }
 }
 
-async function send(method, path, body, headers, signal) {
+// API token (KC_AUTH_TOKEN deployments without an auth proxy): asked for once on a 401,
+// kept in this browser's storage, sent as a bearer token (and as access_token on the SSE
+// stream, which cannot carry headers).
+const TOKEN_KEY = 'kc-api-token';
+export const apiToken = () => { try { return localStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; } };
+function askForToken(wrong) {
+  const t = window.prompt(wrong ? 'The API token was refused. API token:' : 'This gateway requires an API token:');
+  if (!t) return false;
+  try { localStorage.setItem(TOKEN_KEY, t.trim()); } catch { return false; }
+  return true;
+}
+
+async function send(method, path, body, headers, signal, retried = false) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, signal };
+  const token = apiToken();
+  if (token) init.headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -58,6 +72,8 @@ async function send(method, path, body, headers, signal) {
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
+  if (res.status === 401 && data && data.error === 'unauthorized' && !retried && askForToken(!!token))
+    return send(method, path, body, headers, signal, true);
   if (!res.ok) throw new ApiError(res.status, data, text.slice(0, 500), path);
   return data;
 }
@@ -96,7 +112,7 @@ export function cluster(name) {
     validate: (p, config) => request('PUT', `${base}/connector-plugins/${seg(p)}/config/validate`, config),
     metrics: (n, o) => get(`${c(n)}/metrics`, o),
     history: (n, since) => get(`${c(n)}/metrics/history?since=${since}`),
-    streamUrl: (n) => `${c(n)}/metrics/stream`,
+    streamUrl: (n) => `${c(n)}/metrics/stream` + (apiToken() ? `?access_token=${seg(apiToken())}` : ''),
   };
 }
 

@@ -215,6 +215,9 @@ def test_read_only_and_auth_and_cors(sim):
         assert http("GET", api + "/connectors").status == 401
         assert http("GET", api + "/connectors", headers={"Authorization": "Bearer nope"}).status == 401
         assert http("GET", api + "/connectors", headers=auth).status == 200
+        assert http("GET", api + "/connectors?access_token=s3cret-token").status == 200
+        assert http("GET", api + "/connectors?access_token=wrong").status == 401
+        assert http("PUT", api + "/connectors/orders-src/pause?access_token=s3cret-token").status == 401
         r = http("PUT", api + "/connectors/orders-src/pause", headers=auth)
         assert r.status == 403 and r.json()["error"] == "read_only"
         r = http("PUT", api + "/connector-plugins/FileStreamSource/config/validate", headers=auth,
