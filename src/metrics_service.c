@@ -3,6 +3,7 @@
  * requests waiting for it, the stream subscribers, the previous sample and the history. */
 #include "kc/metrics_service.h"
 
+#include "kc/alerts.h"
 #include "kc/collector.h"
 #include "kc/config.h"
 #include "kc/doccache.h"
@@ -26,7 +27,7 @@
 #define STREAM_MAX_BACKLOG (1u << 20) /* a subscriber this far behind is disconnected */
 #define KEY_SEP '\x1f'
 
-enum waiter_kind { WAIT_METRICS, WAIT_HISTORY };
+enum waiter_kind { WAIT_METRICS, WAIT_HISTORY, WAIT_ALERTS };
 
 struct slot;
 struct prom_scrape;
@@ -87,6 +88,8 @@ struct kc_metrics_service {
     size_t subscribers;
     LIST_HEAD(, slot) streaming;
     struct kc_collect_hooks hooks;
+    struct kc_alerts *alerts;          /* NULL when no rules are configured */
+    struct kc_alert_webhook *webhook;  /* NULL without alerts.webhook.url */
 };
 
 /* ---- slots ---- */
@@ -171,11 +174,24 @@ static struct kc_metrics_state *hook_state_for(void *owner, const char *cluster,
     return s->state;
 }
 
-/* collector hook: every computed connector adds a history sample. */
-static void hook_on_connector(void *owner, const char *cluster, const struct kc_metrics_input *in,
-                              const struct kc_metrics_calc *calc)
+/* Hands the transitions alerts queued to the log and the webhook. */
+static void alerts_drain(struct kc_metrics_service *ms)
 {
-    struct kc_metrics_service *ms = owner;
+    json_t *ev;
+    while ((ev = kc_alerts_take_event(ms->alerts))) {
+        KC_INFO("alert", "{s:O,s:O,s:O,s:O}", "transition", json_object_get(ev, "event"),
+                "cluster", json_object_get(ev, "cluster"), "connector",
+                json_object_get(ev, "connector"), "rule", json_object_get(ev, "rule"));
+        if (ms->webhook && kc_alert_webhook_send(ms->webhook, ev) != 0)
+            KC_WARN("alert_webhook_dropped", "{s:s}", "reason", "out of memory");
+        json_decref(ev);
+    }
+}
+
+/* A history sample for connectors someone looks at. */
+static void record_history(struct kc_metrics_service *ms, const char *cluster,
+                           const struct kc_metrics_input *in, const struct kc_metrics_calc *calc)
+{
     struct kc_cluster *cl = cluster_by_name(ms, cluster);
     struct slot *s = cl ? slot_get(ms, cl, in->status->name, 1) : NULL;
     if (!s)
@@ -204,6 +220,55 @@ static void hook_on_connector(void *owner, const char *cluster, const struct kc_
     };
     kc_history_push(s->history, &sample);
     kc_doccache_account(ms->cache, s->entry, slot_bytes(s));
+}
+
+/* collector hook: every computed connector adds a history sample and is checked by the alert
+ * rules (every connector, watched or not). */
+static void hook_on_connector(void *owner, const char *cluster, const struct kc_metrics_input *in,
+                              const struct kc_metrics_calc *calc)
+{
+    struct kc_metrics_service *ms = owner;
+    record_history(ms, cluster, in, calc);
+    if (ms->alerts) {
+        kc_alerts_observe(ms->alerts, cluster, in, calc, in->now_ms);
+        alerts_drain(ms);
+    }
+}
+
+/* kc_alerts_sweep callback: the connector is in the summary just collected. */
+static int summary_has(void *ctx, const char *connector)
+{
+    return json_object_get(ctx, connector) != NULL;
+}
+
+/* After a good summary: alerts of connectors that are gone resolve. */
+static void alerts_after_summary(struct kc_metrics_service *ms, struct slot *s, const json_t *doc)
+{
+    json_t *names = json_object();
+    if (!names)
+        return;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(doc, "connectors"), i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "name"));
+        if (name)
+            json_object_set_new(names, name, json_true());
+    }
+    kc_alerts_sweep(ms->alerts, s->cl->cfg->name, summary_has, names, kc_wall_ms());
+    json_decref(names);
+    alerts_drain(ms);
+}
+
+static void reply_alerts(struct slot *s, evhtp_request_t *req)
+{
+    json_t *doc = kc_metrics_service_alerts(s->ms, s->cl->cfg->name);
+    if (!doc) {
+        kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        return;
+    }
+    kc_reply_json(req, 200, doc);
+    json_decref(doc);
 }
 
 /* ---- replying ---- */
@@ -285,6 +350,8 @@ static void deliver(struct slot *s)
         if (req) {
             if (w->kind == WAIT_HISTORY && d->status == 200)
                 reply_history(s, req, w->since_ms);
+            else if (w->kind == WAIT_ALERTS)
+                reply_alerts(s, req);
             else
                 reply_doc(req, d);
         }
@@ -322,6 +389,12 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
     if (!s->name && res->status == 200) {
         json_decref(s->summary);
         s->summary = json_incref(res->doc);
+        if (ms->alerts)
+            alerts_after_summary(ms, s, res->doc);
+    }
+    if (s->name && res->not_found && ms->alerts) {
+        kc_alerts_forget(ms->alerts, s->cl->cfg->name, s->name, kc_wall_ms());
+        alerts_drain(ms);
     }
     kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
     KC_DEBUG("collected", "{s:s,s:s?,s:i,s:i,s:b}", "cluster", s->cl->cfg->name, "connector",
@@ -378,6 +451,8 @@ static void serve_slot(struct slot *s, evhtp_request_t *req, enum waiter_kind ki
             start_collection(s, 1); /* refresh ahead: watched connectors never expire */
         if (kind == WAIT_HISTORY && d->status == 200)
             reply_history(s, req, since_ms);
+        else if (kind == WAIT_ALERTS)
+            reply_alerts(s, req);
         else
             reply_doc(req, d);
         return;
@@ -445,6 +520,36 @@ void kc_metrics_serve_summary(struct kc_metrics_service *ms, evhtp_request_t *re
         return;
     }
     serve_slot(s, req, WAIT_METRICS, 0);
+}
+
+json_t *kc_metrics_service_alerts(struct kc_metrics_service *ms, const char *cluster)
+{
+    if (!ms->alerts)
+        return json_pack("{s:s,s:[],s:[],s:i}", "cluster", cluster, "active", "resolved",
+                         "rules", 0);
+    return kc_alerts_json(ms->alerts, cluster, kc_wall_ms());
+}
+
+void kc_metrics_serve_alerts(struct kc_metrics_service *ms, evhtp_request_t *req,
+                             struct kc_cluster *cl)
+{
+    if (!ms->alerts) {
+        json_t *doc = kc_metrics_service_alerts(ms, cl->cfg->name);
+        if (!doc) {
+            kc_reply_error(req, 503, "out_of_memory", "out of memory");
+            return;
+        }
+        kc_reply_json(req, 200, doc);
+        json_decref(doc);
+        return;
+    }
+    /* Rules are evaluated at each collection: a stale summary is collected first. */
+    struct slot *s = slot_get(ms, cl, NULL, 1);
+    if (!s) {
+        kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        return;
+    }
+    serve_slot(s, req, WAIT_ALERTS, 0);
 }
 
 /* ---- streams ---- */
@@ -535,8 +640,7 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
     ms->subscribers++;
     s->entry->pins++;
     evhtp_request_set_hook(req, evhtp_hook_on_request_fini, (evhtp_hook)on_stream_fini, sub);
-    kc_reply_header(req, "Content-Type", "text/event-stream");
-    kc_reply_header(req, "Cache-Control", "no-cache");
+    kc_reply_header(req, "Content-Type", "text/event-stream"); /* Cache-Control: no-store is set for /api/ */
     kc_reply_header(req, "X-Accel-Buffering", "no");
     kc_http_note_cache(req, "stream");
     evhtp_send_reply_chunk_start(req, 200);
@@ -717,6 +821,15 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
     ms->hooks.state_for = hook_state_for;
     ms->hooks.on_connector = hook_on_connector;
     ms->hooks.owner = ms;
+    if (gw->cfg->alert_rule_count > 0) {
+        ms->alerts = kc_alerts_new(gw->cfg->alert_rules, gw->cfg->alert_rule_count);
+        if (!ms->alerts || (gw->cfg->alert_webhook_url &&
+                            !(ms->webhook = kc_alert_webhook_new(gw->base, gw->upstream,
+                                                                 gw->cfg->alert_webhook_url)))) {
+            kc_metrics_service_free(ms);
+            return NULL;
+        }
+    }
     return ms;
 }
 
@@ -727,5 +840,7 @@ void kc_metrics_service_free(struct kc_metrics_service *ms)
     if (ms->heartbeat)
         event_free(ms->heartbeat);
     kc_doccache_free(ms->cache);
+    kc_alert_webhook_free(ms->webhook);
+    kc_alerts_free(ms->alerts);
     free(ms);
 }
