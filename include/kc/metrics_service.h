@@ -4,6 +4,7 @@
 #define KC_METRICS_SERVICE_H
 
 #include <evhtp/evhtp.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,14 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
                              struct kc_cluster *cl, const char *name, uint64_t last_event_id);
 void kc_metrics_serve_summary(struct kc_metrics_service *ms, evhtp_request_t *req,
                               struct kc_cluster *cl);
+/* Alerts of the cluster after a summary collection when the cached one is stale (rules are
+ * evaluated at each collection); at once when no rules are configured. */
+void kc_metrics_serve_alerts(struct kc_metrics_service *ms, evhtp_request_t *req,
+                             struct kc_cluster *cl);
+/* The alerts document of `cluster` as it stands (new reference; NULL on allocation failure):
+ * {"cluster","rules","active","resolved",…}; with no rules {"cluster","active":[],
+ * "resolved":[],"rules":0}. Collects nothing. */
+json_t *kc_metrics_service_alerts(struct kc_metrics_service *ms, const char *cluster);
 /* Prometheus text of every cluster's connectors, from the summary cache (one collection per
  * TTL however many scrapers), followed by the gateway's own metrics. */
 void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t *req);

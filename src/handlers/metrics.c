@@ -72,5 +72,5 @@ void kc_handle_prometheus(struct kc_gateway *gw, evhtp_request_t *req)
 
 void kc_handle_alerts(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_api_path *p)
 {
-    kc_reply_error(req, 404, "not_found", "alert rules are not part of this build yet");
+    kc_metrics_serve_alerts(gw->metrics, req, p->cluster);
 }

@@ -1,0 +1,445 @@
+/* test_alerts.c — the alert evaluator: each rule fires and resolves, `for` durations,
+ * thresholds, unknown data holding state, disappearing connectors, JSON shape, bounded memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kc/alerts.h"
+#include "kc/connect_model.h"
+#include "kc/metrics.h"
+
+#define T0 1764000000000LL /* 2025-11-24T16:00:00Z */
+#define REFUSED "jolokia 127.0.0.2:8083: connection refused"
+#define NO_TASK "jolokia 127.0.0.2:8083: no metrics for task 0"
+
+/* One collection of one connector as the evaluator sees it. */
+struct step {
+    int64_t t;           /* ms after T0 */
+    enum kc_state state; /* connector state; 0 (OTHER) means RUNNING here */
+    double rps, error_rate;
+    int has_lag;
+    double lag;
+    unsigned failed; /* of 2 tasks */
+    const char *warning;
+    const char *expect; /* the one transition expected: "fire", "resolve" or NULL */
+    int active;         /* active alerts afterwards */
+};
+
+struct fixture {
+    struct kc_task_status tasks[2];
+    struct kc_connector_status status;
+    struct kc_metrics_task mt[2];
+    char *warnings[1];
+    struct kc_metrics_input in;
+    struct kc_metrics_calc calc;
+};
+
+static void build(struct fixture *f, const char *name, const struct step *s)
+{
+    memset(f, 0, sizeof *f);
+    for (int i = 0; i < 2; i++) {
+        f->tasks[i].id = i;
+        f->tasks[i].state = (unsigned)i < s->failed ? KC_STATE_FAILED : KC_STATE_RUNNING;
+        f->tasks[i].worker_id = (char *)"127.0.0.2:8083";
+        f->mt[i].status = &f->tasks[i];
+    }
+    f->status.name = (char *)name;
+    f->status.type = s->has_lag ? KC_TYPE_SINK : KC_TYPE_SOURCE;
+    f->status.state = s->state ? s->state : KC_STATE_RUNNING;
+    f->status.tasks = f->tasks;
+    f->status.task_count = 2;
+    f->in.cluster = "default";
+    f->in.status = &f->status;
+    f->in.now_ms = T0 + s->t;
+    f->calc.records_per_sec = s->rps;
+    f->calc.error_rate = s->error_rate;
+    f->calc.has_lag = s->has_lag;
+    f->calc.lag_max = s->lag;
+    f->calc.counts.failed = s->failed;
+    f->calc.counts.running = 2 - s->failed;
+    f->calc.counts.total = 2;
+    f->calc.tasks = f->mt;
+    f->calc.task_count = 2;
+    if (s->warning) {
+        f->warnings[0] = (char *)s->warning;
+        f->calc.warnings = f->warnings;
+        f->calc.warning_count = 1;
+    }
+}
+
+static void observe(struct kc_alerts *a, const char *cluster, const char *name,
+                    const struct step *s)
+{
+    struct fixture f;
+    build(&f, name, s);
+    kc_alerts_observe(a, cluster, &f.in, &f.calc, T0 + s->t);
+}
+
+static size_t active_count(struct kc_alerts *a, const char *cluster, int64_t now)
+{
+    json_t *doc = kc_alerts_json(a, cluster, now);
+    assert_non_null(doc);
+    size_t n = json_array_size(json_object_get(doc, "active"));
+    json_decref(doc);
+    return n;
+}
+
+#define MAX_STEPS 8
+
+static const struct rule_case {
+    const char *what;
+    struct kc_alert_rule rule;
+    struct step steps[MAX_STEPS];
+} rule_cases[] = {
+    {"error rate above threshold",
+     {"errors", KC_ALERT_ERROR_RATE, 5, 0},
+     {{.t = 0, .rps = 10, .error_rate = 1},
+      {.t = 1000, .rps = 10, .error_rate = 7.5, .expect = "fire", .active = 1},
+      {.t = 2000, .rps = 10, .error_rate = 8, .active = 1},
+      {.t = 3000, .rps = 10, .error_rate = 5, .expect = "resolve"}, /* not above: resolves */
+      {.t = 4000, .rps = 10, .error_rate = 5}}},
+    {"error rate holds while jolokia fails",
+     {"errors", KC_ALERT_ERROR_RATE, 5, 0},
+     {{.t = 0, .error_rate = 9, .expect = "fire", .active = 1},
+      {.t = 1000, .error_rate = 0, .warning = REFUSED, .active = 1},
+      {.t = 2000, .error_rate = 0, .expect = "resolve"}}},
+    {"error rate for a duration",
+     {"errors", KC_ALERT_ERROR_RATE, 5, 2000},
+     {{.t = 0, .error_rate = 9},
+      {.t = 1999, .error_rate = 9},
+      {.t = 2000, .error_rate = 9, .expect = "fire", .active = 1},
+      {.t = 3000, .error_rate = 1, .expect = "resolve"}}},
+    {"task failed",
+     {"failed", KC_ALERT_TASK_FAILED, 0, 0},
+     {{.t = 0, .rps = 3},
+      {.t = 1000, .failed = 1, .expect = "fire", .active = 1},
+      {.t = 2000, .failed = 2, .active = 1},
+      {.t = 3000, .failed = 0, .rps = 3, .expect = "resolve"}}},
+    {"task failed counts even while jolokia fails",
+     {"failed", KC_ALERT_TASK_FAILED, 0, 0},
+     {{.t = 0, .failed = 1, .warning = REFUSED, .expect = "fire", .active = 1},
+      {.t = 1000, .failed = 0, .warning = REFUSED, .expect = "resolve"}}},
+    {"task failed above a threshold of 1",
+     {"failed", KC_ALERT_TASK_FAILED, 1, 0},
+     {{.t = 0, .failed = 1},
+      {.t = 1000, .failed = 2, .expect = "fire", .active = 1},
+      {.t = 2000, .failed = 1, .expect = "resolve"}}},
+    {"zero throughput for 2 s while RUNNING",
+     {"stalled", KC_ALERT_ZERO_THROUGHPUT, 0, 2000},
+     {{.t = 0, .rps = 10},
+      {.t = 1000, .rps = 0},
+      {.t = 2000, .rps = 0},
+      {.t = 3000, .rps = 0, .expect = "fire", .active = 1},
+      {.t = 4000, .rps = 0, .active = 1},
+      {.t = 5000, .rps = 0.5, .expect = "resolve"}}},
+    {"zero throughput restarts its clock when records flow",
+     {"stalled", KC_ALERT_ZERO_THROUGHPUT, 0, 2000},
+     {{.t = 0, .rps = 0},
+      {.t = 1500, .rps = 3},
+      {.t = 2000, .rps = 0},
+      {.t = 3500, .rps = 0},
+      {.t = 4000, .rps = 0, .expect = "fire", .active = 1}}},
+    {"zero throughput ignores PAUSED and resolves on pause",
+     {"stalled", KC_ALERT_ZERO_THROUGHPUT, 0, 0},
+     {{.t = 0, .state = KC_STATE_PAUSED, .rps = 0},
+      {.t = 5000, .state = KC_STATE_PAUSED, .rps = 0},
+      {.t = 6000, .rps = 0, .expect = "fire", .active = 1},
+      {.t = 7000, .state = KC_STATE_STOPPED, .rps = 0, .expect = "resolve"}}},
+    {"zero throughput is unknown while jolokia fails",
+     {"stalled", KC_ALERT_ZERO_THROUGHPUT, 0, 0},
+     {{.t = 0, .rps = 0, .warning = REFUSED},
+      {.t = 1000, .rps = 0, .warning = REFUSED},
+      {.t = 2000, .rps = 0, .expect = "fire", .active = 1}}},
+    {"lag above threshold",
+     {"lagging", KC_ALERT_LAG, 1000, 0},
+     {{.t = 0, .has_lag = 1, .lag = 500},
+      {.t = 1000, .has_lag = 1, .lag = 1000},
+      {.t = 2000, .has_lag = 1, .lag = 1500, .expect = "fire", .active = 1},
+      {.t = 3000, .has_lag = 1, .lag = 3000, .active = 1},
+      {.t = 4000, .has_lag = 0, .expect = "resolve"}}}, /* lag unknown (idle): not above */
+    {"lag for a duration",
+     {"lagging", KC_ALERT_LAG, 10, 1000},
+     {{.t = 0, .has_lag = 1, .lag = 50},
+      {.t = 1000, .has_lag = 1, .lag = 50, .expect = "fire", .active = 1},
+      {.t = 2000, .has_lag = 1, .lag = 5, .expect = "resolve"}}},
+    {"jolokia unreachable",
+     {"agents", KC_ALERT_JOLOKIA_DOWN, 0, 0},
+     {{.t = 0, .rps = 1},
+      {.t = 1000, .warning = REFUSED, .expect = "fire", .active = 1},
+      {.t = 2000, .warning = NO_TASK, .expect = "resolve"}, /* a healthy agent said that */
+      {.t = 3000, .warning = "jolokia: unavailable", .expect = "fire", .active = 1},
+      {.t = 4000, .warning = "jolokia: bean error in java.lang", .expect = "resolve"}}},
+    {"jolokia unreachable for a duration",
+     {"agents", KC_ALERT_JOLOKIA_DOWN, 0, 1500},
+     {{.t = 0, .warning = REFUSED},
+      {.t = 1000, .warning = REFUSED},
+      {.t = 2000, .warning = REFUSED, .expect = "fire", .active = 1},
+      {.t = 3000, .expect = "resolve"}}},
+};
+
+static void test_rule_cases(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof rule_cases / sizeof rule_cases[0]; c++) {
+        const struct rule_case *rc = &rule_cases[c];
+        struct kc_alerts *a = kc_alerts_new(&rc->rule, 1);
+        assert_non_null(a);
+        for (size_t i = 0; i < MAX_STEPS; i++) {
+            const struct step *s = &rc->steps[i];
+            if (i > 0 && s->t == 0)
+                break;
+            observe(a, "default", "orders-src", s);
+            json_t *ev = kc_alerts_take_event(a);
+            const char *got = ev ? json_string_value(json_object_get(ev, "event")) : NULL;
+            if ((got == NULL) != (s->expect == NULL) || (got && strcmp(got, s->expect) != 0))
+                fail_msg("%s, step %zu: expected %s, got %s", rc->what, i,
+                         s->expect ? s->expect : "nothing", got ? got : "nothing");
+            if (ev) {
+                assert_string_equal(json_string_value(json_object_get(ev, "rule")), rc->rule.name);
+                assert_string_equal(json_string_value(json_object_get(ev, "connector")),
+                                    "orders-src");
+                assert_string_equal(json_string_value(json_object_get(ev, "kind")),
+                                    kc_alerts_kind_name(rc->rule.kind));
+            }
+            json_decref(ev);
+            assert_null(kc_alerts_take_event(a));
+            size_t n = active_count(a, "default", T0 + s->t);
+            if (n != (size_t)s->active)
+                fail_msg("%s, step %zu: %zu active, expected %d", rc->what, i, n, s->active);
+        }
+        kc_alerts_free(a);
+    }
+}
+
+static const struct kc_alert_rule all_rules[] = {
+    {"errors", KC_ALERT_ERROR_RATE, 5, 0},          {"failed", KC_ALERT_TASK_FAILED, 0, 0},
+    {"stalled", KC_ALERT_ZERO_THROUGHPUT, 0, 1000}, {"lagging", KC_ALERT_LAG, 100, 0},
+    {"agents", KC_ALERT_JOLOKIA_DOWN, 0, 0},
+};
+#define NRULES (sizeof all_rules / sizeof all_rules[0])
+
+static void drain(struct kc_alerts *a)
+{
+    json_t *ev;
+    while ((ev = kc_alerts_take_event(a)))
+        json_decref(ev);
+}
+
+static void test_json_shape_and_events(void **state)
+{
+    (void)state;
+    struct kc_alerts *a = kc_alerts_new(all_rules, NRULES);
+    json_t *doc = kc_alerts_json(a, "default", T0);
+    assert_string_equal(json_string_value(json_object_get(doc, "cluster")), "default");
+    assert_int_equal(json_integer_value(json_object_get(doc, "rules")), NRULES);
+    assert_int_equal(json_array_size(json_object_get(doc, "active")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "resolved")), 0);
+    json_decref(doc);
+
+    struct step bad = {.t = 0, .failed = 1, .rps = 4, .error_rate = 12.5};
+    observe(a, "default", "orders-src", &bad);
+    json_t *ev = kc_alerts_take_event(a); /* rules in config order: errors, then failed */
+    assert_string_equal(json_string_value(json_object_get(ev, "event")), "fire");
+    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "default");
+    assert_string_equal(json_string_value(json_object_get(ev, "rule")), "errors");
+    assert_string_equal(json_string_value(json_object_get(ev, "severity")), "warning");
+    assert_string_equal(json_string_value(json_object_get(ev, "since")),
+                        "2025-11-24T16:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(ev, "at")), "2025-11-24T16:00:00.000Z");
+    assert_true(json_real_value(json_object_get(ev, "value")) == 12.5);
+    assert_true(json_real_value(json_object_get(ev, "threshold")) == 5);
+    assert_string_equal(json_string_value(json_object_get(ev, "message")),
+                        "error rate 12.50% above 5%");
+    json_decref(ev);
+    ev = kc_alerts_take_event(a);
+    assert_string_equal(json_string_value(json_object_get(ev, "rule")), "failed");
+    assert_string_equal(json_string_value(json_object_get(ev, "severity")), "critical");
+    assert_true(json_is_integer(json_object_get(ev, "value")));
+    assert_int_equal(json_integer_value(json_object_get(ev, "value")), 1);
+    assert_string_equal(json_string_value(json_object_get(ev, "message")),
+                        "1 of 2 tasks FAILED: 0");
+    json_decref(ev);
+    assert_null(kc_alerts_take_event(a));
+
+    /* A second connector fires later; active is oldest first. */
+    struct step lag = {.t = 5000, .rps = 4, .has_lag = 1, .lag = 250};
+    observe(a, "default", "orders-sink", &lag);
+    drain(a);
+    doc = kc_alerts_json(a, "default", T0 + 5000);
+    json_t *active = json_object_get(doc, "active");
+    assert_int_equal(json_array_size(active), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(active, 2), "connector")),
+                        "orders-sink");
+    json_t *first = json_array_get(active, 0);
+    const char *keys[] = {"rule",    "kind",  "connector", "severity",
+                          "message", "since", "value",     "threshold"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_non_null(json_object_get(first, keys[i]));
+    json_decref(doc);
+    /* other clusters see nothing */
+    assert_int_equal(active_count(a, "staging", T0 + 5000), 0);
+
+    /* Resolve: event carries since and resolvedAt; resolved list newest first. */
+    struct step good = {.t = 7000, .rps = 4};
+    observe(a, "default", "orders-src", &good);
+    ev = kc_alerts_take_event(a);
+    assert_string_equal(json_string_value(json_object_get(ev, "event")), "resolve");
+    assert_string_equal(json_string_value(json_object_get(ev, "since")),
+                        "2025-11-24T16:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(ev, "resolvedAt")),
+                        "2025-11-24T16:00:07.000Z");
+    json_decref(ev);
+    drain(a);
+    doc = kc_alerts_json(a, "default", T0 + 7000);
+    assert_int_equal(json_array_size(json_object_get(doc, "active")), 1);
+    json_t *resolved = json_object_get(doc, "resolved");
+    assert_int_equal(json_array_size(resolved), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(resolved, 0), "resolvedAt")),
+        "2025-11-24T16:00:07.000Z");
+    json_decref(doc);
+    kc_alerts_free(a);
+}
+
+static int keep_only_x(void *ctx, const char *connector)
+{
+    (void)ctx;
+    return strcmp(connector, "x") == 0;
+}
+
+static void test_disappearing_connectors(void **state)
+{
+    (void)state;
+    struct kc_alerts *a = kc_alerts_new(all_rules, NRULES);
+    struct step failing = {.t = 0, .failed = 1, .rps = 1};
+    observe(a, "a", "x", &failing);
+    observe(a, "a", "y", &failing);
+    observe(a, "b", "y", &failing); /* same name, other cluster: its own state */
+    drain(a);
+    assert_int_equal(kc_alerts_tracked(a), 3);
+    kc_alerts_sweep(a, "a", keep_only_x, NULL, T0 + 1000);
+    json_t *ev = kc_alerts_take_event(a);
+    assert_string_equal(json_string_value(json_object_get(ev, "event")), "resolve");
+    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "a");
+    assert_string_equal(json_string_value(json_object_get(ev, "connector")), "y");
+    assert_string_equal(json_string_value(json_object_get(ev, "message")),
+                        "the connector no longer exists");
+    json_decref(ev);
+    assert_null(kc_alerts_take_event(a));
+    assert_int_equal(kc_alerts_tracked(a), 2);
+    assert_int_equal(active_count(a, "b", T0 + 1000), 1);
+    kc_alerts_forget(a, "b", "y", T0 + 2000);
+    kc_alerts_forget(a, "b", "nope", T0 + 2000);
+    ev = kc_alerts_take_event(a);
+    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "b");
+    json_decref(ev);
+    assert_null(kc_alerts_take_event(a));
+    kc_alerts_sweep(a, "a", NULL, NULL, T0 + 3000);
+    drain(a);
+    assert_int_equal(kc_alerts_tracked(a), 0);
+    kc_alerts_free(a);
+}
+
+static void test_bounded_memory(void **state)
+{
+    (void)state;
+    struct kc_alerts *a = kc_alerts_new(all_rules, NRULES);
+    kc_alerts_set_limits(a, 3, 2, 1000);
+    char name[32];
+    /* Healthy connectors take no state at all. */
+    struct step healthy = {.t = 0, .rps = 10};
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "ok-%d", i);
+        observe(a, "default", name, &healthy);
+    }
+    assert_int_equal(kc_alerts_tracked(a), 0);
+    /* A pending rule does; past the cap connectors are not tracked, and counted. */
+    struct step failing = {.t = 0, .failed = 1, .rps = 1};
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "bad-%d", i);
+        observe(a, "default", name, &failing);
+    }
+    drain(a);
+    assert_int_equal(kc_alerts_tracked(a), 3);
+    assert_int_equal(kc_alerts_dropped(a), 7);
+    assert_int_equal(active_count(a, "default", T0), 3);
+    /* Resolved alerts: at most 2 kept, and only for the keep time. */
+    struct step fine = {.t = 500, .rps = 1};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "bad-%d", i);
+        observe(a, "default", name, &fine);
+    }
+    drain(a);
+    assert_int_equal(kc_alerts_tracked(a), 0);
+    assert_int_equal(kc_alerts_resolved_count(a), 2);
+    json_t *doc = kc_alerts_json(a, "default", T0 + 1500);
+    assert_int_equal(json_array_size(json_object_get(doc, "resolved")), 2);
+    json_decref(doc);
+    doc = kc_alerts_json(a, "default", T0 + 1501);
+    assert_int_equal(json_array_size(json_object_get(doc, "resolved")), 0);
+    json_decref(doc);
+    assert_int_equal(kc_alerts_resolved_count(a), 0);
+    kc_alerts_free(a);
+
+    /* Nobody draining: the event queue keeps the newest KC_ALERTS_MAX_EVENTS. */
+    a = kc_alerts_new(&all_rules[1], 1);
+    size_t n = KC_ALERTS_MAX_EVENTS + 50;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "c-%zu", i);
+        observe(a, "default", name, &failing);
+    }
+    assert_int_equal(kc_alerts_dropped(a), 50);
+    json_t *ev = kc_alerts_take_event(a);
+    assert_string_equal(json_string_value(json_object_get(ev, "connector")), "c-50");
+    json_decref(ev);
+    size_t left = 0;
+    while ((ev = kc_alerts_take_event(a))) {
+        left++;
+        json_decref(ev);
+    }
+    assert_int_equal(left, KC_ALERTS_MAX_EVENTS - 1);
+    kc_alerts_free(a); /* frees every tracked connector (ASan checks) */
+}
+
+static void test_kind_names(void **state)
+{
+    (void)state;
+    static const struct {
+        enum kc_alert_kind kind;
+        const char *name;
+    } cases[] = {
+        {KC_ALERT_ERROR_RATE, "error_rate"},
+        {KC_ALERT_TASK_FAILED, "task_failed"},
+        {KC_ALERT_ZERO_THROUGHPUT, "zero_throughput"},
+        {KC_ALERT_LAG, "lag"},
+        {KC_ALERT_JOLOKIA_DOWN, "jolokia_unreachable"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(kc_alerts_kind_name(cases[i].kind), cases[i].name);
+    /* No rules: observing is a no-op. */
+    struct kc_alerts *a = kc_alerts_new(NULL, 0);
+    struct step failing = {.t = 0, .failed = 2};
+    observe(a, "default", "x", &failing);
+    assert_null(kc_alerts_take_event(a));
+    assert_int_equal(kc_alerts_tracked(a), 0);
+    kc_alerts_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rule_cases),
+        cmocka_unit_test(test_json_shape_and_events),
+        cmocka_unit_test(test_disappearing_connectors),
+        cmocka_unit_test(test_bounded_memory),
+        cmocka_unit_test(test_kind_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
