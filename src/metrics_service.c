@@ -73,7 +73,9 @@ struct slot {
     TAILQ_HEAD(, waiter) waiters;
     LIST_HEAD(, subscriber) subscribers;
     size_t subscriber_count;
-    struct event *stream_timer;
+    struct event *refresh_timer;     /* the next background collection, just before expiry */
+    int64_t collect_started_ms;      /* monotonic start of the collection in flight */
+    int64_t last_duration_ms;        /* how long the previous collection took */
     LIST_ENTRY(slot) streaming;      /* in ms->streaming while it has subscribers */
     LIST_HEAD(, scrape_link) scrapes;
     struct kc_metrics_state *state;
@@ -99,8 +101,8 @@ static void slot_free(void *arg)
     struct slot *s = arg;
     if (s->collection)
         kc_collection_cancel(s->collection);
-    if (s->stream_timer)
-        event_free(s->stream_timer);
+    if (s->refresh_timer)
+        event_free(s->refresh_timer);
     kc_metrics_state_free(s->state);
     kc_history_free(s->history);
     json_decref(s->summary);
@@ -337,6 +339,7 @@ static void broadcast(struct slot *s)
 /* ---- collections ---- */
 
 static void start_collection(struct slot *s, int background);
+static void schedule_refresh(struct slot *s, int64_t now);
 static void notify_scrapes(struct slot *s);
 
 static void deliver(struct slot *s)
@@ -376,6 +379,7 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
     }
     d->made_ms = kc_wall_ms();
     int64_t now = kc_mono_ms();
+    s->last_duration_ms = now - s->collect_started_ms;
     int64_t ttl = ms->gw->cfg->metrics_ttl_ms;
     int64_t fresh, refresh_from;
     if (res->status == 200 && !res->degraded) {
@@ -403,6 +407,8 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
     deliver(s);
     broadcast(s);
     notify_scrapes(s);
+    if (s->subscriber_count > 0)
+        schedule_refresh(s, now); /* streams: one collection per TTL for all subscribers */
     if (res->not_found && s->subscriber_count == 0 && s->entry->pins == 0) {
         /* Never keep a key for a connector Connect does not know. */
         kc_doccache_remove(ms->cache, s->entry);
@@ -411,10 +417,46 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
     kc_doccache_trim(ms->cache);
 }
 
+static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct slot *s = arg;
+    if (!s->collection)
+        start_collection(s, 1);
+}
+
+/* Refresh ahead. A hit in the last fifth of the TTL (or a stream) asks for the next document;
+ * its collection starts just early enough to land before the current one expires — a margin
+ * of twice the last collection's duration plus 20 ms, at most a fifth of the TTL. Readers of
+ * a watched connector never wait, no document is older than the TTL, and the upstreams see
+ * about one collection per TTL, not one every 0.8 TTL. */
+static void schedule_refresh(struct slot *s, int64_t now)
+{
+    if (s->collection || (s->refresh_timer && evtimer_pending(s->refresh_timer, NULL)))
+        return;
+    int64_t ttl = s->ms->gw->cfg->metrics_ttl_ms;
+    int64_t margin = 2 * s->last_duration_ms + 20;
+    if (margin > ttl / 5)
+        margin = ttl / 5;
+    int64_t delay = s->entry->fresh_until_ms - margin - now;
+    if (delay <= 0) {
+        start_collection(s, 1);
+        return;
+    }
+    if (!s->refresh_timer && !(s->refresh_timer = evtimer_new(s->ms->gw->base, on_refresh_timer, s))) {
+        start_collection(s, 1);
+        return;
+    }
+    struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+    evtimer_add(s->refresh_timer, &tv);
+}
+
 static void start_collection(struct slot *s, int background)
 {
     struct kc_metrics_service *ms = s->ms;
     s->background = background;
+    s->collect_started_ms = kc_mono_ms();
+    if (s->refresh_timer)
+        evtimer_del(s->refresh_timer);
     if (s->name)
         s->collection = kc_collect_connector(ms->gw, s->cl, s->name, &ms->hooks, on_collected, s);
     else
@@ -447,8 +489,8 @@ static void serve_slot(struct slot *s, evhtp_request_t *req, enum waiter_kind ki
     if (d && now < s->entry->fresh_until_ms) {
         kc_stats_cache(cache_name, KC_CACHE_HIT);
         kc_http_note_cache(req, "hit");
-        if (now >= s->entry->refresh_from_ms && !s->collection)
-            start_collection(s, 1); /* refresh ahead: watched connectors never expire */
+        if (now >= s->entry->refresh_from_ms)
+            schedule_refresh(s, now); /* watched connectors never expire */
         if (kind == WAIT_HISTORY && d->status == 200)
             reply_history(s, req, since_ms);
         else if (kind == WAIT_ALERTS)
@@ -564,29 +606,11 @@ static evhtp_res on_stream_fini(evhtp_request_t *req, void *arg)
     s->entry->pins--;
     if (s->subscriber_count == 0) {
         LIST_REMOVE(s, streaming);
-        if (s->stream_timer)
-            evtimer_del(s->stream_timer); /* the last one left: stop collecting */
+        if (s->refresh_timer)
+            evtimer_del(s->refresh_timer); /* the last one left: stop collecting */
     }
     free(sub);
     return EVHTP_RES_OK;
-}
-
-static void arm_stream_timer(struct slot *s)
-{
-    int64_t ms = s->ms->gw->cfg->metrics_ttl_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(s->stream_timer, &tv);
-}
-
-/* One collection per TTL for all subscribers of a slot together. */
-static void on_stream_tick(evutil_socket_t fd, short what, void *arg)
-{
-    struct slot *s = arg;
-    if (s->subscriber_count == 0)
-        return;
-    if (!s->collection)
-        start_collection(s, 1);
-    arm_stream_timer(s);
 }
 
 /* Comments keep proxies and load balancers from closing quiet streams. */
@@ -621,11 +645,6 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
     }
     struct slot *s = slot_get(ms, cl, name, 1);
     struct subscriber *sub = s ? calloc(1, sizeof *sub) : NULL;
-    if (!s || (!s->stream_timer && !(s->stream_timer = evtimer_new(ms->gw->base, on_stream_tick, s)))) {
-        free(sub);
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        return;
-    }
     if (!sub) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
@@ -651,12 +670,12 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
         evbuffer_free(hello);
     }
     int64_t now = kc_mono_ms();
-    if (s->entry->doc && now < s->entry->fresh_until_ms)
+    if (s->entry->doc && now < s->entry->fresh_until_ms) {
         stream_send(sub, s->entry->doc);
-    else if (!s->collection)
+        schedule_refresh(s, now);
+    } else if (!s->collection) {
         start_collection(s, 1);
-    if (!evtimer_pending(s->stream_timer, NULL))
-        arm_stream_timer(s);
+    }
 }
 
 void kc_metrics_service_close_streams(struct kc_metrics_service *ms)
@@ -775,8 +794,8 @@ void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t 
         l->slot = s;
         if (s->entry->doc && now < s->entry->fresh_until_ms) {
             kc_stats_cache("cluster_metrics", KC_CACHE_HIT);
-            if (now >= s->entry->refresh_from_ms && !s->collection)
-                start_collection(s, 1);
+            if (now >= s->entry->refresh_from_ms)
+                schedule_refresh(s, now);
             continue;
         }
         kc_stats_cache("cluster_metrics", s->collection ? KC_CACHE_COALESCED : KC_CACHE_MISS);
