@@ -27,6 +27,7 @@ struct kc_conn {
     const char *reject_code;
     const char *reject_message;
     int replied;
+    int replied_early;          /* a 413 went out from the header hook; close when done */
 };
 
 uint64_t kc_now_ns(void);

@@ -123,8 +123,13 @@ static void send_reply(evhtp_request_t *req, int status, size_t body_len)
         kc_server_log_access(kc, req, status, body_len);
     }
     evhtp_send_reply(req, status);
-    if (paused)
-        evhtp_request_resume(req);
+    /* libevhtp 1.2.18 stops parsing after each message and only picks up buffered input
+     * (pipelined requests) through a resume. A reply sent from inside the request callback
+     * therefore goes through pause + resume as well: the deferred resume flushes the reply
+     * and then parses whatever the client already sent. */
+    if (!paused)
+        evhtp_request_pause(req);
+    evhtp_request_resume(req);
 }
 
 void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_type,

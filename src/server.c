@@ -92,11 +92,17 @@ static void conn_reset_request(struct kc_conn *kc)
     kc->reject_status = 0;
     kc->reject_code = kc->reject_message = NULL;
     kc->replied = 0;
+    kc->replied_early = 0;
 }
 
 static void on_header_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct kc_conn *kc = arg;
+    if (kc->replied_early) {
+        /* The early answer is out and the body is consumed: now the connection can go. */
+        evhtp_connection_free(kc->conn);
+        return;
+    }
     KC_WARN("slow_client", "{s:s}", "reason", "request headers not complete in time");
     write_raw_error(kc->conn->sock, 408, "Request Timeout", "request_timeout",
                     "request headers were not received in time");
@@ -142,9 +148,15 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *a
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
         if (errno || end == cl || n > kc->gw->cfg->max_body_bytes) {
+            /* Answer now, as nginx does, instead of after a body the client may never send
+             * (or only after a 100-continue that will not come). The body that does come is
+             * read and discarded (on_body), so closing never resets the answer away. */
+            write_raw_error(kc->conn->sock, 413, "Payload Too Large", "body_too_large",
+                            "request body exceeds the configured limit");
+            kc_stats_request("rejected", kc_http_method(req), 413,
+                             (double)(kc_now_ns() - kc->start_ns) / 1e9);
             kc->reject_status = 413;
-            kc->reject_code = "body_too_large";
-            kc->reject_message = "request body exceeds the configured limit";
+            kc->replied_early = 1;
         }
     }
     return EVHTP_RES_OK;
@@ -217,6 +229,15 @@ static void on_request(evhtp_request_t *req, void *arg)
         return;
     }
     struct kc_gateway *gw = kc->gw;
+    if (kc->replied_early) {
+        /* Nothing more to say on this connection: stop parsing and close it from the loop
+         * (never from inside evhtp's parser). */
+        evhtp_request_pause(req);
+        struct timeval now = {0, 0};
+        if (kc->header_timer)
+            evtimer_add(kc->header_timer, &now);
+        return;
+    }
     if (kc->reject_status) {
         /* The connection cannot be trusted to be in sync with the client any more. */
         evhtp_request_set_keepalive(req, 0);
