@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libevhtp-dev libevent-dev libjansson-dev libcurl4-openssl-dev libssl-dev libonig-dev zlib1g-dev
   libcmocka-dev python3 python3-pytest python3-yaml
-  chromium prometheus wrk curl ca-certificates
+  chromium prometheus wrk curl clang libclang-rt-14-dev nginx-light ca-certificates
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -1,0 +1,452 @@
+"""Hardening (issue 8): every simulator fault × every route family, one Jolokia agent of three
+down, hostile clients; the gateway keeps answering and exits 0 with no sanitizer report."""
+import json
+import re
+import resource
+import socket
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import start_gateway, start_sim
+from kctest import http, wait_until
+
+
+def enc(name):
+    return urllib.parse.quote(name, safe="")
+
+
+def control(sim, method, path, body=None):
+    r = http(method, sim.url("control") + path, body=body)
+    assert r.status == 200, (method, path, r.status, r.body[:200])
+    return r.json()
+
+
+def truth(sim, name):
+    return control(sim, "GET", "/truth/" + enc(name))
+
+
+# ---- (1) fault matrix ----
+
+TTL_S = 0.3          # METRICS_CACHE_TTL
+NEG_TTL_S = 0.1      # KC_NEGATIVE_TTL
+TIMEOUT_MS = 400     # Connect and Jolokia request timeouts
+SLOW_MS = 1000       # the simulator's delay for `slow`: longer than the timeouts
+
+ROUTES = {
+    "proxy_list": "/api/default/connectors",
+    "proxy_get": "/api/default/connectors/orders-src",
+    "metrics": "/api/default/connectors/orders-src/metrics",
+    "history": "/api/default/connectors/orders-src/metrics/history",
+    "summary": "/api/default/metrics",
+    "prometheus": "/metrics",
+    "clusters": "/api/clusters",
+    "gateway_health": "/api/gateway/health",
+}
+ORDER = list(ROUTES)  # metrics before history: history then serves the same (error) document
+
+# Expected status per (target, fault) and route, from src/connect.c kc_connect_error_status
+# (proxy: refused 503, timeout 504, garbage 502; Connect's own 4xx/5xx pass through) and
+# src/collector.c on_status/fail_connect (metrics: 409 → 503, any other non-200 → 502).
+# Jolokia faults never fail a route: metrics degrade to 200 with warnings. Prometheus,
+# /api/clusters and /api/gateway/health report reachability in a 200.
+#                       proxy_list proxy_get metrics history summary prometheus clusters health
+CONNECT_FAULTS = {
+    "down":    (503, 503, 503, 503, 503, 200, 200, 200),
+    "slow":    (504, 504, 504, 504, 504, 200, 200, 200),
+    "garbage": (502, 502, 502, 502, 502, 200, 200, 200),
+    "500":     (500, 500, 502, 502, 502, 200, 200, 200),
+    "401":     (401, 401, 502, 502, 502, 200, 200, 200),
+    "409":     (409, 409, 503, 503, 503, 200, 200, 200),
+}
+JOLOKIA_FAULTS = {f: (200,) * 8 for f in ("down", "slow", "garbage", "500", "401", "409")}
+PASS_THROUGH = {"500", "401", "409"}  # Connect's own error answers on proxy routes
+
+
+def check_error_body(target, fault, route, r):
+    body = json.loads(r.body)
+    if target == "connect" and fault in PASS_THROUGH and route.startswith("proxy"):
+        assert body["error_code"] == r.status and body["message"], body
+    else:
+        assert set(body) >= {"error", "message"}, body
+        assert isinstance(body["error"], str) and body["error"]
+        assert isinstance(body["message"], str) and body["message"]
+
+
+def check_ok_body(target, route, r):
+    if route == "prometheus":
+        assert b"# TYPE" in r.body
+        return
+    doc = json.loads(r.body)
+    if target == "jolokia" and route in ("metrics", "summary"):
+        assert doc["warnings"], (route, doc)  # degraded, and says why
+    if route == "metrics":
+        assert doc["connectorName"] == "orders-src" and len(doc["tasks"]) == 2
+
+
+def test_fault_matrix():
+    sim = start_sim("--seed", "11")
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "%dms" % (TTL_S * 1000),
+                                 "KC_NEGATIVE_TTL": "%dms" % (NEG_TTL_S * 1000),
+                                 "KC_REQUEST_TIMEOUT_MS": TIMEOUT_MS,
+                                 "KC_CONNECT_TIMEOUT_MS": TIMEOUT_MS,
+                                 "JOLOKIA_TIMEOUT_MS": TIMEOUT_MS})
+    g = gw.url()
+    failures = []
+    try:
+        # baseline: every route answers 200 (and a history exists before the faults)
+        for route in ORDER:
+            r = http("GET", g + ROUTES[route], headers={"Accept-Encoding": "identity"})
+            assert r.status == 200, (route, r.status, r.body[:300])
+        for target, table in (("connect", CONNECT_FAULTS), ("jolokia", JOLOKIA_FAULTS)):
+            for fault, expected in table.items():
+                control(sim, "PUT", "/faults", {"target": target, "fault": fault,
+                                                "delay_ms": SLOW_MS})
+                time.sleep(TTL_S + 0.15)  # every cached document is stale now
+                for route, want in zip(ORDER, expected):
+                    t0 = time.monotonic()
+                    r = http("GET", g + ROUTES[route], headers={"Accept-Encoding": "identity"},
+                             timeout=10)
+                    took = time.monotonic() - t0
+                    cell = "%s/%s %s" % (target, fault, route)
+                    if r.status != want:
+                        failures.append("%s: %d, expected %d: %s" % (cell, r.status, want,
+                                                                    r.body[:200]))
+                        continue
+                    assert took < 3.0, "%s took %.1fs" % (cell, took)
+                    if want >= 400:
+                        check_error_body(target, fault, route, r)
+                    else:
+                        check_ok_body(target, route, r)
+                    h = http("GET", g + "/health", timeout=5)
+                    assert h.status == 200 and h.json() == {"status": "ok"}, cell
+                control(sim, "DELETE", "/faults")
+                if fault == "slow":
+                    # let the timed-out calls and refreshes started under `slow` finish
+                    time.sleep(TIMEOUT_MS / 1000 + 0.2)
+        assert not failures, "fault matrix mismatches:\n" + "\n".join(failures)
+        # recovery: every route is 200 again once the faults are gone
+        time.sleep(TTL_S + 0.15)
+        for route in ORDER:
+            wait_until(lambda: http("GET", g + ROUTES[route]).status == 200, timeout=5,
+                       what="%s recovers" % route)
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()
+
+
+# ---- (2) partial failure: one of three Jolokia agents ----
+
+def worker_index(worker_id):
+    return int(worker_id.split(":")[0].split(".")[-1]) - 1
+
+
+@pytest.mark.parametrize("fault", ["down", "garbage"])
+def test_one_of_three_agents_failing_keeps_the_others(fault):
+    sim = start_sim("--seed", "7")  # 3 workers
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "1s", "KC_NEGATIVE_TTL": "200ms",
+                                 "JOLOKIA_TIMEOUT_MS": 1000})
+    try:
+        t = truth(sim, "orders-src")
+        workers = {x["worker_id"] for x in t["tasks"]}
+        assert len(workers) == 2, t  # the demo places its two tasks on different workers
+        bad = t["tasks"][0]["worker_id"]
+        control(sim, "PUT", "/faults", {"target": "jolokia:%d" % worker_index(bad), "fault": fault})
+
+        # one connector's document
+        r = http("GET", gw.url() + "/api/default/connectors/orders-src/metrics")
+        assert r.status == 200, r.body
+        doc = r.json()
+        assert any(bad in w for w in doc["warnings"]), doc["warnings"]
+        by_worker = {x["workerId"]: x for x in doc["tasks"]}
+        assert by_worker[bad]["recordsProcessed"] == 0
+        good = [x for x in doc["tasks"] if x["workerId"] != bad]
+        assert good and all(x["recordsProcessed"] > 0 for x in good), doc["tasks"]
+        assert doc["throughput"]["totalRecords"] == sum(x["recordsProcessed"] for x in good)
+
+        # the cluster summary: taskList rows are [id, state, workerId, records, bytes, errors]
+        r = http("GET", gw.url() + "/api/default/metrics", headers={"Accept-Encoding": "identity"})
+        assert r.status == 200, r.body
+        s = r.json()
+        assert any(bad in w for w in s["warnings"]), s["warnings"]
+        wk = {w["workerId"]: w for w in s["workers"]}
+        assert len(wk) == 3 and wk[bad]["jolokia"]["reachable"] is False
+        assert all(w["jolokia"]["reachable"] for wid, w in wk.items() if wid != bad)
+        rows = [row for row in s["connectors"]]
+        running_elsewhere = [task for row in rows for task in row["taskList"]
+                             if task[2] != bad and task[1] == "RUNNING"]
+        on_bad = [task for row in rows for task in row["taskList"] if task[2] == bad]
+        assert running_elsewhere and on_bad
+        assert all(task[3] > 0 for task in running_elsewhere), running_elsewhere
+        assert all(task[3] == 0 for task in on_bad), on_bad
+        row = next(x for x in rows if x["name"] == "orders-src")
+        assert row["totalRecords"] > 0
+
+        control(sim, "DELETE", "/faults")
+        wait_until(lambda: http("GET", gw.url() + "/api/default/metrics").json()["warnings"] == [],
+                   timeout=5, what="summary recovers")
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()
+
+
+# ---- (3) hostile clients ----
+
+def raw(port, data, timeout=5.0, shut=False):
+    """Sends bytes, reads until EOF or timeout; returns what came back."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    out = b""
+    try:
+        try:
+            s.sendall(data)
+            if shut:
+                s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    return out
+
+
+STATUS_RE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
+
+
+def statuses(out):
+    """Status codes of the responses in a raw byte stream (bodies here never hold 'HTTP/1.')."""
+    return [int(m.group(1)) for m in STATUS_RE.finditer(out)]
+
+
+def first_response(port, data, timeout=5.0):
+    """Sends bytes and returns (status or None, seconds until that response was complete); the
+    client keeps its side open and waits, as a real one would."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t0 = time.monotonic()
+    out = b""
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        while time.monotonic() - t0 < timeout:
+            head, sep, body = out.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?i)content-length: *(\d+)", head)
+                if m and len(body) >= int(m.group(1)):
+                    return int(head.split(b" ")[1]), time.monotonic() - t0
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    st = statuses(out)
+    return (st[0] if st else None), time.monotonic() - t0
+
+
+@pytest.fixture
+def hostile_gw():
+    sim = start_sim("--seed", "7")
+    gw = start_gateway(sim, env={"KC_HEADER_TIMEOUT": "2s", "KC_KEEPALIVE_TIMEOUT": "2s"})
+    yield gw
+    gw.assert_clean_exit()
+    sim.assert_clean_exit()
+
+
+def assert_serving(gw):
+    r = http("GET", gw.url() + "/health", timeout=5)
+    assert r.status == 200 and r.json() == {"status": "ok"}
+
+
+def test_pipelined_garbage(hostile_gw):
+    _, port = hostile_gw.listener()
+    ok = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    junk = bytes((i * 37 + 11) % 256 for i in range(4096))
+    for tail in (junk, b"\x00" * 512, b"GARBAGE / HTTP/9.9\r\n\r\n", b"\r\n\r\n\r\n" * 100,
+                 b"GET /health HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                 b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+        t0 = time.monotonic()
+        out = raw(port, ok + tail, timeout=3, shut=True)
+        st = statuses(out)
+        # the well-formed request is answered; the junk never gets a 2xx or 5xx
+        assert st[:1] == [200], out[:400]
+        assert all(400 <= x < 500 for x in st[1:]), st
+        assert time.monotonic() - t0 < 2.5
+        assert_serving(hostile_gw)
+    # garbage first: nothing sensible comes back, the connection is closed, no crash
+    out = raw(port, junk + ok, timeout=3, shut=True)
+    assert all(400 <= x < 500 for x in statuses(out)), out[:200]
+    assert_serving(hostile_gw)
+
+
+def test_pipelined_requests_are_all_answered(hostile_gw):
+    """REGRESSION (open bug, see the hardening report): when a request is answered inside its
+    callback (/health, a cache hit, a gateway error), the requests pipelined behind it on the
+    same connection are never answered; the connection idles until KC_KEEPALIVE_TIMEOUT and is
+    closed. Requests answered after a pause (a cache miss, a proxied call) are fine."""
+    _, port = hostile_gw.listener()
+
+    def get(path):
+        return b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path
+
+    m = b"/api/default/connectors/orders-src/metrics"
+    cases = {
+        "paused, then cache hit": get(m) + get(m),   # passes today
+        "health x2": get(b"/health") * 2,
+        "health, then proxy": get(b"/health") + get(b"/api/default/connectors"),
+        "cache hit x2": get(m) * 2,
+    }
+    got = {}
+    for name, data in cases.items():
+        t0 = time.monotonic()
+        s = socket.create_connection(("127.0.0.1", port), timeout=3)
+        s.sendall(data)
+        out = b""
+        while len(statuses(out)) < 2 and time.monotonic() - t0 < 3:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        s.close()
+        got[name] = (statuses(out), round(time.monotonic() - t0, 2))
+    assert_serving(hostile_gw)
+    assert all(st == [200, 200] and took < 1.5 for st, took in got.values()), got
+
+
+def test_huge_request_line_and_headers(hostile_gw):
+    _, port = hostile_gw.listener()
+    for req in (b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /api/default/connectors/" + b"%41" * 7000 + b"/metrics HTTP/1.1\r\n\r\n",
+                b"GET /health HTTP/1.1\r\nX-Big: " + b"v" * 20000 + b"\r\n\r\n",
+                b"GET /health?" + b"q=1&" * 5000 + b" HTTP/1.1\r\n\r\n"):
+        t0 = time.monotonic()
+        out = raw(port, req, timeout=5)
+        assert time.monotonic() - t0 < 4.5, "connection left hanging"
+        # libevhtp closes on a token over 8 KiB; if anything is said it is a 4xx
+        assert all(400 <= x < 500 for x in statuses(out)), out[:200]
+        assert_serving(hostile_gw)
+
+
+POST_HEAD = (b"POST /api/default/connectors HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Type: application/json\r\n")
+BIG = 2 * 1024 * 1024  # over the default KC_MAX_BODY_BYTES (1 MiB)
+
+
+def test_oversized_bodies(hostile_gw):
+    _, port = hostile_gw.listener()
+    # sent in full with Content-Length: 413 at once, nothing buffered
+    st, took = first_response(port, POST_HEAD + b"Content-Length: %d\r\n\r\n" % BIG + b" " * BIG)
+    assert st == 413 and took < 3, (st, took)
+    # chunked, no Content-Length: the limit applies to what arrives
+    chunk = b" " * 65536
+    body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(40)) + b"0\r\n\r\n"
+    st, took = first_response(port, POST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    assert st == 413 and took < 3, (st, took)
+    # a small body still works on a fresh connection
+    r = http("POST", hostile_gw.url() + "/api/default/connectors", body="{not json",
+             headers={"Content-Type": "application/json"})
+    assert r.status == 400 and r.json()["error"] == "bad_json"
+    assert_serving(hostile_gw)
+
+
+def test_declared_oversized_body_is_refused_without_waiting_for_it(hostile_gw):
+    """REGRESSION (open bug, see the hardening report): a Content-Length over the limit is
+    noted in on_headers (src/server.c:144) but answered only once the whole body has arrived
+    (on_request); a client that declares 2 MiB, sends part and waits for the verdict gets no
+    413, only a silent close when the read timeout fires. nginx answers 413 right after the
+    headers. Each case is bounded by KC_KEEPALIVE_TIMEOUT=2s here."""
+    _, port = hostile_gw.listener()
+    cases = {
+        "partial body": POST_HEAD + b"Content-Length: %d\r\n\r\n{" % BIG + b" " * 65536,
+        "100-continue": POST_HEAD + b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % BIG,
+        "absurd length": POST_HEAD + b"Content-Length: 99999999999\r\n\r\n{",
+    }
+    got = {name: first_response(port, data, timeout=4) for name, data in cases.items()}
+    assert_serving(hostile_gw)
+    assert all(st == 413 and took < 1.0 for st, took in got.values()), got
+
+
+def test_connection_storm_while_a_client_is_served(hostile_gw):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4500:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    _, port = hostile_gw.listener()
+    stop = threading.Event()
+    seen = {"n": 0, "bad": [], "worst": 0.0}
+
+    def normal_client():
+        url = hostile_gw.url() + "/api/default/connectors/orders-src/metrics"
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                r = http("GET", url, timeout=10)
+                st = r.status
+            except Exception as e:  # noqa: BLE001 — any failure counts against the gateway
+                st = repr(e)
+            seen["worst"] = max(seen["worst"], time.monotonic() - t0)
+            seen["n"] += 1
+            if st != 200:
+                seen["bad"].append(st)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=normal_client, daemon=True)
+    t.start()
+    try:
+        for rnd in range(2):
+            socks = []
+            for i in range(2000):
+                try:
+                    s = socket.socket()
+                    s.setblocking(False)
+                    s.connect_ex(("127.0.0.1", port))
+                    socks.append(s)
+                except OSError:
+                    break
+            assert len(socks) == 2000
+            time.sleep(0.3)
+            for i, s in enumerate(socks):
+                if i % 3 == 0:  # some with a partial request, some reset, some plain close
+                    try:
+                        s.send(b"GET /api/default/connectors/orders-src/metrics HTTP/1.1\r\n")
+                    except OSError:
+                        pass
+                if i % 2 == 0:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+            time.sleep(0.3)
+        n0 = seen["n"]
+        wait_until(lambda: seen["n"] > n0 + 3, timeout=5, what="the normal client goes on")
+    finally:
+        stop.set()
+        t.join(15)
+    assert not seen["bad"], seen["bad"][:10]
+    assert seen["n"] > 10 and seen["worst"] < 5.0, seen
+    assert_serving(hostile_gw)
+    # the storm's connections are all gone again
+    wait_until(lambda: _open_connections(hostile_gw) <= 2, timeout=5,
+               what="the storm's connections released")
+
+
+def _open_connections(gw):
+    body = http("GET", gw.url() + "/metrics").body.decode()
+    for line in body.splitlines():
+        if line.startswith("kconnect_open_connections "):
+            return float(line.split()[-1])
+    raise AssertionError("no kconnect_open_connections gauge in /metrics")
