@@ -76,6 +76,11 @@ void kc_reply_header(evhtp_request_t *req, const char *name, const char *value)
     evhtp_headers_add_header(req->headers_out, evhtp_header_new(name, value, 1, 1));
 }
 
+void kc_reply_header_const(evhtp_request_t *req, const char *name, const char *value)
+{
+    evhtp_headers_add_header(req->headers_out, evhtp_header_new(name, value, 0, 0));
+}
+
 unsigned char *kc_gzip(const void *data, size_t len, size_t *out_len)
 {
     z_stream zs;
@@ -115,37 +120,32 @@ static void send_reply(evhtp_request_t *req, int status, size_t body_len)
 {
     struct kc_conn *kc = kc_conn_of(req);
     int paused = req->conn && (req->conn->flags & EVHTP_CONN_FLAG_PAUSED);
-    kc_reply_header(req, "X-Content-Type-Options", "nosniff");
+    kc_reply_header_const(req, "X-Content-Type-Options", "nosniff");
     if (kc) {
         kc->replied = 1;
         if (kc->cache)
-            kc_reply_header(req, "X-Cache", kc->cache);
+            kc_reply_header_const(req, "X-Cache", kc->cache); /* static strings */
         kc_server_log_access(kc, req, status, body_len);
     }
     evhtp_send_reply(req, status);
-    /* libevhtp 1.2.18 stops parsing after each message and only picks up buffered input
-     * (pipelined requests) through a resume. A reply sent from inside the request callback
-     * therefore goes through pause + resume as well: the deferred resume flushes the reply
-     * and then parses whatever the client already sent. */
-    if (!paused)
-        evhtp_request_pause(req);
-    evhtp_request_resume(req);
+    if (paused)
+        evhtp_request_resume(req);
 }
 
 void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_type,
                        const void *body, size_t len, const void *gz, size_t gz_len)
 {
     if (content_type)
-        kc_reply_header(req, "Content-Type", content_type);
+        kc_reply_header_const(req, "Content-Type", content_type); /* always a static string */
     if (gz && kc_http_accepts_gzip(req)) {
-        kc_reply_header(req, "Content-Encoding", "gzip");
-        kc_reply_header(req, "Vary", "Accept-Encoding");
+        kc_reply_header_const(req, "Content-Encoding", "gzip");
+        kc_reply_header_const(req, "Vary", "Accept-Encoding");
         evbuffer_add(req->buffer_out, gz, gz_len);
         send_reply(req, status, gz_len);
         return;
     }
     if (gz)
-        kc_reply_header(req, "Vary", "Accept-Encoding");
+        kc_reply_header_const(req, "Vary", "Accept-Encoding");
     evbuffer_add(req->buffer_out, body, len);
     send_reply(req, status, len);
 }
@@ -194,9 +194,9 @@ void kc_reply_error(evhtp_request_t *req, int status, const char *code, const ch
     /* Without memory for JSON, a fixed body still tells the client what happened. */
     static const char fallback[] = "{\"error\":\"out_of_memory\",\"message\":\"out of memory\"}";
     const char *body = text ? text : fallback;
-    kc_reply_header(req, "Content-Type", "application/json");
+    kc_reply_header_const(req, "Content-Type", "application/json");
     if (!evhtp_header_find(req->headers_out, "Cache-Control"))
-        kc_reply_header(req, "Cache-Control", "no-store");
+        kc_reply_header_const(req, "Cache-Control", "no-store");
     evbuffer_add(req->buffer_out, body, strlen(body));
     send_reply(req, text ? status : 503, strlen(body));
     free(text);

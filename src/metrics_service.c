@@ -659,8 +659,8 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
     ms->subscribers++;
     s->entry->pins++;
     evhtp_request_set_hook(req, evhtp_hook_on_request_fini, (evhtp_hook)on_stream_fini, sub);
-    kc_reply_header(req, "Content-Type", "text/event-stream"); /* Cache-Control: no-store is set for /api/ */
-    kc_reply_header(req, "X-Accel-Buffering", "no");
+    kc_reply_header_const(req, "Content-Type", "text/event-stream"); /* Cache-Control: no-store is set for /api/ */
+    kc_reply_header_const(req, "X-Accel-Buffering", "no");
     kc_http_note_cache(req, "stream");
     evhtp_send_reply_chunk_start(req, 200);
     struct evbuffer *hello = evbuffer_new();

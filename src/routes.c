@@ -52,7 +52,7 @@ static int handle_cors(struct kc_gateway *gw, evhtp_request_t *req)
                     kc_http_header(req, "Access-Control-Request-Method") != NULL;
     if (origin) {
         kc_reply_header(req, "Access-Control-Allow-Origin", origin);
-        kc_reply_header(req, "Vary", "Origin");
+        kc_reply_header_const(req, "Vary", "Origin");
     }
     if (!preflight)
         return 0;
@@ -61,9 +61,9 @@ static int handle_cors(struct kc_gateway *gw, evhtp_request_t *req)
         kc_reply_error(req, 403, "cors_forbidden", "origin not allowed");
         return 1;
     }
-    kc_reply_header(req, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-    kc_reply_header(req, "Access-Control-Allow-Headers", "Content-Type, Authorization");
-    kc_reply_header(req, "Access-Control-Max-Age", "600");
+    kc_reply_header_const(req, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    kc_reply_header_const(req, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+    kc_reply_header_const(req, "Access-Control-Max-Age", "600");
     kc_reply_empty(req, 204);
     return 1;
 }
@@ -167,7 +167,7 @@ static void dispatch_cluster(struct kc_gateway *gw, evhtp_request_t *req, struct
     kc_handle_proxy(gw, req, p);
     return;
 not_allowed:
-    kc_reply_header(req, "Allow", "GET, HEAD");
+    kc_reply_header_const(req, "Allow", "GET, HEAD");
     kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
 }
 
@@ -201,7 +201,7 @@ static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char
         if (strcmp(first, fixed[i].first) == 0 && strcmp(tail, fixed[i].tail) == 0) {
             kc_http_note_route(req, fixed[i].route);
             if (!get) {
-                kc_reply_header(req, "Allow", "GET, HEAD");
+                kc_reply_header_const(req, "Allow", "GET, HEAD");
                 kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
                 return;
             }
@@ -268,7 +268,7 @@ void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req)
             kc_reply_error(req, 401, "unauthorized", "a valid bearer token is required");
             return;
         }
-        kc_reply_header(req, "Cache-Control", "no-store");
+        kc_reply_header_const(req, "Cache-Control", "no-store");
         dispatch_api(gw, req, path);
         return;
     }

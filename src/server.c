@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <signal.h>
@@ -180,6 +182,22 @@ static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
     return EVHTP_RES_OK;
 }
 
+/* libevhtp 1.2.18 stops parsing after each message and parses input it already holds
+ * (pipelined requests) only through a resume; after a reply sent from inside the request
+ * callback nothing resumes, so those requests would wait for the keep-alive timeout. When a
+ * finished reply has flushed and input is waiting, a pause + resume has evhtp parse it on the
+ * next turn. Only pipelining clients pay for this. */
+static evhtp_res on_write(evhtp_connection_t *conn, void *arg)
+{
+    if ((conn->flags & (EVHTP_CONN_FLAG_PAUSED | EVHTP_CONN_FLAG_WAITING)) || !conn->request ||
+        !(conn->request->flags & EVHTP_REQ_FLAG_FINISHED) ||
+        evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0)
+        return EVHTP_RES_OK;
+    evhtp_connection_pause(conn);
+    evhtp_connection_resume(conn);
+    return EVHTP_RES_OK;
+}
+
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     struct kc_conn *kc = arg;
@@ -216,6 +234,7 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     evhtp_connection_set_hook(conn, evhtp_hook_on_header, (evhtp_hook)on_header, kc);
     evhtp_connection_set_hook(conn, evhtp_hook_on_headers, (evhtp_hook)on_headers, kc);
     evhtp_connection_set_hook(conn, evhtp_hook_on_read, (evhtp_hook)on_body, kc);
+    evhtp_connection_set_hook(conn, evhtp_hook_on_write, (evhtp_hook)on_write, kc);
     evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini, (evhtp_hook)on_connection_fini,
                               kc);
     return EVHTP_RES_OK;
