@@ -271,10 +271,23 @@ static void on_request(evhtp_request_t *req, void *arg)
 
 static void begin_stop(struct kc_server *srv, const char *signame);
 
+/* Requests still waiting on an upstream, plus replies not yet flushed to their clients. */
+static size_t unfinished(struct kc_server *srv)
+{
+    size_t n = kc_pending_count();
+    struct kc_conn *kc;
+    LIST_FOREACH(kc, &srv->conns, link)
+    {
+        if (kc->conn->bev && evbuffer_get_length(bufferevent_get_output(kc->conn->bev)) > 0)
+            n++;
+    }
+    return n;
+}
+
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct kc_server *srv = arg;
-    size_t waiting = kc_pending_count();
+    size_t waiting = unfinished(srv);
     if (waiting == 0 || kc_mono_ms() >= srv->stop_deadline_ms) {
         if (waiting)
             KC_WARN("shutdown_deadline", "{s:I}", "abandoned_requests", (json_int_t)waiting);
