@@ -16,12 +16,27 @@
 #define KC_VERSION "0.1.0"
 #endif
 
+static const char *const alert_kind_names[] = {
+    [KC_ALERT_ERROR_RATE] = "error_rate",       [KC_ALERT_TASK_FAILED] = "task_failed",
+    [KC_ALERT_ZERO_THROUGHPUT] = "zero_throughput", [KC_ALERT_LAG] = "lag",
+    [KC_ALERT_JOLOKIA_DOWN] = "jolokia_unreachable",
+};
+
 void kc_handle_settings(struct kc_gateway *gw, evhtp_request_t *req)
 {
-    json_t *doc = json_pack("{s:s,s:b,s:b,s:I,s:I}", "version", KC_VERSION, "readOnly",
+    /* The alert rules go to the UI so its colours follow the same thresholds. */
+    json_t *rules = json_array();
+    for (size_t i = 0; rules && i < gw->cfg->alert_rule_count; i++) {
+        const struct kc_alert_rule *r = &gw->cfg->alert_rules[i];
+        json_array_append_new(rules, json_pack("{s:s,s:s,s:f,s:I}", "name", r->name, "kind",
+                                               alert_kind_names[r->kind], "threshold",
+                                               r->threshold, "forMs", (json_int_t)r->for_ms));
+    }
+    json_t *doc = json_pack("{s:s,s:b,s:b,s:I,s:I,s:o*}", "version", KC_VERSION, "readOnly",
                             gw->cfg->read_only, "authRequired", gw->cfg->auth_token != NULL,
                             "metricsCacheTtlMs", (json_int_t)gw->cfg->metrics_ttl_ms,
-                            "historySamples", (json_int_t)gw->cfg->history_samples);
+                            "historySamples", (json_int_t)gw->cfg->history_samples,
+                            "alertRules", rules);
     if (!doc) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
