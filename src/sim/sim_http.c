@@ -2,6 +2,8 @@
  * them all), timer-delayed replies with a cancel path, and small request/reply helpers. */
 #include "sim_http.h"
 
+#include "kc/urlenc.h"
+
 #include "sim_json.h"
 
 #include <arpa/inet.h>
@@ -231,39 +233,11 @@ void sim_http_reply_json(evhtp_request_t *r, int status, const char *ctype, cons
     evhtp_send_reply(r, (evhtp_res)status);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
+/* One decoder for the gateway and the simulator: src/urlenc.c. */
 char *sim_http_pct_decode(const char *in, size_t len)
 {
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (in[i] != '%') {
-            out[o++] = in[i];
-            continue;
-        }
-        int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-        int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    out[o] = '\0';
-    return out;
+    int bad = 0;
+    return kc_urldec_segment(in, len, &bad);
 }
 
 int sim_http_query(evhtp_request_t *r, const char *key, int nth, char *out, size_t cap)
