@@ -122,53 +122,48 @@ static int split_segments(const char *rest, struct kc_api_path *p)
     return 0;
 }
 
+/* The gateway's own routes under /api/{cluster}/; "*" matches any one segment (a connector
+ * name). Everything else under the cluster is Kafka Connect's, proxied. All are read-only. */
+static const struct {
+    const char *pattern[4];
+    const char *label;
+    void (*handle)(struct kc_gateway *, evhtp_request_t *, const struct kc_api_path *);
+} cluster_routes[] = {
+    {{"metrics"}, "cluster_metrics", kc_handle_cluster_metrics},
+    {{"alerts"}, "alerts", kc_handle_alerts},
+    {{"connectors", "*", "metrics"}, "connector_metrics", kc_handle_connector_metrics},
+    {{"connectors", "*", "metrics", "history"}, "connector_history", kc_handle_connector_history},
+    {{"connectors", "*", "metrics", "stream"}, "connector_stream", kc_handle_connector_stream},
+};
+
+static int pattern_matches(const char *const pattern[4], const struct kc_api_path *p)
+{
+    size_t n = 0;
+    while (n < 4 && pattern[n])
+        n++;
+    if (n != p->nseg)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(pattern[i], "*") != 0 && strcmp(pattern[i], p->seg[i]) != 0)
+            return 0;
+    return 1;
+}
+
 static void dispatch_cluster(struct kc_gateway *gw, evhtp_request_t *req, struct kc_api_path *p)
 {
-    size_t n = p->nseg;
-    char **s = p->seg;
-    int get = method_is(req, htp_method_GET) || method_is(req, htp_method_HEAD);
-    if (n == 1 && strcmp(s[0], "metrics") == 0) {
-        kc_http_note_route(req, "cluster_metrics");
-        if (!get)
-            goto not_allowed;
-        kc_handle_cluster_metrics(gw, req, p);
+    for (size_t i = 0; i < sizeof cluster_routes / sizeof cluster_routes[0]; i++) {
+        if (!pattern_matches(cluster_routes[i].pattern, p))
+            continue;
+        kc_http_note_route(req, cluster_routes[i].label);
+        if (!method_is(req, htp_method_GET) && !method_is(req, htp_method_HEAD)) {
+            kc_reply_header_const(req, "Allow", "GET, HEAD");
+            kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
+            return;
+        }
+        cluster_routes[i].handle(gw, req, p);
         return;
-    }
-    if (n == 1 && strcmp(s[0], "alerts") == 0) {
-        kc_http_note_route(req, "alerts");
-        if (!get)
-            goto not_allowed;
-        kc_handle_alerts(gw, req, p);
-        return;
-    }
-    if (n >= 3 && strcmp(s[0], "connectors") == 0 && strcmp(s[2], "metrics") == 0) {
-        if (n == 3) {
-            kc_http_note_route(req, "connector_metrics");
-            if (!get)
-                goto not_allowed;
-            kc_handle_connector_metrics(gw, req, p);
-            return;
-        }
-        if (n == 4 && strcmp(s[3], "history") == 0) {
-            kc_http_note_route(req, "connector_history");
-            if (!get)
-                goto not_allowed;
-            kc_handle_connector_history(gw, req, p);
-            return;
-        }
-        if (n == 4 && strcmp(s[3], "stream") == 0) {
-            kc_http_note_route(req, "connector_stream");
-            if (!get)
-                goto not_allowed;
-            kc_handle_connector_stream(gw, req, p);
-            return;
-        }
     }
     kc_handle_proxy(gw, req, p);
-    return;
-not_allowed:
-    kc_reply_header_const(req, "Allow", "GET, HEAD");
-    kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
 }
 
 static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char *path)
