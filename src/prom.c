@@ -21,6 +21,11 @@ void kc_prom_write_label(FILE *out, const char *v)
     fputc('"', out);
 }
 
+static void family_header(FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void write_value(FILE *out, double v)
 {
     if (isnan(v))
@@ -105,9 +110,8 @@ static const char *const task_state_keys[] = {"running", "failed", "paused", "un
 
 void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size_t n)
 {
-    fputs("# HELP kconnect_connect_up Whether the last collection reached Kafka Connect.\n"
-          "# TYPE kconnect_connect_up gauge\n",
-          out);
+    family_header(out, "kconnect_connect_up", "gauge",
+                  "Whether the last collection reached Kafka Connect.");
     for (size_t c = 0; c < n; c++) {
         fputs("kconnect_connect_up{cluster=", out);
         kc_prom_write_label(out, cl[c].name);
@@ -115,8 +119,8 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
     }
 
     for (size_t f = 0; f < sizeof connector_families / sizeof connector_families[0]; f++) {
-        fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", connector_families[f].name,
-                connector_families[f].help, connector_families[f].name, connector_families[f].type);
+        family_header(out, connector_families[f].name, connector_families[f].type,
+                      connector_families[f].help);
         for (size_t c = 0; c < n; c++) {
             size_t i;
             const json_t *row;
@@ -134,9 +138,8 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
         }
     }
 
-    fputs("# HELP kconnect_connector_state 1 for the connector's current state.\n"
-          "# TYPE kconnect_connector_state gauge\n",
-          out);
+    family_header(out, "kconnect_connector_state", "gauge",
+                  "1 for the connector's current state.");
     for (size_t c = 0; c < n; c++) {
         size_t i;
         const json_t *row;
@@ -153,9 +156,7 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
         }
     }
 
-    fputs("# HELP kconnect_connector_tasks Tasks of the connector by state.\n"
-          "# TYPE kconnect_connector_tasks gauge\n",
-          out);
+    family_header(out, "kconnect_connector_tasks", "gauge", "Tasks of the connector by state.");
     for (size_t c = 0; c < n; c++) {
         size_t i;
         const json_t *row;
@@ -189,8 +190,7 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
         {"kconnect_task_errors_total", "counter", "Record errors of the task.", 5},
     };
     for (size_t f = 0; f < sizeof task_families / sizeof task_families[0]; f++) {
-        fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", task_families[f].name, task_families[f].help,
-                task_families[f].name, task_families[f].type);
+        family_header(out, task_families[f].name, task_families[f].type, task_families[f].help);
         for (size_t c = 0; c < n; c++) {
             size_t i;
             const json_t *row;
@@ -229,8 +229,7 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
         {"kconnect_worker_threads", "JVM live threads.", "threadCount", 1},
     };
     for (size_t f = 0; f < sizeof worker_families / sizeof worker_families[0]; f++) {
-        fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", worker_families[f].name,
-                worker_families[f].help, worker_families[f].name);
+        family_header(out, worker_families[f].name, "gauge", worker_families[f].help);
         for (size_t c = 0; c < n; c++) {
             size_t i;
             const json_t *w;
@@ -249,9 +248,7 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
             }
         }
     }
-    fputs("# HELP kconnect_jolokia_up Whether the worker's Jolokia agent answered.\n"
-          "# TYPE kconnect_jolokia_up gauge\n",
-          out);
+    family_header(out, "kconnect_jolokia_up", "gauge", "Whether the worker's Jolokia agent answered.");
     for (size_t c = 0; c < n; c++) {
         size_t i;
         const json_t *w;
