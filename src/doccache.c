@@ -28,7 +28,7 @@ struct kc_doc *kc_doc_new_take(int status, char *body, size_t len)
     d->body = body;
     d->len = len;
     if (len > GZIP_MIN)
-        d->gz = kc_gzip(body, len, &d->gz_len);
+        d->gz = kc_gzip(body, len, KC_GZIP_FAST, &d->gz_len);
     return d;
 }
 

@@ -48,27 +48,37 @@ const char *kc_http_method(evhtp_request_t *req)
     return htparser_get_methodstr_m(evhtp_request_get_method(req));
 }
 
+/* True when Accept-Encoding lists gzip (or x-gzip, or *) without q=0. */
 int kc_http_accepts_gzip(evhtp_request_t *req)
 {
-    const char *ae = kc_http_header(req, "Accept-Encoding");
-    if (!ae)
+    const char *p = kc_http_header(req, "Accept-Encoding");
+    if (!p)
         return 0;
-    /* Good enough for real clients: "gzip" listed and not explicitly refused with q=0. */
-    const char *g = strcasestr(ae, "gzip");
-    if (!g)
-        return 0;
-    const char *q = strchr(g, ';');
-    const char *comma = strchr(g, ',');
-    if (q && (!comma || q < comma)) {
-        while (*++q == ' ')
-            ;
-        if (strncmp(q, "q=0", 3) == 0 && (q[3] == '\0' || q[3] == ',' ||
-                                           (q[3] == '.' && strspn(q + 4, "0") > 0 &&
-                                            (q[4 + strspn(q + 4, "0")] == '\0' ||
-                                             q[4 + strspn(q + 4, "0")] == ','))))
-            return 0;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *tok = p;
+        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        size_t len = (size_t)(p - tok);
+        int named = (len == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+                    (len == 6 && strncasecmp(tok, "x-gzip", 6) == 0) || (len == 1 && *tok == '*');
+        double q = 1.0;
+        while (*p && *p != ',') {
+            if (*p == ';') {
+                p++;
+                while (*p == ' ' || *p == '\t')
+                    p++;
+                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                    q = strtod(p + 2, NULL);
+            } else {
+                p++;
+            }
+        }
+        if (named && q > 0.0)
+            return 1;
     }
-    return 1;
+    return 0;
 }
 
 void kc_reply_header(evhtp_request_t *req, const char *name, const char *value)
@@ -81,12 +91,12 @@ void kc_reply_header_const(evhtp_request_t *req, const char *name, const char *v
     evhtp_headers_add_header(req->headers_out, evhtp_header_new(name, value, 0, 0));
 }
 
-unsigned char *kc_gzip(const void *data, size_t len, size_t *out_len)
+unsigned char *kc_gzip(const void *data, size_t len, int level, size_t *out_len)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    /* 15 + 16: zlib writes a gzip header and trailer. Level 6 is zlib's own balance. */
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    /* 15 + 16: zlib writes a gzip header and trailer. */
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return NULL;
     size_t cap = deflateBound(&zs, (uLong)len);
     unsigned char *out = malloc(cap);
@@ -155,7 +165,7 @@ void kc_reply_bytes(evhtp_request_t *req, int status, const char *content_type, 
 {
     if (len > GZIP_MIN_BYTES && is_compressible(content_type) && kc_http_accepts_gzip(req)) {
         size_t gz_len = 0;
-        unsigned char *gz = kc_gzip(body, len, &gz_len);
+        unsigned char *gz = kc_gzip(body, len, KC_GZIP_FAST, &gz_len);
         if (gz) {
             kc_reply_prepared(req, status, content_type, body, len, gz, gz_len);
             free(gz);
@@ -179,6 +189,11 @@ void kc_reply_json(evhtp_request_t *req, int status, const json_t *doc)
 void kc_reply_empty(evhtp_request_t *req, int status)
 {
     send_reply(req, status, 0);
+}
+
+void kc_reply_finish(evhtp_request_t *req, int status)
+{
+    send_reply(req, status, evbuffer_get_length(req->buffer_out));
 }
 
 void kc_reply_error(evhtp_request_t *req, int status, const char *code, const char *fmt, ...)

@@ -32,12 +32,17 @@ void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_typ
                        const void *body, size_t len, const void *gz, size_t gz_len);
 void kc_reply_json(evhtp_request_t *req, int status, const json_t *doc); /* doc borrowed */
 void kc_reply_empty(evhtp_request_t *req, int status);
+/* Sends the headers and body the handler already put into req (static files by reference). */
+void kc_reply_finish(evhtp_request_t *req, int status);
 /* The one writer of gateway-made errors: {"error":code,"message":…}. */
 void kc_reply_error(evhtp_request_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* gzip-compresses len bytes into a new buffer (caller frees); NULL on failure. */
-unsigned char *kc_gzip(const void *data, size_t len, size_t *out_len);
+/* gzip-compresses len bytes at zlib `level` into a new buffer (caller frees); NULL on
+ * failure. FAST for answers made per request or per collection, BEST for files made once. */
+#define KC_GZIP_FAST 6
+#define KC_GZIP_BEST 9
+unsigned char *kc_gzip(const void *data, size_t len, int level, size_t *out_len);
 
 /* A request paused while the gateway waits on something asynchronous.
  * When the client disconnects first, `gone(owner)` is called once and the pending is freed by

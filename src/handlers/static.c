@@ -2,6 +2,8 @@
  * with KC_STATIC_DIR): content types, ETag/304, caching headers, lazy gzip, SPA fallback. */
 #include "kc/static_files.h"
 
+#include "kc/http.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -11,7 +13,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "kc/assets.h"
 
@@ -79,39 +80,6 @@ static const struct static_type *static_type_for(const char *path)
     return &static_type_default;
 }
 
-/* True when the Accept-Encoding header lists gzip (or *) without q=0. */
-static int static_accepts_gzip(const char *ae)
-{
-    if (!ae)
-        return 0;
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *tok = p;
-        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        size_t len = (size_t)(p - tok);
-        int named = (len == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
-                    (len == 6 && strncasecmp(tok, "x-gzip", 6) == 0) || (len == 1 && *tok == '*');
-        double q = 1.0;
-        while (*p && *p != ',') {
-            if (*p == ';') {
-                p++;
-                while (*p == ' ' || *p == '\t')
-                    p++;
-                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-                    q = strtod(p + 2, NULL);
-            } else {
-                p++;
-            }
-        }
-        if (named && q > 0.0)
-            return 1;
-    }
-    return 0;
-}
-
 /* True when an If-None-Match header names `etag` (a quoted strong tag), also in weak form or
  * as the gzip variant, or is "*". */
 static int static_etag_matches(const char *inm, const char *etag)
@@ -149,35 +117,6 @@ static int static_etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-/* gzip-compresses src into a new malloc'd buffer (*out, *out_len). Returns 0 or -1. */
-static int static_gzip(const unsigned char *src, size_t len, unsigned char **out, size_t *out_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    uLong cap = deflateBound(&zs, (uLong)len);
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        deflateEnd(&zs);
-        return -1;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)src; /* zlib's API is not const-correct; it only reads */
-    zs.avail_in = (uInt)len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t produced = (size_t)zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    *out_len = produced;
-    return 0;
-}
-
 /* Returns the gzip form of embedded asset i, compressing it on first use; NULL when identity
  * must be served (too small, incompressible, no memory, or not smaller). Borrowed pointer. */
 static const struct static_gz *static_gz_get(size_t i)
@@ -197,7 +136,7 @@ static const struct static_gz *static_gz_get(size_t i)
         size_t out_len = 0;
         size_t elen = a->etag ? strlen(a->etag) : 0;
         if (elen >= 2 && elen + 4 < sizeof gz->etag &&
-            static_gzip(a->data, a->size, &out, &out_len) == 0) {
+            (out = kc_gzip(a->data, a->size, KC_GZIP_BEST, &out_len)) != NULL) {
             if (out_len < a->size) {
                 /* "abc" → "abc-gz": a strong validator must differ per content coding */
                 memcpy(gz->etag, a->etag, elen - 1);
@@ -266,7 +205,7 @@ static int static_serve_embedded(evhtp_request_t *req, const char *path, int hea
     const struct static_type *t = static_type_for(a->path);
 
     const struct static_gz *gz = NULL;
-    if (static_accepts_gzip(evhtp_header_find(req->headers_in, "Accept-Encoding")))
+    if (kc_http_accepts_gzip(req))
         gz = static_gz_get((size_t)idx);
     const char *etag = gz ? gz->etag : a->etag;
 
@@ -275,10 +214,9 @@ static int static_serve_embedded(evhtp_request_t *req, const char *path, int hea
         static_header(req, "ETag", etag);
     if (t->compressible)
         static_header(req, "Vary", "Accept-Encoding");
-    static_header(req, "X-Content-Type-Options", "nosniff");
 
     if (static_etag_matches(evhtp_header_find(req->headers_in, "If-None-Match"), a->etag)) {
-        evhtp_send_reply(req, EVHTP_RES_NOTMOD);
+        kc_reply_finish(req, 304);
         return 0;
     }
     static_header(req, "Content-Type", t->mime);
@@ -291,7 +229,7 @@ static int static_serve_embedded(evhtp_request_t *req, const char *path, int hea
         else
             evbuffer_add_reference(req->buffer_out, a->data, a->size, NULL, NULL);
     }
-    evhtp_send_reply(req, EVHTP_RES_OK);
+    kc_reply_finish(req, 200);
     return 0;
 }
 
@@ -362,13 +300,13 @@ static int static_serve_dev(evhtp_request_t *req, const char *path, const char *
     const char *inm = evhtp_header_find(req->headers_in, "If-None-Match");
     if (inm && strstr(inm, etag + 2)) {
         free(data);
-        evhtp_send_reply(req, EVHTP_RES_NOTMOD);
+        kc_reply_finish(req, 304);
         return 0;
     }
     static_header(req, "Content-Type", static_type_for(rel)->mime);
     if (head || evbuffer_add_reference(req->buffer_out, data, len, static_free_cb, data) != 0)
         free(data);
-    evhtp_send_reply(req, EVHTP_RES_OK);
+    kc_reply_finish(req, 200);
     return 0;
 }
 
