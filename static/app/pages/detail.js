@@ -1,8 +1,10 @@
 // Connector detail: header with state and actions, tabs Overview / Config / Tasks / Metrics /
-// Offsets (deep-linkable), and the "unknown connector" page.
+// Offsets (deep-linkable), the banner of the connector's active alerts (from the cluster's
+// GET /api/{c}/alerts, refreshed with the page), and the "unknown connector" page.
 import { h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { badge, typeTag, errorBox, autoRefresh, button, confirm, toast, errorText, tabs, kv, section, traceBlock, loading, callout, setBusy } from '../ui.js';
+import { alertsByConnector, alertBanner } from '../alerts.js';
 import { configTab } from './config.js';
 import { metricsTab } from './metrics.js';
 
@@ -18,19 +20,23 @@ export function detailPage(ctx) {
   const ro = app.settings.readOnly;
   const conn = { name, status: null, info: null, topics: null };
   const headEl = h('div');
+  const alertEl = h('div', { 'data-testid': 'alert-banner-host' });
+  let alertsOn = true; // off after a `rules: 0` answer or a 404
+  let lastAlertKey = '';
   const body = h('div', { 'data-testid': `tab-${tab}` });
   let tabRefresh = null; // set by tabs that want the status refresh too
   let bodyBuilt = false;
   let lastKey = '';
 
-  replace(el, h('div.crumbs', h('a', { href: app.href('clusters', cl, 'connectors') }, 'Connectors'), ' / ', name), headEl, body);
+  replace(el, h('div.crumbs', h('a', { href: app.href('clusters', cl, 'connectors') }, 'Connectors'), ' / ', name), alertEl, headEl, body);
   body.appendChild(loading());
 
   const ar = autoRefresh(life, load, Number(localStorage.getItem('kc.refresh')) || 5000);
 
   async function load() {
-    const [st, inf] = await Promise.allSettled([api.status(name), api.info(name)]);
+    const [st, inf, al] = await Promise.allSettled([api.status(name), api.info(name), alertsOn ? api.alerts() : Promise.resolve(null)]);
     if (!life.alive) return;
+    paintAlerts(al);
     if (st.status === 'rejected' && inf.status === 'rejected') {
       const e = inf.reason;
       if (e.status === 404 || st.reason.status === 404) return notFound(e);
@@ -52,6 +58,19 @@ export function detailPage(ctx) {
     replace(headEl, header(st.status === 'rejected' ? st.reason : null));
     if (!bodyBuilt) buildBody();
     else if (tabRefresh) tabRefresh();
+  }
+
+  function paintAlerts(al) {
+    if (!alertsOn) return;
+    let list;
+    if (al.status === 'fulfilled') {
+      if (!al.value || !al.value.rules) { alertsOn = false; list = []; } else list = alertsByConnector(al.value).get(name) || [];
+    } else if (al.reason && al.reason.status === 404) { alertsOn = false; list = []; } else return; // keep the last banner
+    const key = JSON.stringify(list.map((a) => [a.rule, a.severity, a.message, a.since]));
+    // the "since" text ages, so repaint when it may have changed too
+    if (key === lastAlertKey && !list.length) return;
+    lastAlertKey = key;
+    replace(alertEl, alertBanner(list));
   }
 
   function notFound(e) {

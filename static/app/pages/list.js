@@ -1,7 +1,10 @@
-// Connector list of one cluster: ONE request per refresh (GET /api/{c}/metrics), filters and
-// sort kept in the URL, virtualised rows (5,000 connectors scroll smoothly), bulk actions.
+// Connector list of one cluster: ONE request per refresh (GET /api/{c}/metrics) plus, when the
+// gateway has alert rules, ONE GET /api/{c}/alerts alongside it (badges, "Alerting" filter);
+// filters and sort kept in the URL, virtualised rows (5,000 connectors scroll smoothly), bulk
+// actions.
 import { h, replace, num, compact, pct, ago, debounce, pool } from '../dom.js';
 import { icon } from '../icons.js';
+import { alertThresholds, alertsByConnector, alertBadge, errorRateLevel } from '../alerts.js';
 import { badge, typeTag, effectiveState, errorBox, autoRefresh, button, confirm, dialog, toast, errorText, callout, pageHead } from '../ui.js';
 
 const ROW_H = 32;
@@ -51,7 +54,12 @@ export function listPage(ctx) {
     type: q.get('type') || '',
     sort: COLUMNS.some((c) => c.key === q.get('sort')) ? q.get('sort') : 'state',
     dir: q.get('dir') === 'desc' ? 'desc' : 'asc',
+    alerting: q.get('alerting') === '1',
   };
+  const th = alertThresholds(app.settings.alertRules);
+  // Alerts: asked for while the gateway has rules (a `rules: 0` answer or a 404 turns them off)
+  let alertsOn = true;
+  let alertMap = new Map();
   let all = [];
   let shown = [];
   let summary = null;
@@ -67,6 +75,7 @@ export function listPage(ctx) {
     if (view.type) p.set('type', view.type);
     if (view.sort !== 'state') p.set('sort', view.sort);
     if (view.dir !== 'asc') p.set('dir', view.dir);
+    if (view.alerting) p.set('alerting', '1');
     const s = p.toString();
     history.replaceState(null, '', location.pathname + (s ? '?' + s : ''));
   }
@@ -126,8 +135,12 @@ export function listPage(ctx) {
     for (const r of all) counts[r.eff] = (counts[r.eff] || 0) + 1;
     const chip = (key, label, n) => h('button.chip', { type: 'button', class: view.state === key ? 'on' : '', 'aria-pressed': String(view.state === key), 'data-state-filter': key || 'ALL',
       onClick: () => { view.state = view.state === key ? '' : key; syncUrl(); applyView(); } }, label, h('span.count', num(n, 0)));
+    const alerting = alertsOn ? all.filter((r) => alertMap.has(r.name)).length : 0;
     replace(chips, chip('', 'All', all.length),
-      STATE_ORDER.filter((s) => counts[s] || s === 'FAILED' || s === view.state).map((s) => chip(s, STATE_LABEL[s], counts[s] || 0)));
+      STATE_ORDER.filter((s) => counts[s] || s === 'FAILED' || s === view.state).map((s) => chip(s, STATE_LABEL[s], counts[s] || 0)),
+      alertsOn || view.alerting ? h('button.chip.chip-alerting', { type: 'button', class: view.alerting ? 'on' : '', 'aria-pressed': String(view.alerting), 'data-state-filter': 'ALERTING',
+        'data-testid': 'alerting-filter', title: 'Connectors with active alerts',
+        onClick: () => { view.alerting = !view.alerting; syncUrl(); applyView(); } }, icon('alert', 12), 'Alerting', h('span.count', num(alerting, 0))) : null);
   }
 
   function paintTiles() {
@@ -153,6 +166,7 @@ export function listPage(ctx) {
   function applyView() {
     const needle = view.q.toLowerCase();
     shown = all.filter((r) => (!view.state || r.eff === view.state) && (!view.type || r.type === view.type) &&
+      (!view.alerting || alertMap.has(r.name)) &&
       (!needle || r.name.toLowerCase().includes(needle) || (r.class || '').toLowerCase().includes(needle)));
     const col = COLUMNS.find((c) => c.key === view.sort);
     const sgn = view.dir === 'asc' ? 1 : -1;
@@ -189,13 +203,13 @@ export function listPage(ctx) {
     const sel = selected.has(r.name);
     return h('div.grid-row.grid-cols', { role: 'row', class: sel ? 'sel' : '', style: { top: i * ROW_H + 'px' }, 'data-name': r.name },
       h('div', h('input', { type: 'checkbox', checked: sel, disabled: ro, 'aria-label': `Select ${r.name}`, onChange: (e) => { if (e.target.checked) selected.add(r.name); else selected.delete(r.name); e.target.closest('.grid-row').classList.toggle('sel', e.target.checked); paintBulk(); paintHead(); } })),
-      h('div.name', { title: r.class ? `${r.name}\n${r.class}` : r.name }, h('a', { href }, r.name), r.class ? h('span.cls', r.class.split('.').pop()) : null),
+      h('div.name', { title: r.class ? `${r.name}\n${r.class}` : r.name }, h('a', { href }, r.name), alertsOn ? alertBadge(alertMap.get(r.name)) : null, r.class ? h('span.cls', r.class.split('.').pop()) : null),
       h('div', badge(st, st === 'DEGRADED' ? `Connector RUNNING, ${t.failed} task(s) FAILED` : undefined)),
       h('div', typeTag(r.type)),
       h('div.num', { class: t.failed ? 't-bad' : '' }, `${t.running ?? 0}/${t.total ?? 0}`),
       h('div.num', r.recordsPerSecond == null ? '—' : compact(r.recordsPerSecond)),
       h('div.num', { class: r.totalErrors ? 't-warn' : '' }, r.totalErrors == null ? '—' : compact(r.totalErrors)),
-      h('div.num', { class: r.errorRate >= 5 ? 't-bad' : r.errorRate >= 1 ? 't-warn' : '' }, r.errorRate == null ? '—' : pct(r.errorRate)),
+      h('div.num', { class: r.errorRate == null ? '' : { bad: 't-bad', warn: 't-warn', ok: '' }[errorRateLevel(r.errorRate, th)] }, r.errorRate == null ? '—' : pct(r.errorRate)),
       h('div.num', lagOf(r) != null ? compact(lagOf(r)) : '—'));
   }
 
@@ -264,9 +278,23 @@ export function listPage(ctx) {
     ar.run();
   }
 
+  // The alerts of the whole cluster in one request; its failure never fails the list.
+  async function loadAlerts() {
+    if (!alertsOn) return;
+    try {
+      const doc = await api.alerts();
+      if (!doc || !doc.rules) { alertsOn = false; alertMap = new Map(); return; }
+      alertMap = alertsByConnector(doc);
+    } catch (e) {
+      if (e.status === 404) { alertsOn = false; alertMap = new Map(); }
+      // otherwise keep the last known alerts until the next refresh
+    }
+  }
+
   async function load() {
     let rows;
     loadFailed = false;
+    const alertsDone = loadAlerts();
     try {
       summary = await api.summary();
       rows = (summary.connectors || []).map((r) => ({ ...r, tasks: r.tasks || {} }));
@@ -291,6 +319,8 @@ export function listPage(ctx) {
       }
     }
     for (const r of rows) r.eff = effectiveState(r.state, r.tasks);
+    await alertsDone;
+    if (!life.alive) return;
     all = rows;
     loadedOnce = true;
     applyView();

@@ -1,10 +1,13 @@
 // The seed's MetricsCard: metric boxes with icons and green/yellow/red status, trend arrows
 // against the previous sample, per-task table, "Metrics Unavailable" guidance; live through the
 // SSE stream with polling as fallback; uPlot charts of the last hour from the history endpoint.
+// The colours of error rate, lag and records/s follow the gateway's alert rules when it has
+// them (red above a rule's threshold, yellow above half of it).
 import { h, replace, num, compact, bytes, pct, ago } from '../dom.js';
 import { icon } from '../icons.js';
 import { badge, errorText, section } from '../ui.js';
 import { onThemeChange } from '../theme.js';
+import { alertThresholds, errorRateLevel, lagLevel } from '../alerts.js';
 
 const HOUR = 3600 * 1000;
 const TREND_EPS = 0.02; // relative change below 2 % counts as stable
@@ -34,8 +37,13 @@ const lagOf = (d) => (d.lag == null ? null : typeof d.lag === 'number' ? d.lag :
 
 function isJolokiaWarning(w) { return /jolokia|jmx|bean/i.test(String(w)); }
 
-/** MetricsCard({ connectorName, refreshInterval = 5000 }) plus the page's api and life. */
-export function MetricsCard({ connectorName, refreshInterval = 5000, api, life }) {
+/**
+ * MetricsCard({ connectorName, refreshInterval = 5000, alertRules }) plus the page's api and
+ * life. alertRules: the gateway's rules (settings.alertRules); without them the built-in
+ * thresholds apply.
+ */
+export function MetricsCard({ connectorName, refreshInterval = 5000, alertRules, api, life }) {
+  const th = alertThresholds(alertRules);
   let prev = null;
   let cur = null;
   let lastError = null;
@@ -170,8 +178,10 @@ export function MetricsCard({ connectorName, refreshInterval = 5000, api, life }
     const failed = tasks.filter((x) => x.state === 'FAILED').length;
     const st = cur.state || (tasks.length && running === tasks.length ? 'RUNNING' : '');
     const flowing = (t.recordsPerSecond || 0) > 0;
-    const tpStatus = st && st !== 'RUNNING' ? 'muted' : flowing ? 'ok' : 'warn';
-    const rateStatus = e.errorRate >= 5 ? 'bad' : e.errorRate >= 1 ? 'warn' : 'ok';
+    // with a zero_throughput rule: yellow at or below its threshold (default 0) while RUNNING
+    const stalled = th.zeroThroughput != null ? (t.recordsPerSecond || 0) <= th.zeroThroughput : !flowing;
+    const tpStatus = st && st !== 'RUNNING' ? 'muted' : stalled ? 'warn' : 'ok';
+    const rateStatus = errorRateLevel(e.errorRate, th);
     const recentStatus = e.recentErrorCount > 10 ? 'bad' : e.recentErrorCount > 0 ? 'warn' : 'ok';
     const memRatio = r.memoryTotalMB ? r.memoryUsedMB / r.memoryTotalMB : null;
     const lagV = lagOf(cur);
@@ -185,8 +195,9 @@ export function MetricsCard({ connectorName, refreshInterval = 5000, api, life }
       box('recordsPerSecond', 'zap', 'Records / s', compact(t.recordsPerSecond), { raw: t.recordsPerSecond, status: noJmx ? 'warn' : tpStatus, tr: tr(t.recordsPerSecond, pt.recordsPerSecond, true), sub: `${compact(t.totalRecords)} records total` }),
       box('bytesPerSecond', 'database', 'Bytes / s', bytes(t.bytesPerSecond) + '/s', { raw: t.bytesPerSecond, status: noJmx ? 'warn' : tpStatus, tr: tr(t.bytesPerSecond, pt.bytesPerSecond, true), sub: `${bytes(t.totalBytes)} total` }),
       box('totalErrors', 'bug', 'Errors', compact(e.totalErrors), { raw: e.totalErrors, status: q(recentStatus), tr: tr(e.recentErrorCount, pe.recentErrorCount, false), sub: `${num(e.recentErrorCount, 0)} in the last window`, title: 'Arrow compares the errors of this collection window with the previous one' }),
-      box('errorRate', 'percent', 'Error rate', pct(e.errorRate, 4), { raw: e.errorRate, status: q(rateStatus), tr: tr(e.errorRate, pe.errorRate, false), sub: 'errors ÷ records' }),
-      box('lag', 'hourglass', 'Consumer lag', lagV == null ? 'n/a' : compact(lagV), { raw: lagV, status: lagV == null ? 'muted' : q(lagV > 10000 ? 'bad' : lagV > 1000 ? 'warn' : 'ok'), tr: lagV == null ? null : tr(lagV, plag, false), sub: lagV == null ? (cur.type === 'source' ? 'sources have no lag metric' : 'not reported') : 'max records behind, over tasks' }),
+      box('errorRate', 'percent', 'Error rate', pct(e.errorRate, 4), { raw: e.errorRate, status: q(rateStatus), tr: tr(e.errorRate, pe.errorRate, false),
+        sub: th.errorRate != null ? `errors ÷ records · alert above ${pct(th.errorRate, 4)}` : 'errors ÷ records' }),
+      box('lag', 'hourglass', 'Consumer lag', lagV == null ? 'n/a' : compact(lagV), { raw: lagV, status: lagV == null ? 'muted' : q(lagLevel(lagV, th)), tr: lagV == null ? null : tr(lagV, plag, false), sub: lagV == null ? (cur.type === 'source' ? 'sources have no lag metric' : 'not reported') : 'max records behind, over tasks' }),
       box('tasks', 'layers', 'Tasks running', `${running} / ${tasks.length}`, { raw: running, status: failed ? 'bad' : running === tasks.length && tasks.length ? 'ok' : 'warn', sub: failed ? `${failed} failed` : st ? `connector ${st}` : '' }),
       box('cpuPercent', 'cpu', 'CPU (worker)', noJmx && !r.cpuPercent ? '—' : pct(r.cpuPercent, 1), { raw: r.cpuPercent, status: noJmx ? 'muted' : r.cpuPercent >= 90 ? 'bad' : r.cpuPercent >= 70 ? 'warn' : 'ok', sub: 'highest of its workers' }),
       box('memory', 'memory', 'Heap used', noJmx && !r.memoryTotalMB ? '—' : `${num(r.memoryUsedMB, 0)} MiB`, { raw: r.memoryUsedMB, status: memRatio == null ? 'muted' : memRatio >= 0.9 ? 'bad' : memRatio >= 0.75 ? 'warn' : 'ok', sub: memRatio == null ? 'no data' : `${pct(memRatio * 100, 0)} of ${num(r.memoryTotalMB, 0)} MiB` }),
@@ -314,8 +325,8 @@ function MetricsCharts({ api, life, connectorName, card }) {
   return el;
 }
 
-export function metricsTab({ api, life, name }) {
+export function metricsTab({ app, api, life, name }) {
   const interval = Number(localStorage.getItem('kc.metricsRefresh')) || 5000;
-  const card = MetricsCard({ connectorName: name, refreshInterval: interval, api, life });
+  const card = MetricsCard({ connectorName: name, refreshInterval: interval, alertRules: app && app.settings ? app.settings.alertRules : null, api, life });
   return h('div', card.el, MetricsCharts({ api, life, connectorName: name, card }));
 }
