@@ -202,6 +202,19 @@ static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     struct kc_conn *kc = arg;
     struct kc_server *srv = kc->gw->server;
+    /* evhtp drops a connection whose request it cannot parse without a word; say why
+     * before the socket closes. A header or request line over 8 KiB (libevhtp's fixed
+     * parser limit) gets 431, anything else malformed 400. */
+    htpparse_error perr = conn->parser ? htparser_get_error(conn->parser) : htparse_error_none;
+    if (perr != htparse_error_none && perr != htparse_error_user) {
+        if (perr == htparse_error_too_big)
+            write_raw_error(conn->sock, 431, "Request Header Fields Too Large",
+                            "headers_too_large", "a request header or line exceeds 8 KiB");
+        else
+            write_raw_error(conn->sock, 400, "Bad Request", "bad_request",
+                            "the request is not valid HTTP/1.1");
+        kc_stats_request("malformed", "?", perr == htparse_error_too_big ? 431 : 400, 0);
+    }
     LIST_REMOVE(kc, link);
     srv->conn_count--;
     if (kc->header_timer)

@@ -263,6 +263,10 @@ def test_limits_headers_slowloris_connections(sim):
         many = b"".join(b"X-H%d: v\r\n" % i for i in range(50))
         out = raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
         assert out.startswith(b"HTTP/1.1 431"), out[:100]
+        # one header over libevhtp's 8 KiB parser limit, and garbage: clear statuses too
+        out = raw(port, b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 431"), out[:100]
+        assert raw(port, b"\x00\x01 nonsense\r\n\r\n").startswith(b"HTTP/1.1 400")
         # slowloris: headers never finish
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
