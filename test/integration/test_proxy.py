@@ -382,3 +382,19 @@ def test_no_secret_in_logs(sim):
     assert "access" in logs
     for secret in real_secrets(sim) | {"pw-in-env-123"}:
         assert secret not in logs
+
+
+def test_idle_keepalive_connections_are_closed(sim):
+    gw = start_gateway(sim, env={"KC_KEEPALIVE_TIMEOUT": "500ms"})
+    try:
+        _, port = gw.listener()
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = s.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200")
+        t0 = time.monotonic()
+        assert s.recv(4096) == b"", "the idle connection is closed by the gateway"
+        assert 0.3 < time.monotonic() - t0 < 3.0
+        s.close()
+    finally:
+        gw.assert_clean_exit()
