@@ -78,7 +78,8 @@ struct kc_config {
 
 /* Fills *cfg from defaults, then the config file (argv --config or KC_CONFIG), then the
  * environment, then argv (--listen). On error returns -1 and writes one line naming the
- * setting into err. On success the caller owns *cfg and frees it with kc_config_free. */
+ * setting into err. Either way the caller owns *cfg and frees it with kc_config_free (after
+ * an error it may hold what was read before the bad setting). */
 int kc_config_load(struct kc_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void kc_config_free(struct kc_config *cfg);
 
