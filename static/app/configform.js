@@ -7,6 +7,9 @@ import { button } from './ui.js';
 
 export const MASK = '********';
 
+/** Masked secrets of `before` whose edited value still holds the mask without being it (typed onto the mask). */
+export const partlyMasked = (before, after) => Object.keys(after).filter((k) => before[k] === MASK && typeof after[k] === 'string' && after[k] !== MASK && after[k].includes(MASK));
+
 /** Keys owned by the transforms editor rather than the main form. */
 export const isTransformKey = (k) => k === 'transforms' || k === 'predicates' || k.startsWith('transforms.') || k.startsWith('predicates.');
 
@@ -40,6 +43,8 @@ function inputFor(def, value, recommended, onInput) {
     type: type === 'PASSWORD' || masked ? 'password' : 'text', value: value ?? '', placeholder: ph, 'data-key': name,
     inputmode: /INT|LONG|SHORT|DOUBLE/.test(type) ? 'decimal' : null, autocomplete: type === 'PASSWORD' ? 'new-password' : 'off', spellcheck: 'false',
     onInput: (e) => onInput(e.target.value),
+    // a masked secret is replaced as a whole: typing must never append to the mask
+    onFocus: masked ? (e) => { if (e.target.value === MASK) e.target.select(); } : null,
   });
   return inp;
 }
@@ -131,6 +136,9 @@ export function writeTransforms(cfg, list) {
   return cfg;
 }
 
+/** <option>s of the transformation classes among `plugins` (for the editor's datalist). */
+export const smtTypeOptions = (plugins) => (plugins || []).filter((p) => p.type === 'transformation').map((p) => h('option', { value: p.class }));
+
 /**
  * SMT editor over draft. ctx: { api, plugins (list, may be null), errors (key → [msg]), onChange }.
  */
@@ -138,7 +146,6 @@ export function transformsEditor(draft, ctx) {
   const el = h('div', { 'data-testid': 'smt-editor' });
   const defsCache = ctx.defsCache || (ctx.defsCache = new Map());
   const list = parseTransforms(draft);
-  const types = ((ctx.plugins || []).filter((p) => p.type === 'transformation')).map((p) => p.class);
   const dlId = 'smt-types';
 
   function commit() { writeTransforms(draft, list); ctx.onChange && ctx.onChange(); paint(); }
@@ -192,7 +199,7 @@ export function transformsEditor(draft, ctx) {
     const alias = h('input', { type: 'text', placeholder: 'alias, e.g. route', 'aria-label': 'New transform alias', spellcheck: 'false', 'data-testid': 'smt-new-alias' });
     const type = h('input', { type: 'text', list: dlId, placeholder: 'class, e.g. org.apache.kafka.connect.transforms.RegexRouter', 'aria-label': 'New transform class', spellcheck: 'false', style: { flex: 1 }, 'data-testid': 'smt-new-type' });
     replace(el,
-      h('datalist', { id: dlId }, types.map((c) => h('option', { value: c }))),
+      h('datalist', { id: dlId }, smtTypeOptions(ctx.plugins)),
       items.length ? items : h('p.muted', 'No transforms. Records pass through unchanged.'),
       h('div.row', { style: { marginTop: '6px' } }, alias, type, button('Add transform', { icon: 'plus', attrs: { 'data-action': 'add-transform' }, onClick: () => {
         const a = alias.value.trim().replace(/[,\s]/g, '');

@@ -3,7 +3,7 @@
 import { h, replace, append } from '../dom.js';
 import { icon } from '../icons.js';
 import { button, section, errorBox, toast, errorText, dialog, loading, callout, setBusy } from '../ui.js';
-import { MASK, fieldsForm, transformsEditor, validationErrors, configDiff, diffView } from '../configform.js';
+import { MASK, partlyMasked, fieldsForm, transformsEditor, smtTypeOptions, validationErrors, configDiff, diffView } from '../configform.js';
 
 export function configTab({ api, name, conn, ro, reload, life }) {
   const el = h('div', loading());
@@ -50,7 +50,8 @@ export function configTab({ api, name, conn, ro, reload, life }) {
     if (m === 'form' && !result) { replace(el, loading('Loading definitions…')); await validate(); }
     if (plugins === null) {
       plugins = [];
-      api.plugins(true).then((p) => { plugins = p || []; smtCtx.plugins = plugins; if (mode !== 'view') paint(); }).catch(() => {});
+      // fill the class list in place: a repaint here would drop what is being typed
+      api.plugins(true).then((p) => { plugins = p || []; smtCtx.plugins = plugins; const dl = el.querySelector('#smt-types'); if (dl) replace(dl, smtTypeOptions(plugins)); }).catch(() => {});
     }
     paint();
   }
@@ -88,6 +89,8 @@ export function configTab({ api, name, conn, ro, reload, life }) {
 
   async function review() {
     if (draft.name !== undefined && draft.name !== name) { toast(`The name key must stay “${name}”`, 'bad'); return; }
+    const spoilt = partlyMasked(original, draft);
+    if (spoilt.length) { toast(`${spoilt.join(', ')}: type the whole new secret, or leave ${MASK} as is to keep the current one`, 'bad'); return; }
     const r = await validate();
     if (!r) return;
     paint();
@@ -95,11 +98,11 @@ export function configTab({ api, name, conn, ro, reload, life }) {
     const nErr = validationErrors(r).count;
     dialog({
       title: `Save configuration of ${name}?`, wide: true,
-      body: [nErr ? callout('bad', `${nErr} validation error(s)`, ' — Connect will refuse this configuration.') : callout('info', 'Validated', ' — Connect accepts it.'),
+      body: [nErr ? callout('bad', `${nErr} validation error(s)`, ' — Connect would refuse this configuration: fix them before saving.') : callout('info', 'Validated', ' — Connect accepts it.'),
         h('h3', { style: { margin: '6px 0' } }, `${changes.length} change${changes.length === 1 ? '' : 's'}`), diffView(changes),
         Object.values(draft).includes(MASK) ? h('p.hint', { style: { marginTop: '8px' } }, icon('lock', 12), ' Masked secrets are sent as ', h('code', MASK), '; the gateway keeps their real values.') : null],
       actions: [h('button.btn', { type: 'submit', value: 'cancel' }, 'Back'),
-        h('button.btn.primary', { type: 'button', disabled: !changes.length, 'data-action': 'save-config', onClick: async (e) => {
+        h('button.btn.primary', { type: 'button', disabled: !changes.length || nErr > 0, 'data-action': 'save-config', onClick: async (e) => {
           const b = e.currentTarget; setBusy(b, true);
           try {
             await api.putConfig(name, draft);
