@@ -701,31 +701,30 @@ static void h_topics_reset(struct req *q)
     reply_empty(q, 202);
 }
 
-static void h_pause(struct req *q)
+/* pause, resume and stop: a state change on a known connector, then an empty answer. */
+static void change_state(struct req *q, void (*change)(struct sim_model *, struct sim_connector *, double),
+                         int status)
 {
     struct sim_connector *c = need(q, UNKNOWN);
     if (!c)
         return;
-    sim_model_pause(q->sim->model, c, q->now);
-    reply_empty(q, 202);
+    change(q->sim->model, c, q->now);
+    reply_empty(q, status);
+}
+
+static void h_pause(struct req *q)
+{
+    change_state(q, sim_model_pause, 202);
 }
 
 static void h_resume(struct req *q)
 {
-    struct sim_connector *c = need(q, UNKNOWN);
-    if (!c)
-        return;
-    sim_model_resume(q->sim->model, c, q->now);
-    reply_empty(q, 202);
+    change_state(q, sim_model_resume, 202);
 }
 
 static void h_stop(struct req *q)
 {
-    struct sim_connector *c = need(q, UNKNOWN);
-    if (!c)
-        return;
-    sim_model_stop(q->sim->model, c, q->now);
-    reply_empty(q, 204);
+    change_state(q, sim_model_stop, 204);
 }
 
 static void h_restart(struct req *q)
