@@ -15,6 +15,7 @@
 #include "kc/upstream.h"
 #include "kc/urlenc.h"
 
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,13 @@ struct agent_read {
     struct kc_fetch *fetch;
     struct kc_jmx_result *jmx;
     char *warning;    /* why this agent gave nothing */
+    char *body;       /* a large answer waiting for its own loop turn to be parsed */
+    size_t body_len;
 };
+
+/* Answers above this are parsed on a later loop turn, one per turn, so a 5,000-connector
+ * collection never holds the loop for all its parsing at once. */
+#define DEFER_PARSE_BYTES (64u << 10)
 
 struct kc_collection {
     struct kc_gateway *gw;
@@ -49,6 +56,7 @@ struct kc_collection {
     struct agent_read *agents;
     size_t agent_count, agents_pending;
     char *global_warning;           /* e.g. JOLOKIA_URL not configured */
+    struct event *step;             /* 0 ms timer: the next deferred step, after the loop polls */
     int upstream_requests;
     kc_collect_done_fn done;
     void *ctx;
@@ -70,6 +78,7 @@ static void collection_free(struct kc_collection *c)
         if (a->fetch)
             kc_fetch_cancel(a->fetch);
         kc_jolokia_result_free(a->jmx);
+        free(a->body);
         free(a->worker_id);
         free(a->url);
         free(a->warning);
@@ -83,6 +92,8 @@ static void collection_free(struct kc_collection *c)
     else if (c->status.name)
         kc_connect_model_status_clear(&c->status);
     free(c->global_warning);
+    if (c->step)
+        event_free(c->step);
     free(c->name);
     free(c);
 }
@@ -362,12 +373,61 @@ static void build(struct kc_collection *c)
 
 /* ---- JOLOKIA ---- */
 
+static void on_step(evutil_socket_t fd, short what, void *arg);
+
 static void set_agent_warning(struct agent_read *a, const char *what)
 {
     char buf[300];
     snprintf(buf, sizeof buf, "jolokia %s: %s", a->worker_id ? a->worker_id : a->url, what);
     free(a->warning);
     a->warning = strdup(buf);
+}
+
+/* Parses one agent's bulk answer into a->jmx, or leaves a warning. Returns the outcome. */
+static const char *parse_agent(struct kc_collection *c, struct agent_read *a, const char *body,
+                               size_t len)
+{
+    a->jmx = kc_jolokia_result_new();
+    char label[300];
+    snprintf(label, sizeof label, "jolokia %s", a->worker_id ? a->worker_id : a->url);
+    if (a->jmx && kc_jolokia_parse_bulk(&c->plan, body, len, label, c->names, a->jmx) == 0)
+        return "ok";
+    if (a->jmx && kc_jolokia_result_warning_count(a->jmx) > 0)
+        a->warning = strdup(kc_jolokia_result_warning(a->jmx, 0));
+    else
+        set_agent_warning(a, "the answer is not a Jolokia bulk response");
+    kc_jolokia_result_free(a->jmx);
+    a->jmx = NULL;
+    return "garbage";
+}
+
+static void arm_step(struct kc_collection *c)
+{
+    if (!c->step && !(c->step = evtimer_new(c->gw->base, on_step, c))) {
+        on_step(-1, 0, c); /* no timer: do the work now rather than never */
+        return;
+    }
+    struct timeval now = {0, 0};
+    evtimer_add(c->step, &now);
+}
+
+/* One deferred step per loop turn: parse the next waiting answer, else build once every
+ * answer is in. */
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+    struct kc_collection *c = arg;
+    for (size_t i = 0; i < c->agent_count; i++) {
+        struct agent_read *a = &c->agents[i];
+        if (!a->body)
+            continue;
+        parse_agent(c, a, a->body, a->body_len);
+        free(a->body);
+        a->body = NULL;
+        arm_step(c);
+        return;
+    }
+    if (c->agents_pending == 0)
+        build(c);
 }
 
 static void on_agent_done(const struct kc_fetch_result *r, void *arg)
@@ -391,24 +451,29 @@ static void on_agent_done(const struct kc_fetch_result *r, void *arg)
         snprintf(what, sizeof what, "HTTP %ld", r->status);
         outcome = "http_error";
         set_agent_warning(a, what);
+    } else if (r->body_len > DEFER_PARSE_BYTES && (a->body = malloc(r->body_len + 1))) {
+        memcpy(a->body, r->body, r->body_len);
+        a->body[r->body_len] = '\0';
+        a->body_len = r->body_len;
     } else {
-        a->jmx = kc_jolokia_result_new();
-        char label[300];
-        snprintf(label, sizeof label, "jolokia %s", a->worker_id ? a->worker_id : a->url);
-        if (!a->jmx || kc_jolokia_parse_bulk(&c->plan, r->body, r->body_len, label, c->names,
-                                             a->jmx) != 0) {
-            outcome = "garbage";
-            if (a->jmx && kc_jolokia_result_warning_count(a->jmx) > 0) {
-                a->warning = strdup(kc_jolokia_result_warning(a->jmx, 0));
-            } else {
-                set_agent_warning(a, "the answer is not a Jolokia bulk response");
-            }
-            kc_jolokia_result_free(a->jmx);
-            a->jmx = NULL;
-        }
+        outcome = parse_agent(c, a, r->body, r->body_len);
     }
     kc_stats_upstream("jolokia", c->cl->cfg->name, outcome, r->total_ms / 1e3);
-    if (--c->agents_pending == 0)
+    c->agents_pending--;
+    if (a->body) {
+        arm_step(c);
+        return;
+    }
+    if (c->agents_pending > 0)
+        return;
+    /* Everything is in. Answers still waiting to be parsed, and a whole-cluster build (heavy
+     * too), get turns of their own. */
+    int waiting = 0;
+    for (size_t i = 0; i < c->agent_count; i++)
+        waiting |= c->agents[i].body != NULL;
+    if (waiting || c->whole_cluster)
+        arm_step(c);
+    else
         build(c);
 }
 

@@ -40,6 +40,7 @@ void kc_reply_error(evhtp_request_t *req, int status, const char *code, const ch
 
 /* gzip-compresses len bytes at zlib `level` into a new buffer (caller frees); NULL on
  * failure. FAST for answers made per request or per collection, BEST for files made once. */
+#define KC_GZIP_FASTEST 1
 #define KC_GZIP_FAST 6
 #define KC_GZIP_BEST 9
 unsigned char *kc_gzip(const void *data, size_t len, int level, size_t *out_len);
