@@ -16,7 +16,6 @@ struct kc_conn {
     struct event *header_timer; /* slow-client guard: headers must complete in time */
 
     /* The current request. */
-    evhtp_request_t *req;
     uint64_t start_ns;
     const char *route;          /* static label for logs and metrics */
     const char *cache;          /* static: hit, miss, coalesced, or NULL */
@@ -26,7 +25,6 @@ struct kc_conn {
     int reject_status;          /* set by a parser hook: reply with it once the request ends */
     const char *reject_code;
     const char *reject_message;
-    int replied;
     int replied_early;          /* a 413 went out from the header hook; close when done */
 };
 

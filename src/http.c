@@ -132,7 +132,6 @@ static void send_reply(evhtp_request_t *req, int status, size_t body_len)
     int paused = req->conn && (req->conn->flags & EVHTP_CONN_FLAG_PAUSED);
     kc_reply_header_const(req, "X-Content-Type-Options", "nosniff");
     if (kc) {
-        kc->replied = 1;
         if (kc->cache)
             kc_reply_header_const(req, "X-Cache", kc->cache); /* static strings */
         kc_server_log_access(kc, req, status, body_len);

@@ -110,10 +110,12 @@ static void slot_free(void *arg)
     free(s);
 }
 
-static char *slot_key(const struct kc_cluster *cl, const char *name)
+/* "c<cluster>\x1f<name>" for a connector, "s<cluster>\x1f" for the summary. Written into buf
+ * when it fits (every hit builds one), else into new memory; returns which. */
+static char *slot_key(const struct kc_cluster *cl, const char *name, char *buf, size_t cap)
 {
     size_t n = strlen(cl->cfg->name) + (name ? strlen(name) : 0) + 4;
-    char *key = malloc(n);
+    char *key = n <= cap ? buf : malloc(n);
     if (key)
         snprintf(key, n, "%c%s%c%s", name ? 'c' : 's', cl->cfg->name, KEY_SEP, name ? name : "");
     return key;
@@ -130,12 +132,14 @@ static size_t slot_bytes(const struct slot *s)
 static struct slot *slot_get(struct kc_metrics_service *ms, struct kc_cluster *cl,
                              const char *name, int create)
 {
-    char *key = slot_key(cl, name);
+    char buf[256];
+    char *key = slot_key(cl, name, buf, sizeof buf);
     if (!key)
         return NULL;
     struct kc_doccache_entry *e =
         create ? kc_doccache_put(ms->cache, key) : kc_doccache_get(ms->cache, key);
-    free(key);
+    if (key != buf)
+        free(key);
     if (!e)
         return NULL;
     if (!e->user) {

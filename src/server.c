@@ -85,7 +85,6 @@ static void write_raw_error(int fd, int status, const char *reason, const char *
 
 static void conn_reset_request(struct kc_conn *kc)
 {
-    kc->req = NULL;
     kc->route = NULL;
     kc->cache = NULL;
     kc->upstream_ms = 0;
@@ -93,7 +92,6 @@ static void conn_reset_request(struct kc_conn *kc)
     kc->body_bytes = 0;
     kc->reject_status = 0;
     kc->reject_code = kc->reject_message = NULL;
-    kc->replied = 0;
     kc->replied_early = 0;
 }
 
@@ -115,7 +113,6 @@ static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
 {
     struct kc_conn *kc = arg;
     conn_reset_request(kc);
-    kc->req = req;
     kc->start_ns = kc_now_ns();
     struct kc_server *srv = kc->gw->server;
     int64_t ms = kc->gw->cfg->header_timeout_ms;
@@ -143,7 +140,6 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *a
         evtimer_del(kc->header_timer);
     /* The router finds its way back to this record through the callback argument. */
     req->cbarg = kc;
-    kc->req = req;
     const char *cl = evhtp_header_find(hdrs, "Content-Length");
     if (cl) {
         char *end = NULL;
