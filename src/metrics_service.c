@@ -14,6 +14,7 @@
 #include "kc/metrics.h"
 #include "kc/prom.h"
 #include "kc/stats.h"
+#include "kc/upstream.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -697,10 +698,6 @@ void kc_metrics_service_close_streams(struct kc_metrics_service *ms)
     }
 }
 
-size_t kc_metrics_service_subscribers(const struct kc_metrics_service *ms)
-{
-    return ms ? ms->subscribers : 0;
-}
 
 /* ---- Prometheus ---- */
 
@@ -744,10 +741,14 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
         cl[i].connect_up = s->entry->doc && s->entry->doc->status == 200;
     }
     kc_prom_render_connectors(out, cl, sc->nlinks);
+    struct kc_upstream_stats up;
+    kc_upstream_stats(ms->gw->upstream, &up);
     struct kc_stats_gauges g = {
         .open_connections = kc_server_connection_count(ms->gw->server),
         .inflight_requests = kc_pending_count(),
         .stream_subscribers = ms->subscribers,
+        .upstream_inflight = (size_t)up.inflight_now,
+        .upstream_queued = (size_t)up.queued_now,
     };
     kc_stats_render(out, &g);
     fclose(out);

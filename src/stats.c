@@ -204,13 +204,11 @@ void kc_stats_render(FILE *out, const struct kc_stats_gauges *g)
             "# HELP kconnect_inflight_requests Requests waiting on an upstream now.\n"
             "# TYPE kconnect_inflight_requests gauge\nkconnect_inflight_requests %zu\n"
             "# HELP kconnect_stream_subscribers Open metrics streams (SSE).\n"
-            "# TYPE kconnect_stream_subscribers gauge\nkconnect_stream_subscribers %zu\n",
-            g->open_connections, g->inflight_requests, g->stream_subscribers);
-}
-
-void kc_stats_reset(void)
-{
-    nrequests = nroute_lat = nupstreams = nupstream_lat = ncaches = 0;
-    memset(requests, 0, sizeof requests);
-    memset(route_lat, 0, sizeof route_lat);
+            "# TYPE kconnect_stream_subscribers gauge\nkconnect_stream_subscribers %zu\n"
+            "# HELP kconnect_upstream_inflight Requests to Connect and Jolokia on the wire now.\n"
+            "# TYPE kconnect_upstream_inflight gauge\nkconnect_upstream_inflight %zu\n"
+            "# HELP kconnect_upstream_queued Upstream requests waiting for a per-host slot.\n"
+            "# TYPE kconnect_upstream_queued gauge\nkconnect_upstream_queued %zu\n",
+            g->open_connections, g->inflight_requests, g->stream_subscribers,
+            g->upstream_inflight, g->upstream_queued);
 }

@@ -18,7 +18,6 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw);
 void kc_metrics_service_free(struct kc_metrics_service *ms);
 /* Graceful stop: ends every live stream so clients reconnect elsewhere. */
 void kc_metrics_service_close_streams(struct kc_metrics_service *ms);
-size_t kc_metrics_service_subscribers(const struct kc_metrics_service *ms);
 
 /* Each replies exactly once (now, or when the shared collection ends). `name` is decoded. */
 void kc_metrics_serve_connector(struct kc_metrics_service *ms, evhtp_request_t *req,

@@ -18,10 +18,11 @@ struct kc_stats_gauges {
     size_t open_connections;
     size_t inflight_requests;
     size_t stream_subscribers;
+    size_t upstream_inflight;  /* requests to Connect/Jolokia on the wire now */
+    size_t upstream_queued;    /* waiting for a per-host slot */
 };
 
 /* Appends the Prometheus text of every gateway metric to out (an open memstream). */
 void kc_stats_render(FILE *out, const struct kc_stats_gauges *gauges);
-void kc_stats_reset(void);
 
 #endif
