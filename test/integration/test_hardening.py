@@ -203,8 +203,8 @@ def raw(port, data, timeout=5.0, shut=False):
             s.sendall(data)
             if shut:
                 s.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except OSError:
+            pass  # the gateway may answer 400 and close before we are done sending
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
