@@ -400,21 +400,61 @@ static int has_masked_value(json_t *config)
     return 0;
 }
 
+/* The connector whose current config can restore masked values: the URL's for a config
+ * write, the body's "name" for create and validate. NULL when there is none. */
 static const char *connector_name_for_restore(struct proxy_op *op, const struct kc_api_path *p)
 {
-    switch (op->route->restore) {
-    case RESTORE_URL_NAME:
+    if (op->route->restore == RESTORE_URL_NAME)
         return p->seg[1];
-    case RESTORE_BODY_NAME: {
-        const char *n = json_string_value(json_object_get(op->body, "name"));
-        return n;
+    return json_string_value(json_object_get(op->body, "name"));
+}
+
+/* Parses the client's JSON body into op->body. 0, or an error reply was sent (-1). */
+static int read_body(struct proxy_op *op, evhtp_request_t *req)
+{
+    size_t len = evbuffer_get_length(req->buffer_in);
+    if (len == 0) {
+        kc_reply_error(req, 400, "bad_json", "this route needs a JSON request body");
+        return -1;
     }
-    case RESTORE_CREATE_BODY:
-        return json_string_value(json_object_get(op->body, "name"));
-    case RESTORE_NONE:
-        break;
+    json_error_t jerr;
+    op->body = json_loadb((const char *)evbuffer_pullup(req->buffer_in, -1), len, 0, &jerr);
+    if (!op->body) {
+        kc_reply_error(req, 400, "bad_json", "request body is not valid JSON: %s (at %d:%d)",
+                       jerr.text, jerr.line, jerr.column);
+        return -1;
     }
-    return NULL;
+    return 0;
+}
+
+/* Masked values in the body: read the connector's real config first (on_current_config),
+ * then forward. Takes op: on every path it is either waiting or freed. */
+static void start_restore(struct proxy_op *op, evhtp_request_t *req, const char *name)
+{
+    char *enc = (op->connector = strdup(name)) ? kc_urlenc_segment(op->connector) : NULL;
+    char path[1024];
+    if (!enc || strlen(enc) > 900) {
+        free(enc);
+        op_free(op);
+        kc_reply_error(req, 400, "bad_request", "connector name too long");
+        return;
+    }
+    snprintf(path, sizeof path, "/connectors/%s/config", enc);
+    free(enc);
+    op->pending = kc_pending_start(req, on_client_gone, op);
+    if (!op->pending) {
+        op_free(op);
+        kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        return;
+    }
+    enum kc_fetch_error why;
+    op->call = kc_connect_request(op->gw, op->cl, "GET", path, NULL, 0, on_current_config, op,
+                                  &why);
+    if (!op->call) {
+        const char *code;
+        int status = kc_connect_error_status(why, &code);
+        fail_pending(op, status, code, "could not read the current connector config");
+    }
 }
 
 void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_api_path *p)
@@ -439,76 +479,37 @@ void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct k
     }
 
     struct proxy_op *op = calloc(1, sizeof *op);
-    if (!op) {
+    if (op) {
+        op->gw = gw;
+        op->cl = p->cluster;
+        op->route = route;
+        op->method = strdup(route->method);
+        const char *query = req->uri ? (const char *)req->uri->query_raw : NULL;
+        op->path = build_upstream_path(p, route, query);
+    }
+    if (!op || !op->method || !op->path) {
+        if (op)
+            op_free(op);
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
     }
-    op->gw = gw;
-    op->cl = p->cluster;
-    op->route = route;
-    op->method = strdup(route->method);
-    op->path = build_upstream_path(p, route, req->uri ? req->uri->query_raw ? (const char *)req->uri->query_raw : NULL : NULL);
-    if (!op->method || !op->path) {
+    if (route->body && read_body(op, req) != 0) {
         op_free(op);
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
     }
-
-    size_t len = evbuffer_get_length(req->buffer_in);
-    if (route->body) {
-        if (len == 0) {
+    json_t *cfg = body_config(op);
+    if (route->restore != RESTORE_NONE && json_is_object(cfg) && has_masked_value(cfg)) {
+        const char *name = connector_name_for_restore(op, p);
+        if (!name) {
             op_free(op);
-            kc_reply_error(req, 400, "bad_json", "this route needs a JSON request body");
+            kc_reply_error(req, 400, "masked_value",
+                           "the body holds " MASK " values but names no connector to keep them "
+                           "from");
             return;
         }
-        json_error_t jerr;
-        op->body = json_loadb((const char *)evbuffer_pullup(req->buffer_in, -1), len, 0, &jerr);
-        if (!op->body) {
-            op_free(op);
-            kc_reply_error(req, 400, "bad_json", "request body is not valid JSON: %s (at %d:%d)",
-                           jerr.text, jerr.line, jerr.column);
-            return;
-        }
-        json_t *cfg = route->restore == RESTORE_CREATE_BODY ? json_object_get(op->body, "config")
-                                                             : op->body;
-        if (route->restore != RESTORE_NONE && json_is_object(cfg) && has_masked_value(cfg)) {
-            const char *name = connector_name_for_restore(op, p);
-            if (!name) {
-                op_free(op);
-                kc_reply_error(req, 400, "masked_value",
-                               "the body holds " MASK " values but names no connector to keep "
-                               "them from");
-                return;
-            }
-            op->connector = strdup(name);
-            char *enc = op->connector ? kc_urlenc_segment(op->connector) : NULL;
-            char path[1024];
-            if (!enc || strlen(enc) > 900) {
-                free(enc);
-                op_free(op);
-                kc_reply_error(req, 400, "bad_request", "connector name too long");
-                return;
-            }
-            snprintf(path, sizeof path, "/connectors/%s/config", enc);
-            free(enc);
-            op->pending = kc_pending_start(req, on_client_gone, op);
-            if (!op->pending) {
-                op_free(op);
-                kc_reply_error(req, 503, "out_of_memory", "out of memory");
-                return;
-            }
-            enum kc_fetch_error why;
-            op->call = kc_connect_request(gw, op->cl, "GET", path, NULL, 0, on_current_config, op,
-                                          &why);
-            if (!op->call) {
-                const char *code;
-                int status = kc_connect_error_status(why, &code);
-                fail_pending(op, status, code, "could not read the current connector config");
-            }
-            return;
-        }
+        start_restore(op, req, name);
+        return;
     }
-
     op->pending = kc_pending_start(req, on_client_gone, op);
     if (!op->pending) {
         op_free(op);
