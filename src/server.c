@@ -1,5 +1,5 @@
-/* server.c — the HTTP listener: connection bookkeeping, request limits enforced in evhtp's
- * parser hooks, CORS/auth-free plumbing, and graceful stop on SIGTERM/SIGINT. */
+/* server.c — the HTTP listener: connection bookkeeping, limits enforced in evhtp's parser
+ * hooks (headers, body, slow clients, connections), and graceful stop on SIGTERM/SIGINT. */
 #include "conn.h"
 #include "kc/config.h"
 #include "kc/gateway.h"
@@ -277,8 +277,6 @@ static void on_request(evhtp_request_t *req, void *arg)
         evhtp_request_set_keepalive(req, 0);
     kc_routes_dispatch(gw, req);
 }
-
-static void begin_stop(struct kc_server *srv, const char *signame);
 
 /* Requests still waiting on an upstream, plus replies not yet flushed to their clients. */
 static size_t unfinished(struct kc_server *srv)
