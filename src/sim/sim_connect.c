@@ -249,6 +249,21 @@ static void plugin_list(char *out, size_t cap)
 
 /* Checks a full config for connector `name` the way AbstractHerder.validateConnectorConfig
  * does. Returns the plugin, or NULL after replying with the error. */
+/* The plugin for a connector.class, or Connect's 500 answer when none matches. */
+static const struct sim_plugin *find_plugin_or_500(struct req *q, const char *cls)
+{
+    const struct sim_plugin *p = sim_plugins_find_connector(cls);
+    if (!p) {
+        char list[4096];
+        plugin_list(list, sizeof list);
+        reply_error(q, 500,
+                    "Failed to find any class that implements Connector and which name "
+                    "matches %s, available connectors are: %s",
+                    cls, list);
+    }
+    return p;
+}
+
 static const struct sim_plugin *check_config(struct req *q, const char *name, json_t *config)
 {
     const char *cls = json_string_value(json_object_get(config, "connector.class"));
@@ -258,16 +273,9 @@ static const struct sim_plugin *check_config(struct req *q, const char *name, js
         reply_error(q, 400, "Connector config %s contains no connector type", map);
         return NULL;
     }
-    const struct sim_plugin *p = sim_plugins_find_connector(cls);
-    if (!p) {
-        char list[4096];
-        plugin_list(list, sizeof list);
-        reply_error(q, 500,
-                    "Failed to find any class that implements Connector and which name "
-                    "matches %s, available connectors are: %s",
-                    cls, list);
+    const struct sim_plugin *p = find_plugin_or_500(q, cls);
+    if (!p)
         return NULL;
-    }
     json_t *messages = NULL;
     int errors = 0;
     json_t *infos = sim_plugins_validate(p, cls, config, &errors, &messages);
@@ -886,14 +894,8 @@ static void h_validate(struct req *q)
         json_object_set_new(config, "connector.class", json_string(q->plugin));
         cls = q->plugin;
     }
-    const struct sim_plugin *p = sim_plugins_find_connector(cls);
+    const struct sim_plugin *p = find_plugin_or_500(q, cls);
     if (!p) {
-        char list[4096];
-        plugin_list(list, sizeof list);
-        reply_error(q, 500,
-                    "Failed to find any class that implements Connector and which name "
-                    "matches %s, available connectors are: %s",
-                    cls, list);
         json_decref(config);
         return;
     }
