@@ -14,6 +14,7 @@ struct kc_conn {
     evhtp_connection_t *conn;
     LIST_ENTRY(kc_conn) link;
     struct event *header_timer; /* slow-client guard: headers must complete in time */
+    int *alive;                 /* while evhtp's write callback runs: cleared if it closes */
 
     /* The current request. */
     uint64_t start_ns;

@@ -745,6 +745,7 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
     kc_upstream_stats(ms->gw->upstream, &up);
     struct kc_stats_gauges g = {
         .open_connections = kc_server_connection_count(ms->gw->server),
+        .idle_connections = kc_server_idle_connection_count(ms->gw->server),
         .inflight_requests = kc_pending_count(),
         .stream_subscribers = ms->subscribers,
         .upstream_inflight = (size_t)up.inflight_now,

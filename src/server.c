@@ -7,6 +7,7 @@
 #include "kc/log.h"
 #include "kc/metrics_service.h"
 #include "kc/stats.h"
+#include "parser_pool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,10 +29,16 @@ struct kc_server {
     evhtp_t *htp;
     LIST_HEAD(, kc_conn) conns;
     size_t conn_count;
+    size_t idle_count;          /* connections whose parser is parked in `parsers` */
     int ready;
     int stopping;
     int64_t stop_deadline_ms;
     struct event *sigterm_ev, *sigint_ev, *drain_timer;
+    struct kc_parser_pool parsers;
+    /* libevhtp's own bufferevent callbacks (the same for every connection), which the
+     * gateway's wrappers call after lending a parser or before taking it back. */
+    bufferevent_data_cb evhtp_readcb, evhtp_writecb;
+    bufferevent_event_cb evhtp_eventcb;
 };
 
 uint64_t kc_now_ns(void)
@@ -49,6 +56,11 @@ int kc_server_ready(const struct kc_server *srv)
 size_t kc_server_connection_count(const struct kc_server *srv)
 {
     return srv ? srv->conn_count : 0;
+}
+
+size_t kc_server_idle_connection_count(const struct kc_server *srv)
+{
+    return srv ? srv->idle_count : 0;
 }
 
 void kc_server_log_access(struct kc_conn *kc, evhtp_request_t *req, int status, size_t bytes)
@@ -194,10 +206,93 @@ static evhtp_res on_write(evhtp_connection_t *conn, void *arg)
     return EVHTP_RES_OK;
 }
 
+/* Between requests a connection gives its parser back (see parser_pool.h). Only when
+ * nothing is in progress: no request (evhtp frees a finished one before this runs), not
+ * paused, and no buffered input, which a pipelining client's next request would be. */
+static void park_parser(struct kc_server *srv, evhtp_connection_t *conn)
+{
+    if (!conn->parser || conn->request || (conn->flags & EVHTP_CONN_FLAG_PAUSED) ||
+        evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+        return;
+    kc_parser_pool_give(&srv->parsers, conn->parser);
+    conn->parser = NULL;
+    srv->idle_count++;
+}
+
+/* Bytes arrived: the connection needs a parser before evhtp reads them. Every path on
+ * which evhtp parses without this callback (a resume, a flushed reply with input waiting)
+ * starts from a request in progress or from buffered input, and then the parser was
+ * never taken away. */
+static void on_conn_readable(struct bufferevent *bev, void *arg)
+{
+    struct kc_conn *kc = arg;
+    struct kc_server *srv = kc->gw->server;
+    evhtp_connection_t *conn = kc->conn;
+    if (!conn->parser) {
+        if (!(conn->parser = kc_parser_pool_take(&srv->parsers, conn))) {
+            write_raw_error(conn->sock, 503, "Service Unavailable", "out_of_memory",
+                            "out of memory");
+            evhtp_connection_free(conn);
+            return;
+        }
+        srv->idle_count--;
+    }
+    srv->evhtp_readcb(bev, conn);
+}
+
+/* Output flushed: evhtp finishes the request (or closes the connection); if it stays open
+ * and idle, its parser goes back to the pool. */
+static void on_conn_flushed(struct bufferevent *bev, void *arg)
+{
+    struct kc_conn *kc = arg;
+    struct kc_server *srv = kc->gw->server;
+    evhtp_connection_t *conn = kc->conn;
+    int alive = 1;
+    kc->alive = &alive;
+    srv->evhtp_writecb(bev, conn);
+    if (!alive)
+        return; /* evhtp closed it; kc is gone */
+    kc->alive = NULL;
+    park_parser(srv, conn);
+}
+
+static void on_conn_event(struct bufferevent *bev, short events, void *arg)
+{
+    struct kc_conn *kc = arg;
+    kc->gw->server->evhtp_eventcb(bev, events, kc->conn);
+}
+
+/* Puts the wrappers between the bufferevent and evhtp, with the gateway's record as their
+ * argument. A connection whose callbacks are not the ones first seen keeps evhtp's own
+ * (and its parser): correctness never depends on the wrapping. */
+static void wrap_connection_callbacks(struct kc_server *srv, struct kc_conn *kc)
+{
+    bufferevent_data_cb readcb, writecb;
+    bufferevent_event_cb eventcb;
+    void *cbarg;
+    bufferevent_getcb(kc->conn->bev, &readcb, &writecb, &eventcb, &cbarg);
+    if (!readcb || !writecb || !eventcb || cbarg != kc->conn)
+        return;
+    if (!srv->evhtp_readcb) {
+        srv->evhtp_readcb = readcb;
+        srv->evhtp_writecb = writecb;
+        srv->evhtp_eventcb = eventcb;
+    } else if (readcb != srv->evhtp_readcb || writecb != srv->evhtp_writecb ||
+               eventcb != srv->evhtp_eventcb) {
+        return;
+    }
+    bufferevent_setcb(kc->conn->bev, on_conn_readable, on_conn_flushed, on_conn_event, kc);
+    park_parser(srv, kc->conn);
+}
+
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     struct kc_conn *kc = arg;
     struct kc_server *srv = kc->gw->server;
+    if (kc->alive)
+        *kc->alive = 0;
+    if (!conn->parser)
+        srv->idle_count--; /* closed while idle */
     /* evhtp drops a connection whose request it cannot parse without a word; say why
      * before the socket closes. A header or request line over 8 KiB (libevhtp's fixed
      * parser limit) gets 431, anything else malformed 400. */
@@ -246,6 +341,7 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     evhtp_connection_set_hook(conn, evhtp_hook_on_write, (evhtp_hook)on_write, kc);
     evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini, (evhtp_hook)on_connection_fini,
                               kc);
+    wrap_connection_callbacks(srv, kc);
     return EVHTP_RES_OK;
 }
 
@@ -397,6 +493,7 @@ void kc_server_free(struct kc_server *srv)
         event_free(srv->sigint_ev);
     if (srv->drain_timer)
         event_free(srv->drain_timer);
+    kc_parser_pool_clear(&srv->parsers);
     if (srv->htp) {
         evhtp_unbind_socket(srv->htp); /* evhtp_free leaves the listener alone */
         evhtp_free(srv->htp);

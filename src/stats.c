@@ -201,6 +201,9 @@ void kc_stats_render(FILE *out, const struct kc_stats_gauges *g)
     fprintf(out,
             "# HELP kconnect_open_connections Client connections open now.\n"
             "# TYPE kconnect_open_connections gauge\nkconnect_open_connections %zu\n"
+            "# HELP kconnect_idle_connections Client connections between requests (holding no "
+            "parser).\n"
+            "# TYPE kconnect_idle_connections gauge\nkconnect_idle_connections %zu\n"
             "# HELP kconnect_inflight_requests Requests waiting on an upstream now.\n"
             "# TYPE kconnect_inflight_requests gauge\nkconnect_inflight_requests %zu\n"
             "# HELP kconnect_stream_subscribers Open metrics streams (SSE).\n"
@@ -209,6 +212,6 @@ void kc_stats_render(FILE *out, const struct kc_stats_gauges *g)
             "# TYPE kconnect_upstream_inflight gauge\nkconnect_upstream_inflight %zu\n"
             "# HELP kconnect_upstream_queued Upstream requests waiting for a per-host slot.\n"
             "# TYPE kconnect_upstream_queued gauge\nkconnect_upstream_queued %zu\n",
-            g->open_connections, g->inflight_requests, g->stream_subscribers,
+            g->open_connections, g->idle_connections, g->inflight_requests, g->stream_subscribers,
             g->upstream_inflight, g->upstream_queued);
 }

@@ -43,6 +43,8 @@ void kc_server_run(struct kc_server *srv);
 void kc_server_free(struct kc_server *srv);
 int kc_server_ready(const struct kc_server *srv);
 size_t kc_server_connection_count(const struct kc_server *srv);
+/* Of those, the ones between requests (their HTTP parser lent back to the pool). */
+size_t kc_server_idle_connection_count(const struct kc_server *srv);
 
 /* The request router (routes.c): called for every complete request. */
 void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req);

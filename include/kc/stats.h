@@ -16,6 +16,7 @@ void kc_stats_cache(const char *cache, enum kc_cache_event ev);
 /* Gauges owned by their modules, read at render time. */
 struct kc_stats_gauges {
     size_t open_connections;
+    size_t idle_connections;   /* open, between requests: they hold no HTTP parser */
     size_t inflight_requests;
     size_t stream_subscribers;
     size_t upstream_inflight;  /* requests to Connect/Jolokia on the wire now */

@@ -442,9 +442,76 @@ def test_connection_storm_while_a_client_is_served(hostile_gw):
                what="the storm's connections released")
 
 
-def _open_connections(gw):
+def _gauge(gw, name):
     body = http("GET", gw.url() + "/metrics").body.decode()
     for line in body.splitlines():
-        if line.startswith("kconnect_open_connections "):
+        if line.startswith(name + " "):
             return float(line.split()[-1])
-    raise AssertionError("no kconnect_open_connections gauge in /metrics")
+    raise AssertionError("no %s gauge in /metrics" % name)
+
+
+def _open_connections(gw):
+    return _gauge(gw, "kconnect_open_connections")
+
+
+def _read_responses(sock, n, timeout=5.0):
+    """Reads n complete Content-Length responses from a keep-alive socket; their statuses."""
+    sock.settimeout(timeout)
+    out, got = b"", []
+    while len(got) < n:
+        head, sep, rest = out.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"(?i)content-length: *(\d+)", head)
+            length = int(m.group(1)) if m else 0
+            if len(rest) >= length:
+                got.append(int(head.split(b" ")[1]))
+                out = rest[length:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed after %d of %d responses" % (len(got), n)
+        out += chunk
+    return got
+
+
+def test_idle_connections_lend_their_parser_back(hostile_gw):
+    """Connections between requests give their HTTP parser back (src/parser_pool.h) and get
+    one again when bytes arrive: more connections mid-request than the pool keeps (256), then
+    idle, then requests split across packets and pipelined ones on the same connections."""
+    _, port = hostile_gw.listener()
+    n = 400
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
+    try:
+        wait_until(lambda: _open_connections(hostile_gw) >= n, timeout=5,
+                   what="all connections accepted")
+        # a connection that has sent nothing yet holds no parser either
+        assert _gauge(hostile_gw, "kconnect_idle_connections") >= n
+        for s in socks:  # every one mid-request: each needs a parser of its own
+            s.sendall(b"GET /health HTTP/1.1\r\n")
+        wait_until(lambda: _gauge(hostile_gw, "kconnect_idle_connections") == 0, timeout=5,
+                   what="every connection holds a parser while its request is half read")
+        for s in socks:
+            s.sendall(b"Host: x\r\n\r\n")
+        for s in socks:
+            assert _read_responses(s, 1) == [200]
+        wait_until(lambda: _gauge(hostile_gw, "kconnect_idle_connections") >= n, timeout=5,
+                   what="answered keep-alive connections are idle again")
+        # again on the same connections: one request split over two packets, or two pipelined
+        for i, s in enumerate(socks):
+            if i % 2:
+                s.sendall(b"GET /health HTTP/1.1\r\nHo")
+            else:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                          b"GET /api/gateway/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)
+        for i, s in enumerate(socks):
+            if i % 2:
+                s.sendall(b"st: x\r\n\r\n")
+        for i, s in enumerate(socks):
+            assert _read_responses(s, 1 if i % 2 else 2) == [200] * (1 if i % 2 else 2), i
+    finally:
+        for s in socks:
+            s.close()
+    wait_until(lambda: _open_connections(hostile_gw) <= 2, timeout=5,
+               what="the connections released")
+    assert _gauge(hostile_gw, "kconnect_idle_connections") <= 2
+    assert_serving(hostile_gw)
