@@ -473,6 +473,42 @@ def _read_responses(sock, n, timeout=5.0):
     return got
 
 
+def test_replies_larger_than_the_socket_takes_at_once(hostile_gw):
+    """A reply made while parsing is written at once (src/server.c flush_now); what the
+    socket cannot take then is finished by the write event, and the connection stays usable.
+    A client that asks for a 145 KB file again and again without reading fills the socket
+    (4 MiB send buffer at most) so that later writes are partial."""
+    path = "/vendor/uplot/uPlot.esm.js"
+    whole = http("GET", hostile_gw.url() + path).body
+    assert len(whole) > 100000
+    n = 40  # 5.8 MB
+    _, port = hostile_gw.listener()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    try:
+        for _ in range(n):
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+            time.sleep(0.02)  # one request per read: each goes through flush_now
+        s.settimeout(10)
+        out, bodies = b"", 0
+        while bodies < n:
+            head, sep, body = out.partition(b"\r\n\r\n")
+            if sep and len(body) >= len(whole):
+                assert head.startswith(b"HTTP/1.1 200") and body[:len(whole)] == whole, bodies
+                out, bodies = body[len(whole):], bodies + 1
+                continue
+            chunk = s.recv(1 << 20)
+            assert chunk, "closed after %d replies" % bodies
+            out += chunk
+        assert out == b""
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_responses(s, 1) == [200]
+    finally:
+        s.close()
+    assert_serving(hostile_gw)
+
+
 def test_idle_connections_lend_their_parser_back(hostile_gw):
     """Connections between requests give their HTTP parser back (src/parser_pool.h) and get
     one again when bytes arrive: more connections mid-request than the pool keeps (256), then
