@@ -8,13 +8,15 @@
 #include <sys/queue.h>
 
 struct kc_gateway;
+struct kc_conn_io;
 
 struct kc_conn {
     struct kc_gateway *gw;
     evhtp_connection_t *conn;
     LIST_ENTRY(kc_conn) link;
     struct event *header_timer; /* slow-client guard: headers must complete in time */
-    int *alive;                 /* while evhtp's write callback runs: cleared if it closes */
+    struct kc_conn_io *io;      /* the server's socket fast paths (conn_io.h) */
+    int *alive;                 /* while an evhtp callback runs: cleared if it closes */
 
     /* The current request. */
     uint64_t start_ns;
@@ -36,6 +38,11 @@ static inline struct kc_conn *kc_conn_of(evhtp_request_t *req)
 {
     return req ? (struct kc_conn *)req->cbarg : NULL;
 }
+
+/* Writes a small complete response straight to the socket, for connections evhtp is about
+ * to drop (limits hit before a request object exists). Best effort: it never blocks. */
+void kc_write_raw_error(int fd, int status, const char *reason, const char *code,
+                        const char *message);
 
 /* Called by http.c after each reply: access log line + request metrics. */
 void kc_server_log_access(struct kc_conn *kc, evhtp_request_t *req, int status, size_t bytes);

@@ -7,13 +7,12 @@
 #include "kc/log.h"
 #include "kc/metrics_service.h"
 #include "kc/stats.h"
-#include "parser_pool.h"
+#include "conn_io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_struct.h> /* ev_write: see flush_now() */
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <signal.h>
@@ -30,7 +29,6 @@ struct kc_server {
     evhtp_t *htp;
     LIST_HEAD(, kc_conn) conns;
     size_t conn_count;
-    size_t idle_count;          /* connections whose parser is parked in `parsers` */
     int ready;
     int stopping;
     int64_t stop_deadline_ms;
@@ -39,11 +37,7 @@ struct kc_server {
      * libevent's common timeouts keep such timers in a queue per length (O(1) to arm and
      * disarm) instead of its heap (O(log n) with n the open connections). */
     const struct timeval *idle_timeout, *header_timeout;
-    struct kc_parser_pool parsers;
-    /* libevhtp's own bufferevent callbacks (the same for every connection), which the
-     * gateway's wrappers call after lending a parser or before taking it back. */
-    bufferevent_data_cb evhtp_readcb, evhtp_writecb;
-    bufferevent_event_cb evhtp_eventcb;
+    struct kc_conn_io io;
 };
 
 uint64_t kc_now_ns(void)
@@ -65,7 +59,7 @@ size_t kc_server_connection_count(const struct kc_server *srv)
 
 size_t kc_server_idle_connection_count(const struct kc_server *srv)
 {
-    return srv ? srv->idle_count : 0;
+    return srv ? srv->io.idle_count : 0;
 }
 
 void kc_server_log_access(struct kc_conn *kc, evhtp_request_t *req, int status, size_t bytes)
@@ -86,8 +80,8 @@ void kc_server_log_access(struct kc_conn *kc, evhtp_request_t *req, int status, 
 
 /* Writes a small complete response straight to the socket, for connections evhtp is about
  * to drop (limits hit before a request object exists). Best effort: it never blocks. */
-static void write_raw_error(int fd, int status, const char *reason, const char *code,
-                            const char *message)
+void kc_write_raw_error(int fd, int status, const char *reason, const char *code,
+                        const char *message)
 {
     char body[256], head[512];
     int blen = snprintf(body, sizeof body, "{\"error\":\"%s\",\"message\":\"%s\"}", code, message);
@@ -121,7 +115,7 @@ static void on_header_timeout(evutil_socket_t fd, short what, void *arg)
         return;
     }
     KC_WARN("slow_client", "{s:s}", "reason", "request headers not complete in time");
-    write_raw_error(kc->conn->sock, 408, "Request Timeout", "request_timeout",
+    kc_write_raw_error(kc->conn->sock, 408, "Request Timeout", "request_timeout",
                     "request headers were not received in time");
     evhtp_connection_free(kc->conn); /* runs on_connection_fini, which frees kc */
 }
@@ -164,7 +158,7 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *a
             /* Answer now, as nginx does, instead of after a body the client may never send
              * (or only after a 100-continue that will not come). The body that does come is
              * read and discarded (on_body), so closing never resets the answer away. */
-            write_raw_error(kc->conn->sock, 413, "Payload Too Large", "body_too_large",
+            kc_write_raw_error(kc->conn->sock, 413, "Payload Too Large", "body_too_large",
                             "request body exceeds the configured limit");
             kc_stats_request("rejected", kc_http_method(req), 413,
                              (double)(kc_now_ns() - kc->start_ns) / 1e9);
@@ -209,130 +203,21 @@ static evhtp_res on_write(evhtp_connection_t *conn, void *arg)
     return EVHTP_RES_OK;
 }
 
-/* Between requests a connection gives its parser back (see parser_pool.h). Only when
- * nothing is in progress: no request (evhtp frees a finished one before this runs), not
- * paused, and no buffered input, which a pipelining client's next request would be. */
-static void park_parser(struct kc_server *srv, evhtp_connection_t *conn)
-{
-    if (!conn->parser || conn->request || (conn->flags & EVHTP_CONN_FLAG_PAUSED) ||
-        evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
-        return;
-    kc_parser_pool_give(&srv->parsers, conn->parser);
-    conn->parser = NULL;
-    srv->idle_count++;
-}
-
-/* Output flushed: evhtp finishes the request (or closes the connection); if it stays open
- * and idle, its parser goes back to the pool. */
-static void on_conn_flushed(struct bufferevent *bev, void *arg)
-{
-    struct kc_conn *kc = arg;
-    struct kc_server *srv = kc->gw->server;
-    evhtp_connection_t *conn = kc->conn;
-    int alive = 1;
-    kc->alive = &alive;
-    srv->evhtp_writecb(bev, conn);
-    if (!alive)
-        return; /* evhtp closed it; kc is gone */
-    kc->alive = NULL;
-    park_parser(srv, conn);
-}
-
-/* Writes a reply made while parsing right away, as nginx does, instead of arming the write
- * event and writing on the next loop turn. That saves two epoll_ctl calls and a turn of
- * latency per request. When everything went out, the rest is what libevent's own write
- * callback (bufferevent_sock.c) does on a drained buffer: drop the write event and tell the
- * owner; anything left (a full socket buffer, an error) stays with the write event. The
- * output buffer's start is frozen outside that callback, hence the unfreeze around it. */
-static void flush_now(struct kc_conn *kc)
-{
-    struct bufferevent *bev = kc->conn->bev;
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0 || !(bufferevent_get_enabled(bev) & EV_WRITE))
-        return;
-    evbuffer_unfreeze(out, 1);
-    int n = evbuffer_write(out, kc->conn->sock);
-    evbuffer_freeze(out, 1);
-    if (n <= 0 || evbuffer_get_length(out) > 0)
-        return;
-    event_del(&bev->ev_write);
-    on_conn_flushed(bev, kc);
-}
-
-/* Bytes arrived: the connection needs a parser before evhtp reads them. Every path on
- * which evhtp parses without this callback (a resume, a flushed reply with input waiting)
- * starts from a request in progress or from buffered input, and then the parser was
- * never taken away. A reply made while parsing is written before returning (flush_now). */
-static void on_conn_readable(struct bufferevent *bev, void *arg)
-{
-    struct kc_conn *kc = arg;
-    struct kc_server *srv = kc->gw->server;
-    evhtp_connection_t *conn = kc->conn;
-    if (!conn->parser) {
-        if (!(conn->parser = kc_parser_pool_take(&srv->parsers, conn))) {
-            write_raw_error(conn->sock, 503, "Service Unavailable", "out_of_memory",
-                            "out of memory");
-            evhtp_connection_free(conn);
-            return;
-        }
-        srv->idle_count--;
-    }
-    int alive = 1;
-    kc->alive = &alive;
-    srv->evhtp_readcb(bev, conn);
-    if (!alive)
-        return; /* evhtp closed it; kc is gone */
-    kc->alive = NULL;
-    flush_now(kc);
-}
-
-static void on_conn_event(struct bufferevent *bev, short events, void *arg)
-{
-    struct kc_conn *kc = arg;
-    kc->gw->server->evhtp_eventcb(bev, events, kc->conn);
-}
-
-/* Puts the wrappers between the bufferevent and evhtp, with the gateway's record as their
- * argument. A connection whose callbacks are not the ones first seen keeps evhtp's own
- * (and its parser): correctness never depends on the wrapping. */
-static void wrap_connection_callbacks(struct kc_server *srv, struct kc_conn *kc)
-{
-    bufferevent_data_cb readcb, writecb;
-    bufferevent_event_cb eventcb;
-    void *cbarg;
-    bufferevent_getcb(kc->conn->bev, &readcb, &writecb, &eventcb, &cbarg);
-    if (!readcb || !writecb || !eventcb || cbarg != kc->conn)
-        return;
-    if (!srv->evhtp_readcb) {
-        srv->evhtp_readcb = readcb;
-        srv->evhtp_writecb = writecb;
-        srv->evhtp_eventcb = eventcb;
-    } else if (readcb != srv->evhtp_readcb || writecb != srv->evhtp_writecb ||
-               eventcb != srv->evhtp_eventcb) {
-        return;
-    }
-    bufferevent_setcb(kc->conn->bev, on_conn_readable, on_conn_flushed, on_conn_event, kc);
-    park_parser(srv, kc->conn);
-}
-
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     struct kc_conn *kc = arg;
     struct kc_server *srv = kc->gw->server;
-    if (kc->alive)
-        *kc->alive = 0;
-    if (!conn->parser)
-        srv->idle_count--; /* closed while idle */
+    kc_conn_io_detach(kc);
     /* evhtp drops a connection whose request it cannot parse without a word; say why
      * before the socket closes. A header or request line over 8 KiB (libevhtp's fixed
      * parser limit) gets 431, anything else malformed 400. */
     htpparse_error perr = conn->parser ? htparser_get_error(conn->parser) : htparse_error_none;
     if (perr != htparse_error_none && perr != htparse_error_user) {
         if (perr == htparse_error_too_big)
-            write_raw_error(conn->sock, 431, "Request Header Fields Too Large",
+            kc_write_raw_error(conn->sock, 431, "Request Header Fields Too Large",
                             "headers_too_large", "a request header or line exceeds 8 KiB");
         else
-            write_raw_error(conn->sock, 400, "Bad Request", "bad_request",
+            kc_write_raw_error(conn->sock, 400, "Bad Request", "bad_request",
                             "the request is not valid HTTP/1.1");
         kc_stats_request("malformed", "?", perr == htparse_error_too_big ? 431 : 400, 0);
     }
@@ -349,14 +234,14 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     struct kc_gateway *gw = arg;
     struct kc_server *srv = gw->server;
     if (srv->conn_count >= gw->cfg->max_connections || srv->stopping) {
-        write_raw_error(conn->sock, 503, "Service Unavailable", "too_many_connections",
+        kc_write_raw_error(conn->sock, 503, "Service Unavailable", "too_many_connections",
                         srv->stopping ? "the gateway is shutting down"
                                       : "connection limit reached, try again later");
         return EVHTP_RES_ERROR;
     }
     struct kc_conn *kc = calloc(1, sizeof *kc);
     if (!kc) {
-        write_raw_error(conn->sock, 503, "Service Unavailable", "out_of_memory", "out of memory");
+        kc_write_raw_error(conn->sock, 503, "Service Unavailable", "out_of_memory", "out of memory");
         return EVHTP_RES_ERROR;
     }
     kc->gw = gw;
@@ -371,7 +256,8 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     evhtp_connection_set_hook(conn, evhtp_hook_on_write, (evhtp_hook)on_write, kc);
     evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini, (evhtp_hook)on_connection_fini,
                               kc);
-    wrap_connection_callbacks(srv, kc);
+    kc->io = &srv->io;
+    kc_conn_io_attach(kc);
     return EVHTP_RES_OK;
 }
 
@@ -533,7 +419,7 @@ void kc_server_free(struct kc_server *srv)
         event_free(srv->sigint_ev);
     if (srv->drain_timer)
         event_free(srv->drain_timer);
-    kc_parser_pool_clear(&srv->parsers);
+    kc_conn_io_clear(&srv->io);
     if (srv->htp) {
         evhtp_unbind_socket(srv->htp); /* evhtp_free leaves the listener alone */
         evhtp_free(srv->htp);
