@@ -509,6 +509,40 @@ def test_replies_larger_than_the_socket_takes_at_once(hostile_gw):
     assert_serving(hostile_gw)
 
 
+def test_request_larger_than_one_read_arrives_whole(hostile_gw):
+    """The gateway reads at most ~4 KB per readable event (src/conn_io.c): a request of
+    6 KB of headers and a 60 KB body, sent in pieces, reaches Connect intact."""
+    _, port = hostile_gw.listener()
+    big = "v" * 60000
+    body = json.dumps({"connector.class": "FileStreamSource", "file": big}).encode()
+    head = ("PUT /api/default/connector-plugins/FileStreamSource/config/validate HTTP/1.1\r\n"
+            "Host: x\r\nX-Pad: %s\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n\r\n" % ("p" * 6000, len(body))).encode()
+    data = head + body
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        for i in range(0, len(data), 7000):
+            s.sendall(data[i:i + 7000])
+            time.sleep(0.01)
+        s.settimeout(10)
+        out = b""
+        while True:
+            h, sep, rest = out.partition(b"\r\n\r\n")
+            m = re.search(rb"(?i)content-length: *(\d+)", h) if sep else None
+            if m and len(rest) >= int(m.group(1)):
+                break
+            chunk = s.recv(65536)
+            assert chunk, out[:300]
+            out += chunk
+        assert h.startswith(b"HTTP/1.1 200"), out[:300]
+        values = {c["value"]["name"]: c["value"]["value"] for c in json.loads(rest)["configs"]}
+        assert values.get("file") == big
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_responses(s, 1) == [200]
+    finally:
+        s.close()
+
+
 def test_idle_connections_lend_their_parser_back(hostile_gw):
     """Connections between requests give their HTTP parser back (src/parser_pool.h) and get
     one again when bytes arrive: more connections mid-request than the pool keeps (256), then
