@@ -330,6 +330,11 @@ def part1(args):
             % (len(a.body), len(b.body), b.header("X-Cache-Status")))
         for c in (100, 1000):
             res = {"gateway": [], "nginx": []}
+            for who, url in (("gateway", gurl), ("nginx", nurl)):
+                # Not measured: both servers first see this many connections (the gateway's
+                # parser pool and nginx's connection structures grow, pages get touched).
+                log("part 1: %s, %d connections, 2 s warm-up" % (who, c))
+                wrk(url, c, 2, args.wrk_threads)
             for rnd in range(args.rounds):
                 order = [("gateway", gurl), ("nginx", nurl)]
                 if rnd % 2:
