@@ -13,9 +13,6 @@
 #include <event2/bufferevent_struct.h> /* ev_read, ev_write, timeout_read */
 #include <sys/socket.h>
 
-/* One recv() per readable event takes up to this much: a 4 KiB evbuffer chain with its
- * header. Larger requests take more events (the socket stays readable). */
-#define READ_CHUNK 4000
 
 /* Between requests a connection gives its parser back. Only when nothing is in progress:
  * no request (evhtp frees a finished one before this runs), not paused, and no buffered
@@ -98,9 +95,13 @@ static void on_conn_event(struct bufferevent *bev, short events, void *arg)
     kc->io->evhtp_eventcb(bev, events, kc->conn);
 }
 
-/* The socket is readable: one recv() into the input buffer, then what libevent's read
- * callback would do (bufferevent_sock.c) without its FIONREAD probe. Timeouts go to
- * libevent's own callback. The input's end is frozen outside a read, hence the unfreeze. */
+/* The socket is readable: one recv(), then what libevent's read callback would do
+ * (bufferevent_sock.c) without its FIONREAD probe. Timeouts go to libevent's own callback.
+ * The bytes land in the server's read buffer first and are then copied into the input
+ * buffer, which thereby gets a chain sized to them, as libevent sizes it from FIONREAD: a
+ * typical request is a few hundred bytes, and reserving a big chain for every read made
+ * glibc serve each one from its large bins (slower, and with occasional consolidation).
+ * The input's end is frozen outside a read, hence the unfreeze. */
 static void on_socket_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct bufferevent *bev = arg;
@@ -110,19 +111,16 @@ static void on_socket_readable(evutil_socket_t fd, short what, void *arg)
         return;
     }
     struct evbuffer *in = bufferevent_get_input(bev);
-    struct evbuffer_iovec vec;
-    evbuffer_unfreeze(in, 0);
-    ssize_t n = -1;
-    int err = ENOMEM;
-    if (evbuffer_reserve_space(in, READ_CHUNK, &vec, 1) == 1) {
-        n = recv(fd, vec.iov_base, vec.iov_len, 0);
-        err = errno;
-        if (n > 0) {
-            vec.iov_len = (size_t)n;
-            evbuffer_commit_space(in, &vec, 1);
+    ssize_t n = recv(fd, kc->io->read_buf, sizeof kc->io->read_buf, 0);
+    int err = errno;
+    if (n > 0) {
+        evbuffer_unfreeze(in, 0);
+        if (evbuffer_add(in, kc->io->read_buf, (size_t)n) != 0) {
+            n = -1;
+            err = ENOMEM;
         }
+        evbuffer_freeze(in, 0);
     }
-    evbuffer_freeze(in, 0);
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
         return;              /* nothing after all; the event stays armed */
     bufferevent_incref(bev); /* evhtp may free the connection in its callbacks */

@@ -28,6 +28,8 @@ struct kc_conn_io {
     bufferevent_data_cb evhtp_readcb, evhtp_writecb;
     bufferevent_event_cb evhtp_eventcb;
     event_callback_fn socket_readcb;
+    /* Every recv() lands here first (one loop, one read at a time); see conn_io.c. */
+    char read_buf[16384];
 };
 
 /* Called once a connection is accepted and evhtp has set it up; kc->io must be set. */
