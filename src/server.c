@@ -409,6 +409,11 @@ void kc_server_free(struct kc_server *srv)
 {
     if (!srv)
         return;
+    /* libevhtp's bufferevents run their callbacks deferred (BEV_OPT_DEFER_CALLBACKS), and a
+     * scheduled callback holds a reference on its bufferevent: one still waiting when the
+     * loop stopped (a reply written, evhtp not yet told) would keep that bufferevent alive
+     * past its connection's free. One more non-blocking turn runs them. */
+    event_base_loop(srv->gw->base, EVLOOP_NONBLOCK);
     /* Freeing a connection runs its fini hooks: pending requests tell their owners. */
     struct kc_conn *kc;
     while ((kc = LIST_FIRST(&srv->conns)))
