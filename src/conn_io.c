@@ -123,7 +123,10 @@ static void on_socket_readable(evutil_socket_t fd, short what, void *arg)
     }
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
         return;              /* nothing after all; the event stays armed */
-    bufferevent_incref(bev); /* evhtp may free the connection in its callbacks */
+    /* libevent would run the callbacks deferred, on a later pass of the loop (libevhtp asks
+     * for BEV_OPT_DEFER_CALLBACKS); running them now saves that pass. The reference keeps the
+     * bufferevent valid if evhtp frees the connection meanwhile. */
+    bufferevent_incref(bev);
     if (n > 0) {
         on_conn_readable(bev, kc);
     } else {
