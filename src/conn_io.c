@@ -13,7 +13,6 @@
 #include <event2/bufferevent_struct.h> /* ev_read, ev_write, timeout_read */
 #include <sys/socket.h>
 
-
 /* Between requests a connection gives its parser back. Only when nothing is in progress:
  * no request (evhtp frees a finished one before this runs), not paused, and no buffered
  * input, which a pipelining client's next request would be. */
@@ -122,7 +121,7 @@ static void on_socket_readable(evutil_socket_t fd, short what, void *arg)
         evbuffer_freeze(in, 0);
     }
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
-        return;              /* nothing after all; the event stays armed */
+        return; /* nothing after all; the event stays armed */
     /* libevent would run the callbacks deferred, on a later pass of the loop (libevhtp asks
      * for BEV_OPT_DEFER_CALLBACKS); running them now saves that pass. The reference keeps the
      * bufferevent valid if evhtp frees the connection meanwhile. */
