@@ -3,6 +3,7 @@
 Each child is started with a deadline for its `listening on` lines, stopped TERM then KILL,
 and its stderr is scanned for sanitizer reports, which fail the test that owned it.
 """
+import atexit
 import json
 import os
 import re
@@ -32,6 +33,22 @@ def binary(name):
     return os.path.join(BUILD_DIR, name)
 
 
+# Every child started here, so that none outlives the test run: a failed assertion in a
+# fixture's teardown (the gateway's exit code, say) must not leave its simulator running.
+_STARTED = []
+
+
+@atexit.register
+def _kill_leftovers():
+    for proc in _STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
 class Proc:
     """One child process with its listeners: self.listeners = [(host, port, role), ...]."""
 
@@ -46,6 +63,7 @@ class Proc:
         self.argv = argv
         self.p = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, errors="replace")
+        _STARTED.append(self.p)
         self.stderr_lines = []
         self.stdout_lines = []
         self.listeners = []

@@ -262,8 +262,10 @@ def hostile_gw():
     sim = start_sim("--seed", "7")
     gw = start_gateway(sim, env={"KC_HEADER_TIMEOUT": "2s", "KC_KEEPALIVE_TIMEOUT": "2s"})
     yield gw
-    gw.assert_clean_exit()
-    sim.assert_clean_exit()
+    try:
+        gw.assert_clean_exit()
+    finally:
+        sim.assert_clean_exit()
 
 
 def assert_serving(gw):
