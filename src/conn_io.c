@@ -168,6 +168,10 @@ void kc_conn_io_attach(struct kc_conn *kc)
     bufferevent_getcb(kc->conn->bev, &readcb, &writecb, &eventcb, &cbarg);
     if (!readcb || !writecb || !eventcb || cbarg != kc->conn)
         return;
+#ifndef EVHTP_DISABLE_SSL
+    if (kc->conn->ssl)
+        return; /* the socket carries TLS records: reading and writing them is OpenSSL's */
+#endif
     if (!io->evhtp_readcb) {
         io->evhtp_readcb = readcb;
         io->evhtp_writecb = writecb;
