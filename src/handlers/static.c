@@ -194,6 +194,15 @@ static long static_find(const char *path)
     return -1;
 }
 
+/* HEAD answers carry the length the GET body would have (RFC 9110 §9.3.2); without the
+ * header, libevhtp would announce the empty buffer's 0. */
+static void static_head_length(evhtp_request_t *req, size_t len)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%zu", len);
+    static_header(req, "Content-Length", text);
+}
+
 static int static_serve_embedded(evhtp_request_t *req, const char *path, int head)
 {
     long idx = static_find(strcmp(path, "/") == 0 ? "/index.html" : path);
@@ -222,7 +231,9 @@ static int static_serve_embedded(evhtp_request_t *req, const char *path, int hea
     static_header(req, "Content-Type", t->mime);
     if (gz)
         static_header(req, "Content-Encoding", "gzip");
-    if (!head) {
+    if (head) {
+        static_head_length(req, gz ? gz->size : a->size);
+    } else {
         /* both buffers live for the whole process: hand them out by reference, no copy */
         if (gz)
             evbuffer_add_reference(req->buffer_out, gz->data, gz->size, NULL, NULL);
@@ -304,6 +315,8 @@ static int static_serve_dev(evhtp_request_t *req, const char *path, const char *
         return 0;
     }
     static_header(req, "Content-Type", static_type_for(rel)->mime);
+    if (head)
+        static_head_length(req, len);
     if (head || evbuffer_add_reference(req->buffer_out, data, len, static_free_cb, data) != 0)
         free(data);
     kc_reply_finish(req, 200);

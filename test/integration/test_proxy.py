@@ -1,5 +1,6 @@
 """The Kafka Connect proxy against connect-sim: every route, masking, limits, faults, stop."""
 import json
+import re
 import socket
 import threading
 import time
@@ -408,3 +409,31 @@ def test_idle_keepalive_connections_are_closed(sim):
         s.close()
     finally:
         gw.assert_clean_exit()
+
+
+def test_head_on_ui_files_announces_the_get_length(gateway):
+    """HEAD answers with the headers GET would send, Content-Length included (it used to say
+    0), plain and gzip; no body follows, and the connection stays usable."""
+    for path in ("/", "/vendor/uplot/uPlot.esm.js"):
+        for enc in ({}, {"Accept-Encoding": "gzip"}):
+            get = http("GET", gateway.url() + path, headers=enc)
+            assert get.status == 200
+            _, port = gateway.listener()
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            try:
+                hdrs = "".join("%s: %s\r\n" % kv for kv in enc.items())
+                s.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, hdrs)).encode())
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                out = b""
+                while out.count(b"HTTP/1.1 ") < 2 or not out.endswith(b"}"):
+                    chunk = s.recv(65536)
+                    assert chunk, out[:300]
+                    out += chunk
+            finally:
+                s.close()
+            head, _, rest = out.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            # urllib undoes no gzip: the GET body is exactly what the length counts
+            assert m and int(m.group(1)) == len(get.body), (path, enc, head)
+            assert rest.startswith(b"HTTP/1.1 200"), rest[:100]  # no body after the HEAD
