@@ -5,6 +5,7 @@
 #include "kc/config.h"
 #include "kc/log.h"
 #include "kc/upstream.h"
+#include "kc/timefmt.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static void on_posted(const struct kc_fetch_result *r, void *arg)
                 r->error == KC_FETCH_OK ? "http_status" : kc_fetch_error_name(r->error), "status",
                 (int)r->status, "tries", d->tries, "retry_in_ms", (json_int_t)delay);
         d->state = DELIVERY_BACKOFF;
-        struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
+        struct timeval tv = kc_timeval_from_ms(delay);
         evtimer_add(wh->retry, &tv);
         return;
     } else {

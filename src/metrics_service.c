@@ -15,6 +15,7 @@
 #include "kc/prom.h"
 #include "kc/stats.h"
 #include "kc/upstream.h"
+#include "kc/timefmt.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -451,7 +452,7 @@ static void schedule_refresh(struct slot *s, int64_t now)
         start_collection(s, 1);
         return;
     }
-    struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+    struct timeval tv = kc_timeval_from_ms(delay);
     evtimer_add(s->refresh_timer, &tv);
 }
 

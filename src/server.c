@@ -7,6 +7,7 @@
 #include "kc/log.h"
 #include "kc/metrics_service.h"
 #include "kc/stats.h"
+#include "kc/timefmt.h"
 #include "conn_io.h"
 
 #include <arpa/inet.h>
@@ -36,7 +37,7 @@ struct kc_server {
     /* Every connection arms timers of the same two lengths, several times per request.
      * libevent's common timeouts keep such timers in a queue per length (O(1) to arm and
      * disarm) instead of its heap (O(log n) with n the open connections). */
-    const struct timeval *idle_timeout, *header_timeout;
+    const struct timeval *header_timeout;
     struct kc_conn_io io;
 };
 
@@ -116,7 +117,7 @@ static void on_header_timeout(evutil_socket_t fd, short what, void *arg)
     }
     KC_WARN("slow_client", "{s:s}", "reason", "request headers not complete in time");
     kc_write_raw_error(kc->conn->sock, 408, "Request Timeout", "request_timeout",
-                    "request headers were not received in time");
+                       "request headers were not received in time");
     evhtp_connection_free(kc->conn); /* runs on_connection_fini, which frees kc */
 }
 
@@ -159,7 +160,7 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *a
              * (or only after a 100-continue that will not come). The body that does come is
              * read and discarded (on_body), so closing never resets the answer away. */
             kc_write_raw_error(kc->conn->sock, 413, "Payload Too Large", "body_too_large",
-                            "request body exceeds the configured limit");
+                               "request body exceeds the configured limit");
             kc_stats_request("rejected", kc_http_method(req), 413,
                              (double)(kc_now_ns() - kc->start_ns) / 1e9);
             kc->reject_status = 413;
@@ -215,10 +216,10 @@ static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
     if (perr != htparse_error_none && perr != htparse_error_user) {
         if (perr == htparse_error_too_big)
             kc_write_raw_error(conn->sock, 431, "Request Header Fields Too Large",
-                            "headers_too_large", "a request header or line exceeds 8 KiB");
+                               "headers_too_large", "a request header or line exceeds 8 KiB");
         else
             kc_write_raw_error(conn->sock, 400, "Bad Request", "bad_request",
-                            "the request is not valid HTTP/1.1");
+                               "the request is not valid HTTP/1.1");
         kc_stats_request("malformed", "?", perr == htparse_error_too_big ? 431 : 400, 0);
     }
     LIST_REMOVE(kc, link);
@@ -235,13 +236,14 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     struct kc_server *srv = gw->server;
     if (srv->conn_count >= gw->cfg->max_connections || srv->stopping) {
         kc_write_raw_error(conn->sock, 503, "Service Unavailable", "too_many_connections",
-                        srv->stopping ? "the gateway is shutting down"
-                                      : "connection limit reached, try again later");
+                           srv->stopping ? "the gateway is shutting down"
+                                         : "connection limit reached, try again later");
         return EVHTP_RES_ERROR;
     }
     struct kc_conn *kc = calloc(1, sizeof *kc);
     if (!kc) {
-        kc_write_raw_error(conn->sock, 503, "Service Unavailable", "out_of_memory", "out of memory");
+        kc_write_raw_error(conn->sock, 503, "Service Unavailable", "out_of_memory",
+                           "out of memory");
         return EVHTP_RES_ERROR;
     }
     kc->gw = gw;
@@ -342,7 +344,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static const struct timeval *common_timeout(struct event_base *base, int64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    struct timeval tv = kc_timeval_from_ms(ms);
     return event_base_init_common_timeout(base, &tv);
 }
 
@@ -362,13 +364,13 @@ struct kc_server *kc_server_start(struct kc_gateway *gw)
                                  ~EVHTP_FLAG_ENABLE_100_CONT);
     evhtp_set_gencb(srv->htp, on_request, gw);
     evhtp_set_post_accept_cb(srv->htp, on_accept, gw);
-    srv->idle_timeout = common_timeout(gw->base, gw->cfg->keepalive_timeout_ms);
+    const struct timeval *idle_timeout = common_timeout(gw->base, gw->cfg->keepalive_timeout_ms);
     srv->header_timeout = common_timeout(gw->base, gw->cfg->header_timeout_ms);
-    if (!srv->idle_timeout || !srv->header_timeout)
+    if (!idle_timeout || !srv->header_timeout)
         goto fail;
     /* evhtp copies the value into every connection's bufferevent (read and write timeout);
      * the copy stays a common timeout, which libevent recognises by its tv_usec bits. */
-    evhtp_set_timeouts(srv->htp, srv->idle_timeout, srv->idle_timeout);
+    evhtp_set_timeouts(srv->htp, idle_timeout, idle_timeout);
     if (evhtp_bind_socket(srv->htp, gw->cfg->listen_host, (uint16_t)gw->cfg->listen_port, 4096) !=
         0) {
         fprintf(stderr, "kconnect-console: cannot listen on %s:%d: %s\n", gw->cfg->listen_host,

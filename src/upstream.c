@@ -4,6 +4,7 @@
 
 #include "kc/config.h"
 #include "kc/log.h"
+#include "kc/timefmt.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -382,7 +383,7 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *arg)
         evtimer_del(u->timer);
         return 0;
     }
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct timeval tv = kc_timeval_from_ms(timeout_ms);
     evtimer_add(u->timer, &tv);
     return 0;
 }
