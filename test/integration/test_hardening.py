@@ -456,8 +456,9 @@ def _open_connections(gw):
     return _gauge(gw, "kconnect_open_connections")
 
 
-def _read_responses(sock, n, timeout=5.0):
-    """Reads n complete Content-Length responses from a keep-alive socket; their statuses."""
+def _read_replies(sock, n, timeout=5.0):
+    """Reads n complete Content-Length responses from a keep-alive socket:
+    ([(status, body), ...], bytes received after them)."""
     sock.settimeout(timeout)
     out, got = b"", []
     while len(got) < n:
@@ -466,13 +467,18 @@ def _read_responses(sock, n, timeout=5.0):
             m = re.search(rb"(?i)content-length: *(\d+)", head)
             length = int(m.group(1)) if m else 0
             if len(rest) >= length:
-                got.append(int(head.split(b" ")[1]))
+                got.append((int(head.split(b" ")[1]), rest[:length]))
                 out = rest[length:]
                 continue
-        chunk = sock.recv(65536)
+        chunk = sock.recv(1 << 20)
         assert chunk, "connection closed after %d of %d responses" % (len(got), n)
         out += chunk
-    return got
+    return got, out
+
+
+def _read_responses(sock, n, timeout=5.0):
+    """The statuses of the next n responses on a keep-alive socket."""
+    return [status for status, _ in _read_replies(sock, n, timeout)[0]]
 
 
 def test_replies_larger_than_the_socket_takes_at_once(hostile_gw):
@@ -492,18 +498,10 @@ def test_replies_larger_than_the_socket_takes_at_once(hostile_gw):
         for _ in range(n):
             s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
             time.sleep(0.02)  # one request per read: each goes through flush_now
-        s.settimeout(10)
-        out, bodies = b"", 0
-        while bodies < n:
-            head, sep, body = out.partition(b"\r\n\r\n")
-            if sep and len(body) >= len(whole):
-                assert head.startswith(b"HTTP/1.1 200") and body[:len(whole)] == whole, bodies
-                out, bodies = body[len(whole):], bodies + 1
-                continue
-            chunk = s.recv(1 << 20)
-            assert chunk, "closed after %d replies" % bodies
-            out += chunk
-        assert out == b""
+        replies, rest = _read_replies(s, n, timeout=10)
+        for i, (status, body) in enumerate(replies):
+            assert status == 200 and body == whole, i
+        assert rest == b""
         s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert _read_responses(s, 1) == [200]
     finally:
@@ -526,18 +524,9 @@ def test_request_larger_than_one_read_arrives_whole(hostile_gw):
         for i in range(0, len(data), 7000):
             s.sendall(data[i:i + 7000])
             time.sleep(0.01)
-        s.settimeout(10)
-        out = b""
-        while True:
-            h, sep, rest = out.partition(b"\r\n\r\n")
-            m = re.search(rb"(?i)content-length: *(\d+)", h) if sep else None
-            if m and len(rest) >= int(m.group(1)):
-                break
-            chunk = s.recv(65536)
-            assert chunk, out[:300]
-            out += chunk
-        assert h.startswith(b"HTTP/1.1 200"), out[:300]
-        values = {c["value"]["name"]: c["value"]["value"] for c in json.loads(rest)["configs"]}
+        [(status, reply)], _ = _read_replies(s, 1, timeout=10)
+        assert status == 200, reply[:300]
+        values = {c["value"]["name"]: c["value"]["value"] for c in json.loads(reply)["configs"]}
         assert values.get("file") == big
         s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert _read_responses(s, 1) == [200]
