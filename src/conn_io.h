@@ -10,7 +10,10 @@
  *
  * It does so by taking over the connection bufferevent's callbacks (and its read event),
  * calling libevhtp's own callbacks in between. A connection whose callbacks are not the ones
- * expected keeps libevhtp's plain path: correctness never depends on the fast paths. */
+ * expected keeps libevhtp's plain path: correctness never depends on the fast paths.
+ * The read and write events are reached through <event2/bufferevent_struct.h>, which
+ * libevent publishes with a warning that it may change: written against Debian's 2.1.12,
+ * the version this product is built with. */
 #ifndef KC_CONN_IO_H
 #define KC_CONN_IO_H
 
