@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need on Debian bookworm (as root): the -dev
-# libraries, test tools, Chromium for the browser tests, and the npm packages of package.json.
+# libraries, test tools, Chromium for the browser tests, Java 17 and Maven for the real Kafka
+# stack, and the npm packages of package.json.
 # Packages already present are not reinstalled, so running it twice is cheap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ packages=(
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# The real-stack tests and `demo.sh --real` run Apache Kafka and Jolokia (Java 17, via Maven).
+command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || packages+=(maven)
 
 missing=()
 for p in "${packages[@]}"; do

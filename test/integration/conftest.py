@@ -38,3 +38,18 @@ def gateway(sim):
     g = start_gateway(sim)
     yield g
     g.assert_clean_exit()
+
+
+# ---- the real stack (test/real/stack.py): Apache Kafka Connect + the real Jolokia agents ----
+
+sys.path.insert(0, os.path.join(kctest.SOURCE_DIR, "test", "real"))
+import stack as realstack  # noqa: E402
+
+
+def start_real_gateway(st, env=None, args=()):
+    """A gateway in front of a running RealStack: failover over both workers' REST URLs and the
+    {host} template for the agents, as an operator configures production."""
+    base = {"KAFKA_CONNECT_URL": ",".join(st.connect_urls),
+            "JOLOKIA_URL": st.jolokia_template}
+    base.update(env or {})
+    return start_gateway(env=base, args=args)
