@@ -74,8 +74,11 @@ char *kc_jolokia_url_for_worker(const char *tmpl, const char *worker_id)
             p += n;
         }
     }
-    if (!out)
-        out = strdup("");
+    /* The agent's endpoint is the folder "/jolokia/": the 1.x JVM agent (JDK HttpServer)
+     * answers 404 to a POST on "/jolokia" without the slash (the 2.x one takes both). */
+    if (!out || (out[len - 1] != '/' && !strchr(out, '?')))
+        if (append(&out, &len, &cap, "/", 1) < 0)
+            goto fail;
     return out;
 fail:
     free(out);

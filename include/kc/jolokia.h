@@ -10,7 +10,8 @@
  * template without placeholders is returned as is (single-agent setup).
  * Returns new memory, or NULL when worker_id is NULL/empty (UNASSIGNED tasks are never
  * queried), when the template needs a part the id lacks or the host holds URL-breaking
- * characters (/?#@ whitespace), or on allocation failure. */
+ * characters (/?#@ whitespace), or on allocation failure. The URL always ends in '/' (unless it
+ * has a query): the agent's endpoint is a folder, and the 1.x agent refuses it without. */
 char *kc_jolokia_url_for_worker(const char *tmpl, const char *worker_id);
 
 /* What a bulk read covers. */

@@ -229,7 +229,7 @@ static void probe_workers(struct probe_set *s, size_t cluster, json_t *entry,
         json_array_append_new(agents, a);
         struct probe *p = add_probe(s, cluster, a);
         char vurl[1200];
-        snprintf(vurl, sizeof vurl, "%s/version", url);
+        snprintf(vurl, sizeof vurl, "%sversion", url); /* url ends in '/' */
         free(url);
         if (!p)
             continue;

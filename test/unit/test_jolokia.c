@@ -47,23 +47,25 @@ static double now_ms(void)
 static const struct {
     const char *tmpl, *worker, *url;
 } url_cases[] = {
-    {"http://{host}:8778/jolokia", "10.20.0.12:8083", "http://10.20.0.12:8778/jolokia"},
-    {"http://{host}:8778/jolokia", "[fd00::5]:8083", "http://[fd00::5]:8778/jolokia"},
-    {"http://{host}:1{port}/jolokia", "w1.example:8083", "http://w1.example:18083/jolokia"},
-    {"http://{host}/j/{port}", "[::1]:8083", "http://[::1]/j/8083"},
-    {"http://agent:8778/jolokia", "10.20.0.12:8083", "http://agent:8778/jolokia"},
+    {"http://{host}:8778/jolokia", "10.20.0.12:8083", "http://10.20.0.12:8778/jolokia/"},
+    {"http://{host}:8778/jolokia", "[fd00::5]:8083", "http://[fd00::5]:8778/jolokia/"},
+    {"http://{host}:1{port}/jolokia", "w1.example:8083", "http://w1.example:18083/jolokia/"},
+    {"http://{host}/j/{port}", "[::1]:8083", "http://[::1]/j/8083/"},
+    {"http://agent:8778/jolokia", "10.20.0.12:8083", "http://agent:8778/jolokia/"},
     {"http://agent:8778/jolokia", "", NULL},
     {"http://{host}:8778/jolokia", "", NULL},
     {"http://{host}:8778/jolokia", NULL, NULL},
-    {"http://{host}:8778/jolokia", "nohostport", "http://nohostport:8778/jolokia"},
+    {"http://{host}:8778/jolokia", "nohostport", "http://nohostport:8778/jolokia/"},
     {"http://{host}:{port}/jolokia", "nohostport", NULL},
     {"http://{host}:8778/jolokia", "evil.com/x?:8083", NULL},
     {"http://{host}:8778/jolokia", "user@evil:8083", NULL},
     {"http://{host}:8778/jolokia", "h:80a", NULL},
     {"http://{host}:8778/jolokia", ":8083", NULL},
     {"http://{host}:8778/jolokia", "fd00::5", NULL}, /* unbracketed IPv6: ambiguous */
-    {"http://{host}:8778/jolokia", "[fd00::5]", "http://[fd00::5]:8778/jolokia"},
-    {"http://{hostname}:{host}", "a:1", "http://{hostname}:a"},
+    {"http://{host}:8778/jolokia", "[fd00::5]", "http://[fd00::5]:8778/jolokia/"},
+    {"http://{hostname}:{host}", "a:1", "http://{hostname}:a/"},
+    {"http://agent:8778/jolokia/", "a:1", "http://agent:8778/jolokia/"},
+    {"http://agent/j?x={host}", "a:1", "http://agent/j?x=a"},
 };
 
 static void test_url_for_worker(void **state)
