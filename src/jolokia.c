@@ -579,6 +579,10 @@ static int on_task_bean(const struct kc_jolokia_plan *plan, enum kc_jolokia_elem
             t->records_total = v;
             t->has |= KC_JT_RECORDS;
         }
+        if (get_num(attrs, src ? "source-record-poll-total" : "sink-record-read-total", &v)) {
+            t->taken_total = v;
+            t->has |= KC_JT_TAKEN;
+        }
         if (get_num(attrs, src ? "source-record-write-rate" : "sink-record-send-rate", &v)) {
             t->records_rate = v;
             t->has |= KC_JT_RECORDS_RATE;

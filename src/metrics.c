@@ -151,7 +151,7 @@ int kc_metrics_compute(const struct kc_metrics_input *in, struct kc_metrics_stat
     double elapsed = state && state->valid ? (double)(in->now_ms - state->t_ms) / 1000.0 : 0;
     int have_prev = state && state->valid && elapsed > 0;
     out->rates_from_attributes = !have_prev;
-    double d_records = 0, d_bytes = 0, attr_records = 0, attr_bytes = 0;
+    double d_records = 0, d_bytes = 0, attr_records = 0, attr_bytes = 0, taken = 0;
 
     for (size_t i = 0; i < n; i++) {
         const struct kc_task_status *ts = &st->tasks[i];
@@ -210,6 +210,8 @@ int kc_metrics_compute(const struct kc_metrics_input *in, struct kc_metrics_stat
             mt->errors = jt->errors_total;
             nx->has |= HAS_ERRORS;
         }
+        /* Records the task took in; a task without the attribute counts its sent ones. */
+        taken += (has & KC_JT_TAKEN) ? fmax(jt->taken_total, mt->records) : mt->records;
         nx->records = mt->records;
         nx->bytes = mt->bytes;
         nx->errors = mt->errors;
@@ -248,7 +250,9 @@ int kc_metrics_compute(const struct kc_metrics_input *in, struct kc_metrics_stat
     }
     out->records_per_sec = (have_prev ? d_records / elapsed : 0) + attr_records;
     out->bytes_per_sec = (have_prev ? d_bytes / elapsed : 0) + attr_bytes;
-    out->error_rate = out->total_records > 0 ? out->total_errors / out->total_records * 100.0 : 0;
+    /* Over the records taken in, not the ones sent: a record that fails conversion is an error
+     * and never sent, so errors ÷ sent says 0 % for a sink whose every record fails. */
+    out->error_rate = taken > 0 ? fmin(out->total_errors / taken * 100.0, 100.0) : 0;
 
     /* Resources of the workers that run this connector's tasks; warnings of those only. */
     for (size_t i = 0; i < in->source_count; i++) {

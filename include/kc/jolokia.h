@@ -82,6 +82,7 @@ enum {
     KC_JT_STATUS = 1 << 6,       /* connector-task-metrics status seen */
     KC_JT_ERRORS_LOGGED = 1 << 7,
     KC_JT_RECORD_FAILURES = 1 << 8,
+    KC_JT_TAKEN = 1 << 9,        /* source-record-poll-total | sink-record-read-total */
 };
 
 struct kc_jmx_task {
@@ -89,6 +90,8 @@ struct kc_jmx_task {
     int task;
     unsigned has;
     double records_total, records_rate;
+    double taken_total; /* records the task took in: polled (source) / read (sink), before
+                           conversion, so it counts the records that failed it */
     double bytes_total, bytes_rate;
     double errors_total, errors_logged, record_failures;
     double lag_max;

@@ -48,7 +48,9 @@ struct kc_metrics_task {
 struct kc_metrics_calc {
     double total_records, total_bytes, total_errors;
     double records_per_sec, bytes_per_sec;
-    double error_rate;        /* percent: errors ÷ records × 100, 0 when no records */
+    double error_rate;        /* percent: errors ÷ records taken in × 100 (Σ tasks' poll/read
+                                 totals, a task without one counts its records), at most 100,
+                                 0 when nothing was taken in */
     double recent_errors;     /* errors since the previous collection, reset-aware */
     int rates_from_attributes;/* 1 when rates are the tasks' *-rate sum (first collection) */
     int has_lag;

@@ -447,7 +447,8 @@ static void task_attrs(const struct sim_model *m, const struct sim_bean *b, doub
         D(s, "batch-size-max", when(run, floor(t->rate / 4.0)));
         break;
     case SIM_BEAN_SOURCE_TASK:
-        D(s, "source-record-poll-total", k.polled);
+        /* A record that fails conversion is taken in but never written (real Connect). */
+        D(s, "source-record-poll-total", k.polled + k.errors);
         D(s, "source-record-poll-rate", k.records_rate);
         D(s, "source-record-write-total", k.records);
         D(s, "source-record-write-rate", k.records_rate);
@@ -458,7 +459,8 @@ static void task_attrs(const struct sim_model *m, const struct sim_bean *b, doub
         D(s, "source-record-active-count-max", when(run, k.active * 2.0));
         break;
     case SIM_BEAN_SINK_TASK:
-        D(s, "sink-record-read-total", k.polled);
+        /* A record that fails conversion is read but never sent (real Connect). */
+        D(s, "sink-record-read-total", k.polled + k.errors);
         D(s, "sink-record-read-rate", k.records_rate);
         D(s, "sink-record-send-total", k.records);
         D(s, "sink-record-send-rate", k.records_rate);

@@ -302,6 +302,44 @@ static void test_parse_fixtures(void **state)
 
 /* The literal answer of WIRE §3.8 (producer-metrics, a Runtime read) against our 7-element
  * plan: the extra element is reported, the producer-metrics bean (wrong type) is ignored. */
+/* Records taken in (source-record-poll-total / sink-record-read-total): the errorRate base,
+ * since the send/write totals leave out the records that failed conversion. */
+static const struct {
+    const char *fixture, *connector;
+    unsigned what;
+    int task;
+    double taken; /* NOV: no value */
+} taken_cases[] = {
+    {"jolokia/source-orders-src.json", "orders-src", KC_JOLOKIA_TASKS | KC_JOLOKIA_SOURCE, 0,
+     12843117.0},
+    {"jolokia/source-orders-src.json", "orders-src", KC_JOLOKIA_TASKS | KC_JOLOKIA_SOURCE, 1, 5120},
+    {"jolokia/j1-eu-orders.txt", "eu/orders", KC_JOLOKIA_TASKS | KC_JOLOKIA_SOURCE, 0, 48210},
+    {"jolokia/sink-nulls.json", "orders-sink", KC_JOLOKIA_TASKS | KC_JOLOKIA_SINK, 0, 1500},
+    {"jolokia/sink-nulls.json", "orders-sink", KC_JOLOKIA_TASKS | KC_JOLOKIA_SINK, 1, 10},
+    {"jolokia/prefix-trap.json", "orders-src", KC_JOLOKIA_TASKS | KC_JOLOKIA_SOURCE, 0, NOV},
+};
+
+static void test_parse_taken(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof taken_cases / sizeof taken_cases[0]; ci++) {
+        struct kc_jolokia_plan plan;
+        assert_int_equal(kc_jolokia_plan_init(&plan, taken_cases[ci].connector,
+                                              taken_cases[ci].what), 0);
+        size_t len;
+        char *body = read_fixture(taken_cases[ci].fixture, &len);
+        struct kc_jmx_result *r = kc_jolokia_result_new();
+        assert_int_equal(kc_jolokia_parse_bulk(&plan, body, len, "j", NULL, r), 0);
+        const struct kc_jmx_task *jt =
+            kc_jolokia_result_task(r, taken_cases[ci].connector, taken_cases[ci].task);
+        assert_non_null(jt);
+        check_field("taken", ci, jt->has & KC_JT_TAKEN, jt->taken_total, taken_cases[ci].taken);
+        kc_jolokia_result_free(r);
+        free(body);
+        kc_jolokia_plan_clear(&plan);
+    }
+}
+
 static void test_element_count_mismatch(void **state)
 {
     (void)state;
@@ -471,7 +509,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_for_worker),        cmocka_unit_test(test_plan_body),
-        cmocka_unit_test(test_parse_fixtures),        cmocka_unit_test(test_element_count_mismatch),
+        cmocka_unit_test(test_parse_fixtures),        cmocka_unit_test(test_parse_taken),
+        cmocka_unit_test(test_element_count_mismatch),
         cmocka_unit_test(test_garbage_bodies),        cmocka_unit_test(test_all_connectors_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 struct row {
     int task;
     double records, records_rate, bytes, bytes_rate, errors, lag;
+    double taken; /* source-record-poll-total / sink-record-read-total; 0 = attribute absent */
 };
 
 struct jvm_row {
@@ -71,6 +72,9 @@ static struct kc_jmx_result *jmx_for(const char *conn, int sink, const struct ro
             &first);
         num(&s, sink ? "sink-record-send-rate" : "source-record-write-rate", rows[i].records_rate,
             &first);
+        if (rows[i].taken != 0)
+            num(&s, sink ? "sink-record-read-total" : "source-record-poll-total", rows[i].taken,
+                &first);
         appendf(&s, "}");
     }
     appendf(&s, "}},{\"status\":200,\"value\":{");
@@ -313,6 +317,70 @@ static const char SINK_STATUS[] =
     "{\"id\":2,\"state\":\"UNASSIGNED\",\"worker_id\":\"\"}]}";
 
 /* Sink lag = max over tasks; all-null lag = null; a failed worker = zeros + its warning. */
+/* errorRate = errors ÷ records taken in (poll/read totals) × 100, at most 100: a sink whose
+ * every record fails conversion sends none and shows 100 %, not 0 %. */
+static const struct {
+    const char *what;
+    int sink;
+    struct row rows[2];
+    double rate;
+} rate_cases[] = {
+    {"every record fails conversion (sink: read 706, sent 0, errors 706)", 1,
+     {{0, 0, 0, 1000, 0, 706, 0, 706}, {1, 0, 0, 0, 0, 0, 0, 0}}, 100},
+    {"read counts more than sent + errors (in flight)", 1,
+     {{0, 900, 0, 1000, 0, 50, 0, 1000}, {1, 0, 0, 0, 0, 0, 0, 0}}, 5},
+    {"summed over tasks", 1,
+     {{0, 300, 0, 1, 0, 100, 0, 400}, {1, 500, 0, 1, 0, 0, 0, 600}}, 10},
+    {"source: polled is the base", 0,
+     {{0, 80, 0, 1, 0, 20, 0, 100}, {1, 100, 0, 1, 0, 0, 0, 100}}, 10},
+    {"no poll/read attribute: the sent records are the base", 0,
+     {{0, 1500000, 0, 1, 0, 5, 0, 0}, {1, 0, 0, 0, 0, 0, 0, 0}}, 5.0 / 1500000 * 100},
+    {"one task without the attribute counts its sent records", 1,
+     {{0, 100, 0, 1, 0, 10, 0, 200}, {1, 300, 0, 1, 0, 0, 0, 0}}, 2},
+    {"null poll/read (NaN) counts the sent records", 1,
+     {{0, 100, 0, 1, 0, 10, 0, NOV}, {1, 0, 0, 0, 0, 0, 0, 0}}, 10},
+    {"capped at 100 (errors counted twice by retries)", 1,
+     {{0, 0, 0, 1, 0, 30, 0, 20}, {1, 0, 0, 0, 0, 0, 0, 0}}, 100},
+    {"nothing taken in: 0", 1, {{0, 0, 0, 0, 0, 0, 0, 0}, {1, 0, 0, 0, 0, 0, 0, 0}}, 0},
+    {"errors but nothing taken in or sent: 0", 0,
+     {{0, 0, 0, 0, 0, 3, 0, 0}, {1, 0, 0, 0, 0, 0, 0, 0}}, 0},
+};
+
+static const char SINK2_STATUS[] =
+    "{\"name\":\"errs\",\"type\":\"sink\",\"connector\":{\"state\":\"RUNNING\",\"worker_id\":"
+    "\"w1:8083\"},\"tasks\":[{\"id\":0,\"state\":\"RUNNING\",\"worker_id\":\"w1:8083\"},"
+    "{\"id\":1,\"state\":\"RUNNING\",\"worker_id\":\"w1:8083\"}]}";
+static const char SRC2_STATUS[] =
+    "{\"name\":\"errs\",\"type\":\"source\",\"connector\":{\"state\":\"RUNNING\",\"worker_id\":"
+    "\"w1:8083\"},\"tasks\":[{\"id\":0,\"state\":\"RUNNING\",\"worker_id\":\"w1:8083\"},"
+    "{\"id\":1,\"state\":\"RUNNING\",\"worker_id\":\"w1:8083\"}]}";
+
+static void test_error_rate(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof rate_cases / sizeof rate_cases[0]; ci++) {
+        struct kc_connector_status st;
+        status_of(rate_cases[ci].sink ? SINK2_STATUS : SRC2_STATUS, &st);
+        struct kc_jmx_result *r = jmx_for("errs", rate_cases[ci].sink, rate_cases[ci].rows, 2, NULL);
+        struct kc_metrics_source src = {"w1:8083", r, NULL};
+        struct kc_metrics_input in = {"default", &st, &src, 1, 1000, 5};
+        json_t *doc = kc_metrics_build_document(&in, NULL);
+        json_t *row = kc_metrics_build_summary_row(&in, NULL);
+        assert_non_null(doc);
+        assert_non_null(row);
+        json_t *er = json_object_get(json_object_get(doc, "errors"), "errorRate");
+        assert_true(json_is_real(er));
+        if (fabs(json_real_value(er) - rate_cases[ci].rate) > 1e-12)
+            fail_msg("%s: errorRate %.17g, want %.17g", rate_cases[ci].what, json_real_value(er),
+                     rate_cases[ci].rate);
+        assert_true(json_real_value(json_object_get(row, "errorRate")) == json_real_value(er));
+        json_decref(doc);
+        json_decref(row);
+        kc_jolokia_result_free(r);
+        kc_connect_model_status_clear(&st);
+    }
+}
+
 static void test_sink_lag_and_missing_worker(void **state)
 {
     (void)state;
@@ -493,6 +561,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenarios),
         cmocka_unit_test(test_seed_document),
+        cmocka_unit_test(test_error_rate),
         cmocka_unit_test(test_sink_lag_and_missing_worker),
         cmocka_unit_test(test_missing_beans_warn),
         cmocka_unit_test(test_summary_speed),
