@@ -233,6 +233,10 @@ static int fetch_setup_easy(struct kc_fetch *f)
         f->headers = curl_slist_append(f->headers, ct);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->body_len);
+    } else {
+        /* A bodyless POST would otherwise carry curl's default application/x-www-form-
+         * urlencoded, which Connect's Jersey answers with 415 (restart, task restart). */
+        f->headers = curl_slist_append(f->headers, "Content-Type:");
     }
     if (!f->headers)
         return -1;

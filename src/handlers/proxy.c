@@ -79,7 +79,7 @@ static const struct proxy_route routes[] = {
      RESTORE_NONE, ""},
     {"GET", {"connector-plugins"}, "plugins", 0, 0, SHAPE_NONE, RESTORE_NONE, "connectorsOnly"},
     {"GET", {"connector-plugins", "{x}", "config"}, "plugin_config", 0, 0, SHAPE_NONE,
-     RESTORE_NONE, ""},
+     RESTORE_NONE, "version"},
     /* validate changes nothing, so read-only mode allows it */
     {"PUT", {"connector-plugins", "{x}", "config", "validate"}, "plugin_validate", 0, 1,
      SHAPE_VALIDATE, RESTORE_BODY_NAME, ""},
@@ -252,6 +252,25 @@ static void add_location(struct proxy_op *op, evhtp_request_t *req, const json_t
     kc_reply_header(req, "Location", loc);
 }
 
+/* The <title> of an HTML error page (Jetty's own refusals), printable ASCII only, or "". */
+static void html_title(const char *body, size_t len, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *end = body + len, *p = body;
+    static const char open[] = "<title>";
+    while (p + sizeof open - 1 <= end && memcmp(p, open, sizeof open - 1) != 0)
+        p++;
+    if (p + sizeof open - 1 > end)
+        return;
+    p += sizeof open - 1;
+    size_t n = 0;
+    while (p < end && *p != '<' && n + 1 < cap) {
+        unsigned char c = (unsigned char)*p++;
+        out[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
+    }
+    out[n] = '\0';
+}
+
 static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
                            const struct kc_fetch_result *r)
 {
@@ -274,8 +293,17 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
     if (!doc) {
         KC_WARN("connect_garbage", "{s:s,s:i,s:s}", "cluster", op->cl->cfg->name, "status",
                 status, "route", op->route->label);
-        kc_reply_error(req, 502, "bad_gateway",
-                       "kafka connect answered HTTP %d with a body that is not JSON", status);
+        char title[128];
+        html_title(r->body, r->body_len, title, sizeof title);
+        if (status >= 400 && status < 500)
+            /* Connect's HTTP server refused the request itself (Jetty 12: "Ambiguous URI path
+             * separator" for %2F in a name): the request is at fault, not Connect. */
+            kc_reply_error(req, status, "connect_rejected",
+                           "kafka connect refused the request with HTTP %d%s%s", status,
+                           title[0] ? ": " : "", title);
+        else
+            kc_reply_error(req, 502, "bad_gateway",
+                           "kafka connect answered HTTP %d with a body that is not JSON", status);
         return;
     }
     if (status == 201 && op->route->shape == SHAPE_INFO)

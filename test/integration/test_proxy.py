@@ -437,3 +437,110 @@ def test_head_on_ui_files_announces_the_get_length(gateway):
             # urllib undoes no gzip: the GET body is exactly what the length counts
             assert m and int(m.group(1)) == len(get.body), (path, enc, head)
             assert rest.startswith(b"HTTP/1.1 200"), rest[:100]  # no body after the HEAD
+
+
+class ScriptedConnect:
+    """A stand-in Connect REST server for what connect-sim cannot be told to do: it records
+    every request's method, path and headers and answers what `answer(method, path)` says,
+    as (status, content_type, body bytes)."""
+
+    def __init__(self, answer):
+        import http.server
+
+        outer = self
+        self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                outer.seen.append((self.command, self.path, dict(self.headers), body))
+                status, ctype, out = answer(self.command, self.path)
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_bodyless_writes_carry_no_form_content_type():
+    """Regression (real Kafka Connect 4.1): a POST without a body went out with curl's default
+    `Content-Type: application/x-www-form-urlencoded`, which Connect's Jersey answers with 415,
+    so restart and task restart never worked against a real worker. Requests with a body say
+    application/json; requests without one carry no Content-Type at all."""
+    up = ScriptedConnect(lambda m, p: (204, None, b""))
+    gw = start_gateway(env={"KAFKA_CONNECT_URL": up.url})
+    try:
+        api = gw.url() + "/api/default"
+        bodyless = [("POST", "/connectors/c/restart"),
+                    ("POST", "/connectors/c/restart?includeTasks=true&onlyFailed=true"),
+                    ("POST", "/connectors/c/tasks/0/restart"), ("PUT", "/connectors/c/pause"),
+                    ("PUT", "/connectors/c/resume"), ("PUT", "/connectors/c/stop"),
+                    ("PUT", "/connectors/c/topics/reset"), ("DELETE", "/connectors/c/offsets"),
+                    ("DELETE", "/connectors/c")]
+        for method, path in bodyless:
+            assert http(method, api + path).status == 204, (method, path)
+        with_body = [("PATCH", "/connectors/c/offsets", {"offsets": []}),
+                     ("PUT", "/admin/loggers/org.x", {"level": "DEBUG"})]
+        for method, path, body in with_body:
+            assert http(method, api + path, body=body).status == 204, (method, path)
+        assert len(up.seen) == len(bodyless) + len(with_body)
+        for (method, path, headers, body), want in zip(up.seen, bodyless + with_body):
+            ctype = {k.lower(): v for k, v in headers.items()}.get("content-type")
+            assert method == want[0], (method, want)
+            if len(want) == 2:
+                assert ctype is None and body == b"", (method, path, ctype)
+            else:
+                assert ctype == "application/json" and json.loads(body) == want[2], (path, ctype)
+    finally:
+        gw.assert_clean_exit()
+        up.close()
+
+
+def test_connect_refusing_with_html_keeps_its_4xx_status():
+    """Regression (real Kafka Connect 4.1, Jetty 12): a name holding '/' goes upstream as %2F,
+    which Jetty refuses itself with 400 and an HTML page ("Ambiguous URI path separator"). The
+    gateway called that 502 bad_gateway, blaming Connect for a request Connect refused; a 4xx
+    keeps its status (with the page's title), garbage on 2xx/5xx stays 502."""
+    page = (b"<html><head><title>Error 400 Ambiguous URI path separator</title></head>"
+            b"<body><h2>HTTP ERROR 400</h2></body></html>")
+
+    def answer(method, path):
+        if "%2F" in path:
+            return 400, "text/html;charset=iso-8859-1", page
+        if path.startswith("/connectors/broken"):
+            return 500, "text/html", b"<html>oops</html>"
+        return 200, "text/html", b"<html>not json</html>"
+    up = ScriptedConnect(answer)
+    gw = start_gateway(env={"KAFKA_CONNECT_URL": up.url})
+    try:
+        api = gw.url() + "/api/default"
+        r = http("GET", api + "/connectors/" + enc("a/b"))
+        assert r.status == 400, r.body
+        assert r.json()["error"] == "connect_rejected"
+        assert "Ambiguous URI path separator" in r.json()["message"]
+        assert up.seen[-1][1] == "/connectors/a%2Fb"
+        r = http("GET", api + "/connectors/broken")
+        assert r.status == 502 and r.json()["error"] == "bad_gateway"
+        r = http("GET", api + "/connectors/fine")
+        assert r.status == 502 and r.json()["error"] == "bad_gateway"
+    finally:
+        gw.assert_clean_exit()
+        up.close()
