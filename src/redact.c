@@ -3,6 +3,7 @@
 #include "kc/redact.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A key containing any of these (case-insensitive) is a secret. */
@@ -98,6 +99,56 @@ int kc_redact_config(json_t *flat_config)
     return n;
 }
 
+/* A copy of `text` with every occurrence of `secret` replaced by the mask; new reference. */
+static json_t *replace_all(const char *text, const char *secret)
+{
+    size_t ls = strlen(secret), lm = strlen(KC_REDACT_MASK), count = 0;
+    for (const char *p = strstr(text, secret); p; p = strstr(p + ls, secret))
+        count++;
+    size_t len = strlen(text) + count * lm + 1;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    char *o = out;
+    const char *p = text, *hit;
+    while ((hit = strstr(p, secret)) != NULL) {
+        memcpy(o, p, (size_t)(hit - p));
+        o += hit - p;
+        memcpy(o, KC_REDACT_MASK, lm);
+        o += lm;
+        p = hit + ls;
+    }
+    strcpy(o, p);
+    json_t *j = json_string(out);
+    free(out);
+    return j;
+}
+
+/* Connect's validators quote the rejected value ("Invalid value hunter2 for configuration
+ * x.password: …"): a secret's value is masked inside its error messages too. When an error
+ * cannot be rewritten (allocation failure) the entry's errors are dropped. */
+static int scrub_errors(json_t *errors, const json_t *value)
+{
+    const char *secret = json_string_value(value);
+    if (!secret || !secret[0] || strcmp(secret, KC_REDACT_MASK) == 0 || !json_is_array(errors))
+        return 0;
+    int n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e) {
+        const char *text = json_string_value(e);
+        if (!text || !strstr(text, secret))
+            continue;
+        json_t *clean = replace_all(text, secret);
+        if (!clean || json_array_set_new(errors, i, clean) < 0) {
+            json_array_clear(errors); /* losing the messages beats leaking the value */
+            return n + 1;
+        }
+        n++;
+    }
+    return n;
+}
+
 /* ConfigInfos: each entry's definition tells whether its value is a password. */
 static int redact_validate(json_t *body)
 {
@@ -113,8 +164,10 @@ static int redact_validate(json_t *body)
                      kc_redact_is_secret_key(json_string_value(json_object_get(val, "name")));
         if (!secret)
             continue;
-        if (json_is_object(val))
+        if (json_is_object(val)) {
+            n += scrub_errors(json_object_get(val, "errors"), json_object_get(val, "value"));
             n += mask_member(val, "value");
+        }
         if (json_is_object(def))
             n += mask_member(def, "default_value");
         json_t *rec = json_object_get(val, "recommended_values");

@@ -185,6 +185,26 @@ static const struct shape_case shape_cases[] = {
      "\"value\":{\"name\":\"topics\",\"value\":\"a\",\"recommended_values\":[\"a\"],\"errors\":[],"
      "\"visible\":true}}]}",
      4},
+    /* Connect's validators quote the rejected value in the error message: scrubbed for
+     * secrets (seen on a real 4.1 worker: "Invalid value X for configuration Y: …") */
+    {KC_REDACT_VALIDATE,
+     "{\"name\":\"X\",\"error_count\":1,\"groups\":[],\"configs\":["
+     "{\"definition\":{\"name\":\"db.password\",\"type\":\"STRING\",\"default_value\":null},"
+     "\"value\":{\"name\":\"db.password\",\"value\":\"hunter2\",\"recommended_values\":[],"
+     "\"errors\":[\"Invalid value hunter2 for configuration db.password: not hunter2!\","
+     "\"Must be set\"],\"visible\":true}},"
+     "{\"definition\":{\"name\":\"errors.tolerance\",\"type\":\"STRING\"},"
+     "\"value\":{\"name\":\"errors.tolerance\",\"value\":\"some\",\"recommended_values\":[],"
+     "\"errors\":[\"Invalid value some for configuration errors.tolerance\"],\"visible\":true}}]}",
+     "{\"name\":\"X\",\"error_count\":1,\"groups\":[],\"configs\":["
+     "{\"definition\":{\"name\":\"db.password\",\"type\":\"STRING\",\"default_value\":null},"
+     "\"value\":{\"name\":\"db.password\",\"value\":\"********\",\"recommended_values\":[],"
+     "\"errors\":[\"Invalid value ******** for configuration db.password: not ********!\","
+     "\"Must be set\"],\"visible\":true}},"
+     "{\"definition\":{\"name\":\"errors.tolerance\",\"type\":\"STRING\"},"
+     "\"value\":{\"name\":\"errors.tolerance\",\"value\":\"some\",\"recommended_values\":[],"
+     "\"errors\":[\"Invalid value some for configuration errors.tolerance\"],\"visible\":true}}]}",
+     2},
     /* wrong shape declared: the deep walk still masks */
     {KC_REDACT_TASKS,
      "{\"name\":\"c\",\"config\":{\"token\":\"t\"}}",
