@@ -377,7 +377,11 @@ class RealStack:
             "group.initial.rebalance.delay.ms": "0",
         })
         self.broker_props = props
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # An id starting with '-' reads as an option to the tool (1 start in 64 failed so);
+        # Kafka's own Uuid.randomUuid() avoids them the same way.
+        cluster_id = "-"
+        while cluster_id.startswith("-"):
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run(self.java("kafka.tools.StorageTool", "format", "-t", cluster_id,
                                        "-c", props),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
