@@ -309,20 +309,24 @@ static void on_waiter_gone(void *arg)
 
 /* ---- streams ---- */
 
-static void stream_send(struct subscriber *sub, const struct kc_doc *d)
+static evhtp_res on_stream_fini(evhtp_request_t *req, void *arg);
+
+/* Sends d unless the subscriber has it. Returns 0, or -1 when the subscriber was too slow and
+ * is gone (freed). */
+static int stream_send(struct subscriber *sub, const struct kc_doc *d)
 {
     if (d->seq <= sub->last_seq)
-        return;
+        return 0;
     struct evbuffer *out = bufferevent_get_output(sub->req->conn->bev);
     if (evbuffer_get_length(out) > STREAM_MAX_BACKLOG) {
         /* Too slow to keep up: disconnect rather than buffer without bound. */
         KC_WARN("stream_slow_subscriber", "{s:s}", "connector", sub->slot->name);
         evhtp_connection_free(sub->req->conn); /* runs on_stream_fini */
-        return;
+        return -1;
     }
     struct evbuffer *ev = evbuffer_new();
     if (!ev)
-        return;
+        return 0;
     evbuffer_add_printf(ev, "id: %llu\nevent: %s\ndata: ", (unsigned long long)d->seq,
                         d->status == 200 ? "metrics" : "error");
     evbuffer_add(ev, d->body, d->len);
@@ -330,6 +334,27 @@ static void stream_send(struct subscriber *sub, const struct kc_doc *d)
     evhtp_send_reply_chunk(sub->req, ev);
     evbuffer_free(ev);
     sub->last_seq = d->seq;
+    return 0;
+}
+
+/* Ends one stream: unsubscribes, then finishes the chunked reply and closes the connection.
+ * The request may only be freed on a later loop turn, so it is detached first. */
+static void stream_end(struct subscriber *sub)
+{
+    evhtp_request_t *req = sub->req;
+    evhtp_request_unset_hook(req, evhtp_hook_on_request_fini);
+    on_stream_fini(req, sub);
+    evhtp_request_set_keepalive(req, 0);
+    evhtp_send_reply_chunk_end(req);
+}
+
+/* Sends d to one subscriber; a connector Connect no longer knows (deleted while watched) ends
+ * the stream after its error event: repeating that 404 every second to a watcher that stays
+ * would pin a cache entry for a connector that does not exist. */
+static void stream_deliver(struct subscriber *sub, const struct kc_doc *d)
+{
+    if (stream_send(sub, d) == 0 && d->status == 404)
+        stream_end(sub);
 }
 
 static void broadcast(struct slot *s)
@@ -337,7 +362,7 @@ static void broadcast(struct slot *s)
     struct subscriber *sub = LIST_FIRST(&s->subscribers), *next;
     while (sub) {
         next = LIST_NEXT(sub, link);
-        stream_send(sub, s->entry->doc);
+        stream_deliver(sub, s->entry->doc);
         sub = next;
     }
 }
@@ -677,8 +702,12 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
     }
     int64_t now = kc_mono_ms();
     if (s->entry->doc && now < s->entry->fresh_until_ms) {
-        stream_send(sub, s->entry->doc);
-        schedule_refresh(s, now);
+        if (s->entry->doc->status == 404) {
+            stream_deliver(sub, s->entry->doc); /* ends it */
+            return;
+        }
+        if (stream_send(sub, s->entry->doc) == 0)
+            schedule_refresh(s, now);
     } else if (!s->collection) {
         start_collection(s, 1);
     }
@@ -687,16 +716,8 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
 void kc_metrics_service_close_streams(struct kc_metrics_service *ms)
 {
     struct slot *s;
-    while ((s = LIST_FIRST(&ms->streaming))) {
-        struct subscriber *sub = LIST_FIRST(&s->subscribers);
-        /* Ending the chunked reply finishes the request, whose fini hook unsubscribes; the
-         * request may only be freed on a later loop turn, so detach it here first. */
-        evhtp_request_t *req = sub->req;
-        evhtp_request_unset_hook(req, evhtp_hook_on_request_fini);
-        on_stream_fini(req, sub);
-        evhtp_request_set_keepalive(req, 0);
-        evhtp_send_reply_chunk_end(req);
-    }
+    while ((s = LIST_FIRST(&ms->streaming)))
+        stream_end(LIST_FIRST(&s->subscribers));
 }
 
 

@@ -304,6 +304,81 @@ def test_stream_two_subscribers_one_collection_per_ttl(sim):
         gw.assert_clean_exit()
 
 
+def read_stream_until_closed(s, deadline_s):
+    """Reads an open stream until the gateway ends it (the last chunk, or the connection
+    closed); (text, ended)."""
+    deadline = time.monotonic() + deadline_s
+    buf = b""
+    s.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            return buf.decode(errors="replace"), True
+        buf += chunk
+        if buf.endswith(b"\r\n0\r\n\r\n"):
+            return buf.decode(errors="replace"), True
+    return buf.decode(errors="replace"), False
+
+
+def sse_events(text):
+    """[(event, data)] of an SSE body (chunk framing lines are neither)."""
+    out, event = [], None
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event:
+            out.append((event, line[6:]))
+            event = None
+    return out
+
+
+def test_stream_ends_when_the_connector_is_deleted(sim):
+    """A connector deleted while watched: one error event with the spec's 404 body, then the
+    stream ends (it used to repeat that 404 every second for as long as the watcher stayed,
+    pinning a cache entry for a connector Connect no longer knows). A stream opened on an
+    unknown connector ends the same way."""
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "500ms", "KC_NEGATIVE_TTL": "200ms"})
+    try:
+        _, port = gw.listener()
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /api/default/connectors/orders-src/metrics/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(0.2)
+        buf = b""
+        deadline = time.monotonic() + 10
+        while b"event: metrics" not in buf and time.monotonic() < deadline:
+            try:
+                buf += s.recv(65536)
+            except socket.timeout:
+                pass
+        assert b"event: metrics" in buf, buf
+        r = http("DELETE", sim.url("connect") + "/connectors/orders-src")
+        assert r.status == 204, r.status
+        text, closed = read_stream_until_closed(s, 10)
+        s.close()
+        assert closed, "the stream of a deleted connector stays open: %r" % text[-500:]
+        events = sse_events(buf.decode() + text)
+        assert events[-1][0] == "error", events[-3:]
+        assert json.loads(events[-1][1]) == {
+            "error": "metrics_fetch_failed",
+            "message": "unexpected status fetching connector orders-src: 404"}
+        assert [e for e, _ in events].count("error") == 1, events
+        code, body = get_json(metrics_url(gw, "orders-src"))
+        assert code == 404 and body["error"] == "metrics_fetch_failed", (code, body)
+
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /api/default/connectors/nope-zz/metrics/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        text, closed = read_stream_until_closed(s, 10)
+        s.close()
+        assert closed and "200 OK" in text.split("\r\n")[0], text
+        assert [e for e, _ in sse_events(text)] == ["error"], text
+    finally:
+        gw.assert_clean_exit()
+
+
 def test_prometheus_exposition(sim, gw_ttl):
     r = http("GET", gw_ttl.url() + "/metrics")
     assert r.status == 200 and r.header("Content-Type").startswith("text/plain")
