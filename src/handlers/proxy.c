@@ -392,6 +392,16 @@ static void on_current_config(const struct kc_fetch_result *r, void *arg)
                      "masked values");
         return;
     }
+    if (r->status != 200 && r->status != 404) {
+        /* Connect could not tell the current config (a real cluster answers 409 during a
+         * rebalance): its answer is the client's, to retry; not "send the real value". */
+        evhtp_request_t *req = kc_pending_end(op->pending);
+        op->pending = NULL;
+        if (req)
+            reply_upstream(op, req, r);
+        op_free(op);
+        return;
+    }
     json_t *current = NULL;
     if (r->status == 200)
         current = json_loadb(r->body, r->body_len, 0, NULL);

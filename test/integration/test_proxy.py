@@ -544,3 +544,23 @@ def test_connect_refusing_with_html_keeps_its_4xx_status():
     finally:
         gw.assert_clean_exit()
         up.close()
+
+
+@pytest.mark.parametrize("fault,status", [("409", 409), ("500", 500)])
+def test_masked_put_passes_connects_refusal_of_the_config_read(sim, gateway, api, fault, status):
+    """Regression: when Connect could not answer the config read that restores masked values
+    (a real cluster answers 409 during a rebalance), the gateway said 400 masked_value ("send
+    the real value"), which invites the user to type the secret again; Connect's own answer
+    passes through instead, so the client retries."""
+    n = enc("orders-src")
+    masked = http("GET", api + "/connectors/%s/config" % n).json()
+    assert "********" in masked.values()
+    control(sim, "PUT", "/faults", {"target": "connect", "fault": fault})
+    try:
+        r = http("PUT", api + "/connectors/%s/config" % n, body=masked)
+        assert r.status == status, r.body
+        assert r.json()["error_code"] == status and r.json()["message"]
+    finally:
+        control(sim, "DELETE", "/faults")
+    r = http("PUT", api + "/connectors/%s/config" % n, body=masked)
+    assert r.status == 200, r.body
