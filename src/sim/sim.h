@@ -17,6 +17,7 @@ struct sim_options {
     uint64_t seed;
     int connect_port, jolokia_port, control_port;
     int jolokia_version; /* 1 or 2 */
+    int jolokia_release; /* e.g. 20402 for 2.4.2: defaults changed within 2.x */
     char kafka_version[32];
 };
 
@@ -48,7 +49,7 @@ void sim_jolokia_on_request(evhtp_request_t *r, void *arg);
 void sim_control_on_request(evhtp_request_t *r, void *arg);
 
 /* Connect JSON views shared with the control API (new references). */
-json_t *sim_connect_status_json(const struct sim_connector *c);
+json_t *sim_connect_status_json(const struct sim *s, const struct sim_connector *c);
 
 /* Loads demo data (connectors < 0) or n generated connectors. Returns 0 or -1. */
 int sim_demo_load(struct sim *s, double now);

@@ -33,6 +33,7 @@ struct route {
     const char *path;   /* template; {name} {task} {plugin} match one segment */
     const char *key;    /* counter key, "METHOD /template" */
     int min_version;    /* first Kafka version (major*100+minor) that has it */
+    int max_version;    /* last one, 0 = still there */
     bool consumes_json; /* takes a JSON body */
     handler_fn fn;
 };
@@ -69,24 +70,43 @@ __attribute__((format(printf, 3, 4))) static void reply_error(struct req *q, int
 
 /* ---- JSON views ---- */
 
-static json_t *task_status_json(const struct sim_task *t)
+/* Kafka 4.1 status entries name the plugin version running (recorded, connector and each task):
+ * the plugin's own, or the worker's Kafka version for Apache's plugins. NULL before 4.1. */
+static const char *status_version(const struct sim *s, const struct sim_connector *c)
+{
+    if (s->model->kafka_version < 401)
+        return NULL;
+    const struct sim_plugin *p =
+        sim_plugins_find_connector(json_string_value(json_object_get(c->config, "connector.class")));
+    return p && p->version ? p->version : s->opt.kafka_version;
+}
+
+static json_t *task_status_json(const struct sim *s, const struct sim_connector *c,
+                                const struct sim_task *t)
 {
     json_t *o = json_pack("{s:i,s:s,s:s}", "id", t->id, "state", sim_model_state_upper(t->state),
                           "worker_id", sim_model_worker_id(t->worker));
-    if (o && t->trace && t->state == SIM_FAILED)
+    const char *v = status_version(s, c);
+    if (o && v)
+        json_object_set_new(o, "version", json_string(v));
+    /* A task restarting after a failure keeps its trace until it runs (recorded). */
+    if (o && t->trace && (t->state == SIM_FAILED || t->state == SIM_RESTARTING))
         json_object_set_new(o, "trace", json_string(t->trace));
     return o;
 }
 
-json_t *sim_connect_status_json(const struct sim_connector *c)
+json_t *sim_connect_status_json(const struct sim *s, const struct sim_connector *c)
 {
     json_t *conn = json_pack("{s:s,s:s}", "state", sim_model_state_upper(c->state), "worker_id",
                              sim_model_worker_id(c->worker));
+    const char *v = status_version(s, c);
+    if (conn && v)
+        json_object_set_new(conn, "version", json_string(v));
     if (conn && c->trace && c->state == SIM_FAILED)
         json_object_set_new(conn, "trace", json_string(c->trace));
     json_t *tasks = json_array();
     for (size_t i = 0; i < c->ntasks && tasks; i++)
-        json_array_append_new(tasks, task_status_json(&c->tasks[i]));
+        json_array_append_new(tasks, task_status_json(s, c, &c->tasks[i]));
     return json_pack("{s:s,s:o,s:o,s:s}", "name", c->name, "connector", conn, "tasks", tasks,
                      "type", sim_model_kind_name(c->kind));
 }
@@ -249,16 +269,23 @@ static void plugin_list(char *out, size_t cap)
 
 /* Checks a full config for connector `name` the way AbstractHerder.validateConnectorConfig
  * does. Returns the plugin, or NULL after replying with the error. */
-/* The plugin for a connector.class, or Connect's 500 answer when none matches. */
-static const struct sim_plugin *find_plugin_or_500(struct req *q, const char *cls)
+/* The plugin for a connector.class, or Connect's answer when none matches. Recorded on 4.1:
+ * create/PUT say 400; validate says 500 with the wrapped exception's class in the message.
+ * Before 4.0 (WIRE §1.4) both were the bare 500. */
+static const struct sim_plugin *find_plugin_or_error(struct req *q, const char *cls,
+                                                     bool validating)
 {
     const struct sim_plugin *p = sim_plugins_find_connector(cls);
     if (!p) {
         char list[4096];
+        bool k4 = q->sim->model->kafka_version >= 400;
         plugin_list(list, sizeof list);
-        reply_error(q, 500,
-                    "Failed to find any class that implements Connector and which name "
+        reply_error(q, k4 && !validating ? 400 : 500,
+                    "%sFailed to find any class that implements Connector and which name "
                     "matches %s, available connectors are: %s",
+                    k4 && validating
+                        ? "org.apache.kafka.connect.runtime.rest.errors.BadRequestException: "
+                        : "",
                     cls, list);
     }
     return p;
@@ -273,7 +300,7 @@ static const struct sim_plugin *check_config(struct req *q, const char *name, js
         reply_error(q, 400, "Connector config %s contains no connector type", map);
         return NULL;
     }
-    const struct sim_plugin *p = find_plugin_or_500(q, cls);
+    const struct sim_plugin *p = find_plugin_or_error(q, cls, false);
     if (!p)
         return NULL;
     json_t *messages = NULL;
@@ -410,7 +437,7 @@ static void h_list(struct req *q)
         json_t *e = json_object();
         for (int k = 0; k < nexp && e; k++) {
             if (strcmp(vals[k], "status") == 0)
-                json_object_set_new(e, "status", sim_connect_status_json(c));
+                json_object_set_new(e, "status", sim_connect_status_json(q->sim, c));
             else if (strcmp(vals[k], "info") == 0)
                 json_object_set_new(e, "info", info_json(c));
         }
@@ -603,7 +630,7 @@ static void h_status(struct req *q)
 {
     struct sim_connector *c = need(q, NO_STATUS);
     if (c)
-        reply_json(q, 200, sim_connect_status_json(c));
+        reply_json(q, 200, sim_connect_status_json(q->sim, c));
 }
 
 static json_t *task_config(const struct sim_connector *c, const struct sim_task *t)
@@ -659,12 +686,13 @@ static struct sim_task *find_task(struct sim_connector *c, int id)
 
 static void h_task_status(struct req *q)
 {
-    struct sim_task *t = find_task(sim_model_find(q->sim->model, q->name), q->task);
+    struct sim_connector *c = sim_model_find(q->sim->model, q->name);
+    struct sim_task *t = find_task(c, q->task);
     if (!t) {
         reply_error(q, 404, "No status found for task %s-%d", q->name, q->task);
         return;
     }
-    reply_json(q, 200, task_status_json(t));
+    reply_json(q, 200, task_status_json(q->sim, c, t));
 }
 
 static void h_task_restart(struct req *q)
@@ -681,17 +709,17 @@ static void h_task_restart(struct req *q)
     reply_empty(q, 204);
 }
 
+/* Active topics live in the status store by name: an unknown connector simply has none, and
+ * resetting them is accepted (recorded, Kafka 4.1). */
 static void h_topics(struct req *q)
 {
-    struct sim_connector *c = need(q, NOT_FOUND);
-    if (!c)
-        return;
+    struct sim_connector *c = sim_model_find(q->sim->model, q->name);
     json_t *topics = json_array();
-    for (size_t i = 0; i < c->ntopics && !c->topics_reset && topics; i++)
+    for (size_t i = 0; c && i < c->ntopics && !c->topics_reset && topics; i++)
         json_array_append_new(topics, json_string(c->topics[i]));
     json_t *out = json_object();
     if (out && topics)
-        json_object_set_new(out, c->name, json_pack("{s:o}", "topics", topics));
+        json_object_set_new(out, q->name, json_pack("{s:o}", "topics", topics));
     else {
         json_decref(out);
         json_decref(topics);
@@ -702,10 +730,9 @@ static void h_topics(struct req *q)
 
 static void h_topics_reset(struct req *q)
 {
-    struct sim_connector *c = need(q, NOT_FOUND);
-    if (!c)
-        return;
-    c->topics_reset = true;
+    struct sim_connector *c = sim_model_find(q->sim->model, q->name);
+    if (c)
+        c->topics_reset = true;
     reply_empty(q, 202);
 }
 
@@ -749,7 +776,7 @@ static void h_restart(struct req *q)
         reply_empty(q, 204);
         return;
     }
-    reply_json(q, 202, sim_connect_status_json(c));
+    reply_json(q, 202, sim_connect_status_json(q->sim, c));
 }
 
 static json_t *computed_offsets(const struct sim *s, const struct sim_connector *c, double now)
@@ -813,8 +840,8 @@ static void h_patch_offsets(struct req *q)
     if (c && need_stopped(q, c)) {
         if (!json_is_array(offs) || json_array_size(offs) == 0) {
             reply_error(q, 400,
-                        "Partitions / offsets need to be provided in order to alter "
-                        "offsets");
+                        "Partitions / offsets need to be provided for an alter offsets "
+                        "request");
         } else {
             json_decref(c->offsets);
             c->offsets = json_deep_copy(offs);
@@ -894,7 +921,7 @@ static void h_validate(struct req *q)
         json_object_set_new(config, "connector.class", json_string(q->plugin));
         cls = q->plugin;
     }
-    const struct sim_plugin *p = find_plugin_or_500(q, cls);
+    const struct sim_plugin *p = find_plugin_or_error(q, cls, true);
     if (!p) {
         json_decref(config);
         return;
@@ -919,7 +946,7 @@ static void h_loggers(struct req *q)
 
 #define R(m, p, v, j, f)                                                                           \
     {                                                                                              \
-        htp_method_##m, p, #m " " p, v, j, f                                                       \
+        htp_method_##m, p, #m " " p, v, 0, j, f                                                    \
     }
 static const struct route ROUTES[] = {
     R(GET, "/", 0, false, h_root),
@@ -933,7 +960,9 @@ static const struct route ROUTES[] = {
     R(PATCH, "/connectors/{name}/config", 308, true, h_patch_config),
     R(GET, "/connectors/{name}/status", 0, false, h_status),
     R(GET, "/connectors/{name}/tasks", 0, false, h_tasks),
-    R(GET, "/connectors/{name}/tasks-config", 208, false, h_tasks_config),
+    /* Deprecated in 3.7, gone in 4.0 (recorded: 404 on 4.1). */
+    {htp_method_GET, "/connectors/{name}/tasks-config", "GET /connectors/{name}/tasks-config", 208,
+     399, false, h_tasks_config},
     R(GET, "/connectors/{name}/tasks/{task}/status", 0, false, h_task_status),
     R(POST, "/connectors/{name}/tasks/{task}/restart", 0, false, h_task_restart),
     R(GET, "/connectors/{name}/topics", 205, false, h_topics),
@@ -1029,7 +1058,8 @@ static enum match find_route(struct sim *s, evhtp_request_t *r, struct req *q)
     htp_method m = evhtp_request_get_method(r);
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
         const struct route *rt = &ROUTES[i];
-        if (rt->min_version > s->model->kafka_version)
+        if (rt->min_version > s->model->kafka_version ||
+            (rt->max_version && rt->max_version < s->model->kafka_version))
             continue;
         if (!match_template(rt->path, seg, nseg, q, false))
             continue;

@@ -190,7 +190,7 @@ static void fail_task(struct sim *s, evhtp_request_t *r)
                                 now) < 0)
             reply(r, 500, NULL);
         else
-            reply(r, 200, sim_connect_status_json(c));
+            reply(r, 200, sim_connect_status_json(s, c));
     }
     json_decref(body);
 }
@@ -206,7 +206,7 @@ static void move_task(struct sim *s, evhtp_request_t *r)
         reply_error(r, 400, "bad_request", "worker must be an index below --workers");
     } else if (t) {
         sim_model_move_task(s->model, c, t, (int)json_integer_value(w), sim_model_now());
-        reply(r, 200, sim_connect_status_json(c));
+        reply(r, 200, sim_connect_status_json(s, c));
     }
     json_decref(body);
 }

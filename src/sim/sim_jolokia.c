@@ -35,6 +35,7 @@ struct jctx {
     struct sim *sim;
     struct sim_agent *agent;
     int version; /* 1 or 2 */
+    bool j25;    /* 2.5.0 or later: new defaults and messages (WIRE §3) */
     double now;
     json_int_t timestamp; /* epoch seconds */
     struct jopts base;
@@ -43,11 +44,17 @@ struct jctx {
 /* A request-level failure that loses the whole (bulk) request, per WIRE §3.6. */
 struct fatal {
     char msg[1024];
+    const char *cls; /* the exception, for agents that answer with a JSON error object */
+    int status;      /* its in-body status */
+    bool http_400;   /* up to J2.4 only an unknown type is a real HTTP 400 (recorded) */
 };
 
 __attribute__((format(printf, 2, 3))) static int set_fatal(struct fatal *f, const char *fmt, ...)
 {
     va_list ap;
+    f->cls = E_ARGUMENT;
+    f->status = 400;
+    f->http_400 = false;
     va_start(ap, fmt);
     vsnprintf(f->msg, sizeof f->msg, fmt, ap);
     va_end(ap);
@@ -94,7 +101,7 @@ error_response(const struct jctx *x, const struct jopts *o, json_t *echo, int st
     else
         json_decref(echo);
     /* Up to J2.4 the message carries the class; J2.5+ moved it to error_type only. */
-    if (x->version == 1)
+    if (!x->j25)
         snprintf(text, sizeof text, "%s : %s", cls, msg);
     else
         snprintf(text, sizeof text, "%s", msg);
@@ -135,6 +142,15 @@ static struct jopts element_opts(const struct jctx *x, const json_t *req)
         o.include_request = opt_value(json_object_get(cfg, "includeRequest"), o.include_request);
     }
     return o;
+}
+
+/* A malformed ObjectName; older agents pass on the JMX text (recorded for a missing ':'). */
+static int bad_name(const struct jctx *x, struct fatal *f, const char *mbean, const char *err)
+{
+    if (x->j25)
+        return set_fatal(f, "Invalid object name \"%s\": %s", mbean, err);
+    return set_fatal(f, "Invalid object name. %s",
+                     strchr(mbean, ':') ? err : "Key properties cannot be empty");
 }
 
 /* ---- read ---- */
@@ -184,11 +200,21 @@ static json_t *attr_value(struct read_walk *w, const struct sim_attr *a)
     return inner;
 }
 
+/* The AttributeNotFoundException text: the JDK's platform MXBeans and Kafka's JmxReporter word
+ * it differently (recorded). */
+static void missing_attr_text(const char *domain, const char *attr, char *out, size_t cap)
+{
+    if (strcmp(domain, "java.lang") == 0)
+        snprintf(out, cap, "No such attribute: %s", attr);
+    else
+        snprintf(out, cap, "Could not find attribute %s", attr);
+}
+
 /* J1.x puts an error string in place of a failed attribute; J2.x an error object. */
-static json_t *ignored_error(const struct jctx *x, const char *attr)
+static json_t *ignored_error(const struct jctx *x, const char *domain, const char *attr)
 {
     char msg[512];
-    snprintf(msg, sizeof msg, "Could not find attribute %s", attr);
+    missing_attr_text(domain, attr, msg, sizeof msg);
     if (x->version == 1) {
         char text[600];
         snprintf(text, sizeof text, "ERROR: %s (class %s)", msg, E_ATTRIBUTE);
@@ -227,7 +253,8 @@ static bool on_read_bean(const struct sim_bean *b, void *arg)
             for (size_t i = 0; i < n; i++)
                 json_object_set_new(vals, attrs[i].name, sim_beans_attr_json(&attrs[i]));
         }
-        if (sim_objectname_format(b->domain, b->props, b->nprops, true, false, name, sizeof name) &&
+        /* Recorded: the "found on MBeans [...]" list is in registration order. */
+        if (sim_objectname_format(b->domain, b->props, b->nprops, false, false, name, sizeof name) &&
             json_array_size(w->names) < 50)
             json_array_append_new(w->names, json_string(name));
         if (json_object_size(vals) == 0 ||
@@ -247,7 +274,7 @@ static bool on_read_bean(const struct sim_bean *b, void *arg)
         if (!a) {
             w->err_status = 404;
             w->err_cls = E_ATTRIBUTE;
-            snprintf(w->err_msg, sizeof w->err_msg, "Could not find attribute %s", an);
+            missing_attr_text(b->domain, an, w->err_msg, sizeof w->err_msg);
             return false;
         }
         w->value = attr_value(w, a);
@@ -263,13 +290,13 @@ static bool on_read_bean(const struct sim_bean *b, void *arg)
             if (a) {
                 json_object_set_new(vals, a->name, sim_beans_attr_json(a));
             } else if (w->o->ignore_errors) {
-                json_object_set_new(vals, an ? an : "", ignored_error(w->x, an ? an : ""));
+                json_object_set_new(vals, an ? an : "",
+                                    ignored_error(w->x, b->domain, an ? an : ""));
             } else {
                 json_decref(vals);
                 w->err_status = 404;
                 w->err_cls = E_ATTRIBUTE;
-                snprintf(w->err_msg, sizeof w->err_msg, "Could not find attribute %s",
-                         an ? an : "");
+                missing_attr_text(b->domain, an ? an : "", w->err_msg, sizeof w->err_msg);
                 return false;
             }
         }
@@ -329,14 +356,14 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
     struct sim_objectname on;
     char err[256];
     if (sim_objectname_parse(mbean, &on, err, sizeof err) < 0) {
-        *rc = set_fatal(f, "Invalid object name \"%s\": %s", mbean, err);
+        *rc = bad_name(x, f, mbean, err);
         return NULL;
     }
     bool pattern = sim_objectname_is_pattern(&on);
 
     /* The echo: canonical up to J2.4 and for patterns; J2.5+ echoes plain names as given. */
     char echo_name[NAME_MAX_LEN];
-    if (x->version == 1 || pattern) {
+    if (!x->j25 || pattern) {
         if (!sim_objectname_format(on.domain, on.props, on.nprops, true, on.list_pattern, echo_name,
                                    sizeof echo_name))
             snprintf(echo_name, sizeof echo_name, "%s", mbean);
@@ -345,8 +372,8 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
     }
     json_t *echo = json_pack("{s:s,s:s}", "type", "read", "mbean", echo_name);
     if (echo && attr) {
-        /* J1.x echoes a one-element list as a plain string. */
-        if (x->version == 1 && json_is_array(attr) && json_array_size(attr) == 1)
+        /* Up to J2.4 (recorded: 1.7.2, 2.4.2) a one-element list is echoed as a string. */
+        if (!x->j25 && json_is_array(attr) && json_array_size(attr) == 1)
             json_object_set(echo, "attribute", json_array_get(attr, 0));
         else
             json_object_set(echo, "attribute", (json_t *)(uintptr_t)attr);
@@ -385,19 +412,19 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
 
     json_t *resp;
     if (w.matched == 0) {
-        if (pattern)
+        if (pattern && !x->j25) /* recorded: the pattern as the client wrote it */
             resp = error_response(x, o, echo, 404, E_INSTANCE,
-                                  x->version == 1
-                                      ? "No MBean with pattern %s found for reading attributes"
-                                      : "No MBean with pattern %s found for READ request",
-                                  echo_name);
+                                  "No MBean with pattern %s found for reading attributes", mbean);
+        else if (pattern)
+            resp = error_response(x, o, echo, 404, E_INSTANCE,
+                                  "No MBean with pattern %s found for READ request", echo_name);
         else
             resp = error_response(x, o, echo, 404, E_INSTANCE, "%s", mbean);
     } else if (pattern && json_object_size(w.result) == 0) {
         char list[1024], names[4096];
         attr_list_text(attr, list, sizeof list);
         names_text(w.names, names, sizeof names);
-        if (x->version == 1)
+        if (!x->j25)
             resp = error_response(x, o, echo, 400, E_ARGUMENT,
                                   "No matching attributes %s found on MBeans %s", list, names);
         else
@@ -451,14 +478,61 @@ static json_t *do_search(const struct jctx *x, const struct jopts *o, const json
         return NULL;
     }
     if (sim_objectname_parse(mbean, &on, err, sizeof err) < 0) {
-        *rc = set_fatal(f, "Invalid object name \"%s\": %s", mbean, err);
+        *rc = bad_name(x, f, mbean, err);
         return NULL;
     }
     struct search_walk w = {
-        .pat = &on, .canonical = o->canonical || x->version == 1, .names = json_array()};
+        .pat = &on, .canonical = o->canonical, .names = json_array()};
     sim_beans_each(x->sim->model, x->agent->worker, NULL, on_search_bean, &w);
     sim_objectname_clear(&on);
     return ok_response(x, o, json_pack("{s:s,s:s}", "type", "search", "mbean", mbean), w.names);
+}
+
+/* The agent config the recorded agents report (1.7.2 and 2.4.2 JVM agents, defaults plus the
+ * discoveryEnabled=false the real stack sets); agentId is filled in. */
+static const char *const J1_CONFIG[][2] = {
+    {"listenForHttpService", "true"}, {"maxCollectionSize", "0"}, {"authIgnoreCerts", "false"},
+    {"agentType", "jvm"}, {"policyLocation", "classpath:/jolokia-access.xml"},
+    {"agentContext", "/jolokia"}, {"mimeType", "text/plain"}, {"discoveryEnabled", "false"},
+    {"streaming", "true"}, {"historyMaxEntries", "10"}, {"allowDnsReverseLookup", "true"},
+    {"maxObjects", "0"}, {"debug", "false"}, {"serializeException", "false"},
+    {"multicastGroup", "239.192.48.84"}, {"maxDepth", "15"}, {"authMode", "basic"},
+    {"authMatch", "any"}, {"canonicalNaming", "true"}, {"allowErrorDetails", "true"},
+    {"realm", "jolokia"}, {"includeStackTrace", "true"}, {"multicastPort", "24884"},
+    {"useRestrictorService", "false"}, {"debugMaxEntries", "100"}, {NULL, NULL}};
+static const char *const J24_CONFIG[][2] = {
+    {"maxDepth", "15"}, {"discoveryEnabled", "false"}, {"maxCollectionSize", "0"},
+    {"debug", "false"}, {"dateFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX"},
+    {"agentContext", "/jolokia"}, {"historyMaxEntries", "10"}, {"maxObjects", "0"},
+    {"debugMaxEntries", "100"}, {NULL, NULL}};
+
+static json_t *config_json(const char *const table[][2], const char *agent_id)
+{
+    json_t *c = json_pack("{s:s}", "agentId", agent_id);
+    for (size_t i = 0; c && table[i][0]; i++)
+        json_object_set_new(c, table[i][0], json_string(table[i][1]));
+    return c;
+}
+
+/* Up to 2.4: the shapes recorded from 1.7.2 and 2.4.2 agents inside Kafka 4.1 (Jetty 12 is the
+ * server their detectors find). 1.7.2's jar reports itself as 1.7.1. */
+static json_t *version_value_old(const struct jctx *x, const char *url)
+{
+    int rel = x->sim->opt.jolokia_release;
+    char agent[32];
+    if (rel == 10702)
+        rel = 10701;
+    snprintf(agent, sizeof agent, "%d.%d.%d", rel / 10000, rel / 100 % 100, rel % 100);
+    if (x->version == 1)
+        return json_pack("{s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "agent", agent, "protocol", "7.2",
+                         "config", config_json(J1_CONFIG, "127.0.0.1-1-connect-sim-jvm"), "info",
+                         "product", "jetty", "vendor", "Eclipse", "version", "12.0.22");
+    return json_pack("{s:s,s:s,s:{},s:{s:s,s:s,s:s,s:s,s:s,s:b,s:s},s:s,s:o,s:{s:{},s:{}}}",
+                     "agent", agent, "protocol", "8.1", "decorators", "details", "agent_version",
+                     agent, "agent_id", "connect-sim-jvm", "server_product", "jetty",
+                     "server_vendor", "Eclipse", "server_version", "12.0.22", "secured",
+                     x->sim->jolokia_auth != NULL, "url", url, "id", "connect-sim-jvm", "config",
+                     config_json(J24_CONFIG, "connect-sim-jvm"), "info", "proxy", "jmx");
 }
 
 static json_t *version_value(const struct jctx *x)
@@ -466,6 +540,10 @@ static json_t *version_value(const struct jctx *x)
     char url[64];
     snprintf(url, sizeof url, "http://%s:%u/jolokia/", sim_http_listener_addr(x->agent->l),
              (unsigned)sim_http_listener_port(x->agent->l));
+    if (!x->j25) {
+        url[strlen(url) - 1] = '\0'; /* recorded: no trailing slash */
+        return version_value_old(x, url);
+    }
     if (x->version == 1)
         return json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{}}", "agent", "1.7.2", "protocol",
                          "7.2", "config", "agentContext", "/jolokia", "agentType", "jvm",
@@ -504,7 +582,9 @@ static json_t *process(const struct jctx *x, const json_t *req, struct fatal *f,
         !strcasecmp(type, "notification"))
         return error_response(x, &o, json_pack("{s:s}", "type", type), 400, E_UNSUPPORTED,
                               "connect-sim answers read, search and version requests only");
-    *rc = set_fatal(f, "Invalid request type '%s'", type);
+    *rc = x->j25 ? set_fatal(f, "Invalid request type '%s'", type)
+                 : set_fatal(f, "No type with name '%s' exists", type);
+    f->http_400 = true;
     return NULL;
 }
 
@@ -533,17 +613,30 @@ static void reply(const struct jctx *x, evhtp_request_t *r, json_t *v)
     json_decref(v);
 }
 
-/* The whole request is unusable: J2.2.3+ answer HTTP 400 text/plain, J1.x one JSON error. */
+/* The whole request is unusable: J2.5+ answer HTTP 400 text/plain; J1.x and (recorded) 2.4.2 one
+ * JSON error object, except 2.4.2 for an unknown request type. */
 static void reply_fatal(const struct jctx *x, evhtp_request_t *r, const struct fatal *f)
 {
-    if (x->version == 2) {
+    if (x->j25 || (x->version == 2 && f->http_400)) {
         char body[1200];
         int n = snprintf(body, sizeof body, "400 (Bad Request)\n\n%s\n", f->msg);
         sim_http_reply(r, 400, CT_TEXT, body,
                        (size_t)n < sizeof body ? (size_t)n : sizeof body - 1);
         return;
     }
-    reply(x, r, error_response(x, &x->base, NULL, 400, E_ARGUMENT, "%s", f->msg));
+    reply(x, r, error_response(x, &x->base, NULL, f->status, f->cls, "%s", f->msg));
+}
+
+/* Older agents name the offending element and the whole list (recorded wording). */
+static void not_a_request(const struct jctx *x, const json_t *body, const json_t *el,
+                          struct fatal *f)
+{
+    char *all = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *one = json_dumps(el, JSON_COMPACT | JSON_ENCODE_ANY);
+    set_fatal(f, "Not a request within the list of requests %s. Expected %s, but found: %s",
+              all ? all : "[]", x->version == 1 ? "map" : "JSONObject", one ? one : "?");
+    free(all);
+    free(one);
 }
 
 static void serve_post(const struct jctx *x, evhtp_request_t *r)
@@ -557,13 +650,23 @@ static void serve_post(const struct jctx *x, evhtp_request_t *r)
     int rc = 0;
     if (!body) {
         set_fatal(&f, "Invalid JSON request: %s", len ? e.text : "empty body");
+        if (x->version == 2 && !x->j25) { /* recorded: the parser's own exception */
+            f.cls = "java.lang.IllegalStateException";
+            f.status = 500;
+        }
         reply_fatal(x, r, &f);
         return;
     }
     if (json_is_array(body)) {
         json_t *out = json_array();
         for (size_t i = 0; out && i < json_array_size(body); i++) {
-            json_t *resp = process(x, json_array_get(body, i), &f, &rc);
+            const json_t *el = json_array_get(body, i);
+            if (!json_is_object(el) && !x->j25) {
+                not_a_request(x, body, el, &f);
+                rc = -1;
+                break;
+            }
+            json_t *resp = process(x, el, &f, &rc);
             if (rc < 0)
                 break;
             json_array_append_new(out, resp);
@@ -704,6 +807,7 @@ static void serve(evhtp_request_t *r, void *arg)
         .sim = s,
         .agent = a,
         .version = s->opt.jolokia_version,
+        .j25 = s->opt.jolokia_release >= 20500,
         .now = sim_model_now(),
         .timestamp = (json_int_t)time(NULL),
     };
@@ -715,17 +819,20 @@ static void serve(evhtp_request_t *r, void *arg)
             return;
         }
     }
-    /* Defaults: J1.x canonical names and stack traces; J2.5+ neither. */
+    /* Defaults: canonical names up to J2.4, stack traces in J1.x only (recorded 2.4.2). */
     bool v1 = x.version == 1;
-    x.base.canonical = sim_http_query_bool(r, "canonicalNaming", v1);
+    x.base.canonical = sim_http_query_bool(r, "canonicalNaming", !x.j25);
     x.base.ignore_errors = sim_http_query_bool(r, "ignoreErrors", false);
     x.base.include_stack = sim_http_query_bool(r, "includeStackTrace", v1);
     x.base.include_request = sim_http_query_bool(r, "includeRequest", true);
 
     const char *path = sim_http_path(r);
-    if (strncmp(path, "/jolokia", 8) != 0 || (path[8] != '\0' && path[8] != '/')) {
+    /* The 1.x agent's JDK HttpServer context is "/jolokia/": a POST to "/jolokia" is a 404
+     * (recorded); 2.x takes both. */
+    if (strncmp(path, "/jolokia", 8) != 0 || (path[8] != '\0' && path[8] != '/') ||
+        (v1 && path[8] == '\0' && evhtp_request_get_method(r) == htp_method_POST)) {
         static const char NF[] = "<h1>404 Not Found</h1>No context found for request";
-        sim_http_reply(r, 404, "text/html; charset=utf-8", NF, sizeof NF - 1);
+        sim_http_reply(r, 404, "text/html", NF, sizeof NF - 1);
         return;
     }
     const char *rest = path[8] ? path + 9 : "";
@@ -734,12 +841,13 @@ static void serve(evhtp_request_t *r, void *arg)
         serve_post(&x, r);
     } else if (m == htp_method_GET) {
         serve_get(&x, r, rest);
-    } else if (x.version == 2) {
-        struct fatal f;
-        set_fatal(&f, "HTTP method %s is not supported", sim_http_method_name(r));
-        reply_fatal(&x, r, &f);
     } else {
-        sim_http_reply(r, 405, NULL, NULL, 0);
+        struct fatal f;
+        if (x.j25)
+            set_fatal(&f, "HTTP method %s is not supported", sim_http_method_name(r));
+        else /* recorded, 1.7.2 and 2.4.2: an in-body error object */
+            set_fatal(&f, "HTTP Method %s is not supported.", sim_http_method_name(r));
+        reply_fatal(&x, r, &f);
     }
 }
 

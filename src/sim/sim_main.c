@@ -13,7 +13,7 @@
 static const char USAGE[] =
     "usage: connect-sim [--workers W] [--connectors N] [--tasks T] [--seed S]\n"
     "                   [--connect-port P] [--jolokia-port P] [--control-port P]\n"
-    "                   [--jolokia-version 1|2] [--kafka-version X.Y.Z]\n"
+    "                   [--jolokia-version 1|2|X.Y.Z] [--kafka-version X.Y.Z]\n"
     "Jolokia basic auth: set SIM_JOLOKIA_USER and SIM_JOLOKIA_PASSWORD.\n";
 
 static int parse_long(const char *flag, const char *v, long min, long max, long *out)
@@ -38,6 +38,20 @@ static int version_number(const char *v)
     return major * 100 + minor;
 }
 
+/* "1", "2" (the latest behaviour modelled: 1.7.2, 2.5.1) or "X.Y.Z": the agent release as
+ * major*10000+minor*100+patch, since 2.5 changed defaults the 2.4.x agents still have. */
+static int jolokia_release(const char *v)
+{
+    int major, minor = -1, patch = 0;
+    if (!v || sscanf(v, "%d.%d.%d", &major, &minor, &patch) < 1 || (major != 1 && major != 2))
+        return -1;
+    if (minor < 0)
+        return major == 1 ? 10702 : 20501;
+    if (minor > 99 || patch < 0 || patch > 99)
+        return -1;
+    return major * 10000 + minor * 100 + patch;
+}
+
 static int parse_args(int argc, char **argv, struct sim_options *o)
 {
     *o = (struct sim_options){
@@ -49,6 +63,7 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
         .jolokia_port = 8778,
         .control_port = 8099,
         .jolokia_version = 2,
+        .jolokia_release = 20501,
     };
     snprintf(o->kafka_version, sizeof o->kafka_version, "3.9.0");
     for (int i = 1; i < argc; i++) {
@@ -81,8 +96,12 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
             rc = parse_long(f, v, 0, 65535, &n);
             o->control_port = (int)n;
         } else if (strcmp(f, "--jolokia-version") == 0) {
-            rc = parse_long(f, v, 1, 2, &n);
-            o->jolokia_version = (int)n;
+            o->jolokia_release = jolokia_release(v);
+            if (o->jolokia_release < 0) {
+                fprintf(stderr, "connect-sim: --jolokia-version needs 1, 2 or 1.x.y/2.x.y\n");
+                return -1;
+            }
+            o->jolokia_version = o->jolokia_release / 10000;
         } else if (strcmp(f, "--kafka-version") == 0) {
             if (!v || version_number(v) < 0 || strlen(v) >= sizeof o->kafka_version) {
                 fprintf(stderr, "connect-sim: --kafka-version needs X.Y.Z\n");

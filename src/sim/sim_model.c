@@ -265,7 +265,8 @@ static void task_set_state(const struct sim_model *m, struct sim_task *t, enum s
     } else if (st == SIM_RUNNING && t->state != SIM_RUNNING) {
         t->run_since = now;
     }
-    if (st != SIM_FAILED) {
+    /* A failed task being restarted still shows its trace (recorded, Kafka 4.1). */
+    if (st != SIM_FAILED && st != SIM_RESTARTING) {
         free(t->trace);
         t->trace = NULL;
     }
@@ -276,8 +277,10 @@ static void task_set_state(const struct sim_model *m, struct sim_task *t, enum s
 static void task_renew(const struct sim_model *m, struct sim_task *t, enum sim_state st,
                        double run_s, double now)
 {
-    free(t->trace);
-    t->trace = NULL;
+    if (st != SIM_RESTARTING) { /* a failed task being restarted still shows its trace */
+        free(t->trace);
+        t->trace = NULL;
+    }
     t->state = st;
     t->run_base = run_s;
     t->run_since = now;
@@ -487,6 +490,7 @@ int sim_model_fail_task(struct sim_model *m, struct sim_connector *c, struct sim
         return -1;
     task_set_state(m, t, SIM_FAILED, now);
     t->due = 0;
+    free(t->trace); /* a restarting task may still hold its last trace */
     t->trace = copy;
     return 0;
 }

@@ -1,0 +1,413 @@
+"""connect-sim against the recorded answers of real Kafka Connect and real Jolokia agents.
+
+test/real/record.py recorded, against a real stack (Kafka 4.1.1, Jolokia 2.4.2 and 1.7.2), the
+request and raw answer of every case under test/fixtures/real/. Here only connect-sim runs: it gets
+the same connectors (same names, same configs, the tasks on the same workers, broken-sink's task
+FAILED with the real trace), every recorded request is replayed in the recorded order (with the
+recorded waits), and the answers are compared by the table RULES below: status, Content-Type,
+Location, key sets and JSON types recursively, and values except where a rule says a value is
+volatile (counters, timestamps, ids, ports, folders). A real difference fails the case.
+"""
+import fnmatch
+import json
+import os
+import re
+
+import pytest
+
+import kctest
+from conftest import start_sim, realstack
+
+REAL = os.path.join(kctest.SOURCE_DIR, "test", "fixtures", "real")
+KAFKA_DIR = "kafka-4.1.1"
+# sim flag per recorded agent: the pinned 2.x agent is 2.4.2, whose defaults differ from 2.5+.
+JOLOKIA_DIRS = {"2.4.2": "jolokia-2.4.2", "1": "jolokia-1.7.2"}
+
+
+def load_dir(d):
+    folder = os.path.join(REAL, d)
+    with open(os.path.join(folder, "_stack.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    cases = []
+    for name in meta["cases"]:
+        with open(os.path.join(folder, name + ".json"), encoding="utf-8") as f:
+            cases.append(json.load(f))
+    return meta, cases
+
+
+# ---- the comparison table ----
+# (fixture folder glob, case glob, path regex, rule). The first match wins. Paths look like
+# /key/0/key (list indexes as numbers). Rules:
+#   type     same JSON type only (volatile value)
+#   anylen   a list whose length is volatile: every sim item is compared with the first real
+#            item (an empty real list accepts any sim list, an empty sim list any real one)
+#   subset   a list of objects keyed by `class`/`name`: every real item must be in the sim
+#            answer and equal there; the sim may have more (its demo plugin set)
+#   skip     not compared
+#   masked   strings compared after masking folders, ports and long digit runs
+RULES = [
+    # Connect: volatile by nature.
+    ("kafka-*", "*", r"^/(commit|kafka_cluster_id)$", "type"),
+    ("kafka-*", "*", r"(^|/)worker_id$", "workerid"),
+    ("kafka-*", "*", r"/last_modified$", "type"),
+    # Order not guaranteed (WIRE §1.1; topics are a set in Connect).
+    ("kafka-*", "list", r"^$", "sorted"),
+    ("kafka-*", "topics*", r"/topics$", "sorted"),
+    # Which partitions have committed offsets depends on the broker's data.
+    ("kafka-*", "offsets*", r"^/offsets$", "anylen"),
+    ("kafka-*", "offsets*", r"/(kafka_offset|kafka_partition|kafka_topic)$", "type"),
+    ("kafka-*", "plugins*", r"^$", "subset"),
+    ("kafka-*", "loggers*", r"^$", "loggers"),
+    # The plugin list in this message is the worker's class path: compared up to it.
+    ("kafka-*", "*unknown_*", r"^/message$", "upto_list"),
+    # Paths of the recording's run folder and the Maven folder in messages and configs.
+    ("kafka-*", "*", r"", "masked"),
+    # Jolokia: every number below `value` is a live counter or gauge.
+    ("jolokia-*", "*", r"(^|/)timestamp$", "type"),
+    ("jolokia-*", "*", r"(^|/)stacktrace$", "type"),
+    ("jolokia-*", "version*", r"^/value/(details|config)/(agent_id|agentId|url)$", "type"),
+    ("jolokia-*", "post_without_slash", r"^/value/(details|config)/(agent_id|agentId|url)$", "type"),
+    ("jolokia-*", "version*", r"^/value/id$", "type"),
+    ("jolokia-*", "post_without_slash", r"^/value/id$", "type"),
+    ("jolokia-*", "read_no_attribute", r"^/value/AllThreadIds$", "anylen"),
+    # The JSON parser's own words (parser state; 1.x prints a Java object address).
+    ("jolokia-*", "malformed_json", r"^/error$", "type"),
+    ("jolokia-*", "search_get", r"^/value$", "sorted"),
+    ("jolokia-*", "search_task_beans", r"^/value$", "sorted"),
+    ("jolokia-*", "*", r"(^|/)value(/.*)?$", "jvalue"),
+]
+
+
+# Real Connect (Jetty 12/Jersey) sends no Content-Type on empty 202/204 answers and on the errors
+# Jersey raises before a resource runs (unknown path, 405, 415 for a foreign media type).
+# libevhtp, which connect-sim is built on, always sends one; accepted, and listed in README.
+NO_CTYPE_OK = {"kafka-4.1.1": ("text/plain", "application/json")}
+
+
+def rule_for(folder, case, path):
+    for fglob, cglob, rx, rule in RULES:
+        if fnmatch.fnmatch(folder, fglob) and fnmatch.fnmatch(case, cglob) and re.search(rx, path):
+            return rule
+    return "exact"
+
+
+def kind(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    if isinstance(v, list):
+        return "list"
+    return "dict"
+
+
+class Ctx:
+    def __init__(self, folder, case, meta):
+        self.folder, self.case, self.meta = folder, case, meta
+        self.diffs = []
+
+    def mask(self, s):
+        s = s.replace(self.meta["run_dir"], "<RUN>")
+        s = re.sub(r"location='[^']*'", "location=<L>", s)
+        s = re.sub(r"(127\.0\.0\.\d+):\d+", r"\1:<PORT>", s)
+        return s
+
+    def diff(self, path, msg):
+        self.diffs.append("%s%s: %s" % (self.case, path or "/", msg))
+
+
+def compare(ctx, real, sim, path=""):
+    rule = rule_for(ctx.folder, ctx.case, path)
+    if rule == "skip":
+        return
+    kr, ks = kind(real), kind(sim)
+    # Java doubles that were NaN print as null: a float and a null agree in Jolokia values.
+    nan_ok = ctx.folder.startswith("jolokia") and {kr, ks} <= {"float", "null"}
+    if kr != ks and not nan_ok:
+        ctx.diff(path, "type %s (%r) where real has %s (%r)" % (ks, short(sim), kr, short(real)))
+        return
+    if rule == "type" or nan_ok:
+        return
+    if rule == "workerid":
+        if not re.match(r"^127\.0\.0\.\d+:\d+$", sim or ""):
+            ctx.diff(path, "worker_id %r is not host:port" % sim)
+        return
+    if kr == "dict":
+        if rule == "loggers":
+            # Loggers are the worker's log4j setup: root always, and each entry {level,...}.
+            for k in ("root",):
+                if k not in sim:
+                    ctx.diff(path, "no %r logger" % k)
+            for k, v in sim.items():
+                compare(ctx, real["root"], v, path + "/root")
+            return
+        if set(real) != set(sim):
+            ctx.diff(path, "keys: missing %s, extra %s" % (sorted(set(real) - set(sim)),
+                                                           sorted(set(sim) - set(real))))
+        for k in real:
+            if k in sim:
+                compare(ctx, real[k], sim[k], "%s/%s" % (path, k))
+        return
+    if kr == "list":
+        if rule == "anylen":
+            if real:
+                for i, item in enumerate(sim):
+                    compare(ctx, real[0], item, "%s/%d" % (path, i))
+            return
+        if rule == "subset":
+            key = "class" if real and "class" in real[0] else "name"
+            by = {item.get(key): item for item in sim if isinstance(item, dict)}
+            for item in real:
+                if item.get(key) not in by:
+                    ctx.diff(path, "%s %r missing" % (key, item.get(key)))
+                else:
+                    compare(ctx, item, by[item[key]], "%s/%s" % (path, item[key]))
+            return
+        if rule == "sorted":
+            real, sim = sorted(real), sorted(sim)
+        if len(real) != len(sim):
+            ctx.diff(path, "length %d where real has %d: %r" % (len(sim), len(real), short(sim)))
+        for i, (a, b) in enumerate(zip(real, sim)):
+            compare(ctx, a, b, "%s/%d" % (path, i))
+        return
+    if rule == "jvalue" and kr in ("int", "float"):
+        return  # live numbers: same type is all a recording can promise
+    if kr == "str" and rule == "upto_list":
+        real, sim = (x.split("available connectors are:")[0] for x in (real, sim))
+    if kr == "str" and rule in ("masked", "jvalue", "exact"):
+        real, sim = ctx.mask(real), ctx.mask(sim)
+    if real != sim:
+        ctx.diff(path, "%r where real has %r" % (short(sim), short(real)))
+
+
+def short(v, n=300):
+    s = json.dumps(v) if not isinstance(v, str) else v
+    return s if len(s) <= n else s[:n] + "…"
+
+
+def compare_response(ctx, rec, status, headers, text):
+    want = rec["response"]
+    if status != want["status"]:
+        ctx.diff("", "HTTP %d where real has %d (body %s)" % (status, want["status"], short(text)))
+    for h in ("Content-Type", "Location", "WWW-Authenticate"):
+        a, b = want["headers"].get(h), headers.get(h)
+        if h == "Content-Type" and a is None and b in NO_CTYPE_OK.get(ctx.folder, ()):
+            continue
+        if a is not None and b is not None and h == "Location":
+            a, b = ctx.mask(a), ctx.mask(b)
+        if a != b:
+            ctx.diff("", "header %s: %r where real has %r" % (h, b, a))
+    if want["body"] is None:
+        if ctx.mask(text) != ctx.mask(want["body_text"]):
+            ctx.diff("", "body %r where real has %r" % (short(text), short(want["body_text"])))
+        return
+    try:
+        body = json.loads(text)
+    except ValueError:
+        ctx.diff("", "body is not JSON: %r" % short(text))
+        return
+    # Jolokia 1.x (json-simple) escapes every '/' as '\/'; whoever reads the raw text sees it.
+    if "\\/" in want["body_text"]:
+        if re.search(r'(?<!\\)/', text):
+            ctx.diff("", "an unescaped '/' where the real agent writes '\\/'")
+    elif "\\/" in text:
+        ctx.diff("", "'\\/' where the real agent writes '/'")
+    compare(ctx, want["body"], body, "")
+
+
+def send(base_host, port, rec):
+    rq = rec["request"]
+    body = rq["body"]
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    import http.client
+    c = http.client.HTTPConnection(base_host, port, timeout=15)
+    try:
+        c.request(rq["method"], rq["path"], body=body.encode() if isinstance(body, str) else body,
+                  headers=rq["headers"])
+        r = c.getresponse()
+        text = r.read().decode("utf-8", errors="replace")
+        return r.status, {k: r.getheader(k) for k in ("Content-Type", "Location",
+                                                     "WWW-Authenticate")
+                          if r.getheader(k) is not None}, text
+    finally:
+        c.close()
+
+
+# ---- the simulator, set up like the real stack ----
+
+class SimCluster:
+    def __init__(self, proc, meta):
+        self.proc, self.meta = proc, meta
+        _, self.connect_port = proc.listener("connect")
+        _, self.jport = proc.listener("jolokia")
+
+    def c(self, method, path, body=None):
+        return kctest.http(method, self.proc.url("connect") + path, body=body)
+
+    def ctl(self, method, path, body=None):
+        r = kctest.control(self.proc, method, path, body)
+        assert r.status == 200, (path, r.status, r.body)
+        return r.json()
+
+    def status(self, name):
+        r = self.c("GET", "/connectors/%s/status" % kctest.enc(name))
+        return r.json() if r.status == 200 else None
+
+    def wait_state(self, w):
+        def ok():
+            s = self.status(w["connector"])
+            if not s or s["connector"]["state"] != w["state"]:
+                return False
+            if w.get("tasks") is not None and len(s["tasks"]) != w["tasks"]:
+                return False
+            return all(t["state"] == w["task_state"] for t in s["tasks"]) if w.get("task_state") \
+                else True
+        kctest.wait_until(ok, timeout=10, what="%r" % w)
+
+    def build_like_real(self):
+        """The standing connectors of the recording, their tasks on the recorded workers."""
+        configs = realstack.connector_configs(self.meta["run_dir"])
+        for name, cfg in configs.items():
+            r = self.c("PUT", "/connectors/%s/config" % kctest.enc(name), cfg)
+            assert r.status == 201, (name, r.status, r.body)
+        for name, cfg in configs.items():
+            kctest.wait_until(lambda: (self.status(name) or {}).get("tasks") and
+                              len(self.status(name)["tasks"]) == int(cfg["tasks.max"]),
+                              timeout=10, what="tasks of " + name)
+        for name, st in self.meta["statuses"].items():
+            for t in st["tasks"]:
+                worker = int(t["worker_id"].split(":")[0].split(".")[3]) - 1
+                self.ctl("POST", "/tasks/move", {"connector": name, "task": t["id"],
+                                                 "worker": worker})
+                if t["state"] == "FAILED":
+                    self.ctl("POST", "/tasks/fail", {"connector": name, "task": t["id"],
+                                                     "trace": t["trace"]})
+        for name, st in self.meta["statuses"].items():
+            want = [(t["id"], t["state"], t["worker_id"].split(":")[0]) for t in st["tasks"]]
+            kctest.wait_until(lambda: [(t["id"], t["state"], t["worker_id"].split(":")[0])
+                                       for t in (self.status(name) or {}).get("tasks", [])] == want,
+                              timeout=10, what="placement of " + name)
+
+
+def start_like_real(jolokia_flag, meta):
+    proc = start_sim("--kafka-version", meta["versions"]["kafka"], "--jolokia-version",
+                     jolokia_flag, "--connectors", "0", "--seed", "5", workers=2)
+    sc = SimCluster(proc, meta)
+    try:
+        sc.build_like_real()
+    except BaseException:
+        proc.assert_clean_exit()
+        raise
+    return sc
+
+
+KAFKA_META, KAFKA_CASES = load_dir(KAFKA_DIR)
+
+
+@pytest.fixture(scope="module")
+def kafka_sim():
+    sc = start_like_real("2", KAFKA_META)
+    yield sc
+    sc.proc.assert_clean_exit()
+
+
+# What the simulator cannot know by itself after a case: broken-sink's task fails again at
+# start (its output folder does not exist), so it is failed again with the real trace.
+def refail_broken_sink(sc):
+    for t in sc.meta["statuses"]["broken-sink"]["tasks"]:
+        sc.ctl("POST", "/tasks/fail", {"connector": "broken-sink", "task": t["id"],
+                                       "trace": t["trace"]})
+
+
+AFTER = {"restart_only_failed": refail_broken_sink}
+
+# Differences connect-sim does not model yet, each with the reason; strict: a case that starts
+# to agree fails until it leaves this table. Listed in src/sim/README.md "Known differences".
+KNOWN = {
+    "topics_failed": "active topics: a task that failed at its start never used its topics",
+    "create_no_class": "Java HashMap order in the printed config",
+    "create_malformed_json": "Jackson 2.16+ message (REDACTED source, start marker)",
+    "put_config_update": "the answer carries the tasks of the previous config generation",
+    "patch_config": "the answer carries the tasks of the previous config generation",
+    "offsets_patch_sink_bad": "sink offset partitions are not validated",
+    "offsets_sink_after_patch": "sink offset partitions are not validated",
+    "plugins_all": "the worker's transformations/converters/predicates are not all listed",
+    "plugin_config_source": "4.1's common definitions (plugin.version keys, order -1, widths)",
+    "plugin_config_sink_fqcn": "4.1's common definitions (plugin.version keys, order -1, widths)",
+    "validate_errors": "4.1's common definitions and groups (Topic Creation, Exactly Once ...)",
+    "validate_ok": "4.1's common definitions and groups (Topic Creation, Exactly Once ...)",
+    "logger_root": "GET /admin/loggers/{name} is not simulated",
+    "logger_unknown": "GET /admin/loggers/{name} is not simulated",
+    "logger_put": "PUT /admin/loggers/{name} is not simulated",
+    "logger_put_bad_level": "PUT /admin/loggers/{name} is not simulated",
+    "logger_put_cluster": "PUT /admin/loggers/{name} is not simulated",
+    "jolokia-2.4.2-read_no_attribute": "java.lang:type=Threading has only the attributes read",
+    "jolokia-1.7.2-read_no_attribute": "java.lang:type=Threading has only the attributes read",
+    # Recorded while a task had not sent its first record: producer-topic-metrics beans appear
+    # with the first send; the simulator's tasks have sent records by then.
+    "jolokia-2.4.2-bulk_files_other": "files-2 had sent nothing yet (no producer-topic bean)",
+    "jolokia-2.4.2-bulk_cdc_orders_eu_holder": "cdc:orders,eu had sent nothing yet",
+    "jolokia-1.7.2-bulk_cdc_orders_eu_holder": "cdc:orders,eu had sent nothing yet",
+    # The 1.x recording saw errors-sink's task before it had started on its worker.
+    "jolokia-1.7.2-bulk_errors_sink_holder": "errors-sink's task was still starting",
+    "jolokia-1.7.2-search_task_beans": "errors-sink's task was still starting",
+    "jolokia-1.7.2-search_get": "errors-sink's task was still starting",
+}
+
+
+def known(case_id):
+    return [pytest.mark.xfail(reason=KNOWN[case_id], strict=True)] if case_id in KNOWN else []
+
+
+@pytest.mark.parametrize("rec", [pytest.param(c, id=c["case"], marks=known(c["case"]))
+                                 for c in KAFKA_CASES])
+def test_connect_answers_like_real(kafka_sim, rec):
+    """Replayed in the recorded order: later cases see the state earlier ones left."""
+    for w in rec.get("waits_before", []):
+        kafka_sim.wait_state(w)
+    ctx = Ctx(KAFKA_DIR, rec["case"], KAFKA_META)
+    status, headers, text = send("127.0.0.1", kafka_sim.connect_port, rec)
+    if rec["case"] in AFTER:
+        AFTER[rec["case"]](kafka_sim)
+    compare_response(ctx, rec, status, headers, text)
+    assert not ctx.diffs, "connect-sim differs from real Kafka Connect:\n" + "\n".join(ctx.diffs)
+
+
+JOLOKIA = []
+for flag, d in JOLOKIA_DIRS.items():
+    if os.path.isdir(os.path.join(REAL, d)):
+        meta, cases = load_dir(d)
+        JOLOKIA += [(flag, d, meta, c) for c in cases]
+
+
+@pytest.fixture(scope="module")
+def jolokia_sims():
+    sims = {}
+    yield lambda flag, meta: sims.get(flag) or sims.setdefault(flag, start_like_real(flag, meta))
+    for sc in sims.values():
+        sc.proc.assert_clean_exit()
+
+
+@pytest.mark.parametrize("flag,folder,meta,rec", [
+    pytest.param(f, d, m, c, id="%s-%s" % (d, c["case"]), marks=known("%s-%s" % (d, c["case"])))
+    for f, d, m, c in JOLOKIA])
+def test_jolokia_answers_like_real(jolokia_sims, flag, folder, meta, rec):
+    sc = jolokia_sims(flag, meta)
+    ctx = Ctx(folder, rec["case"], meta)
+    status, headers, text = send(rec["target"]["host"], sc.jport, rec)
+    compare_response(ctx, rec, status, headers, text)
+    assert not ctx.diffs, "connect-sim differs from the real Jolokia agent:\n" + "\n".join(ctx.diffs)
+
+
+def test_fixtures_are_the_recorded_versions():
+    """The comparison only means something against the versions the recorder pinned."""
+    assert KAFKA_META["versions"]["kafka"] == "4.1.1"
+    for flag, d in JOLOKIA_DIRS.items():
+        assert os.path.isdir(os.path.join(REAL, d)), d
