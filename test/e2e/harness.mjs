@@ -2,7 +2,7 @@
 // waits for their "listening on" lines (with deadlines), drives Debian's chromium through
 // playwright-core, collects console errors, saves screenshots, and stops children TERM→KILL.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -13,13 +13,24 @@ const BUILD = process.env.KC_BUILD_DIR || path.resolve(here, '../../build');
 const CHROMIUM = process.env.KC_CHROMIUM || '/usr/bin/chromium';
 
 const children = new Set();
-process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
+const realStacks = new Set(); // children running test/real/stack.py (own process groups)
+process.on('exit', () => {
+  for (const c of children) {
+    // a real stack gets TERM (its stack.py then stops its JVMs); everything else KILL
+    if (realStacks.has(c)) termRealStack(c);
+    else { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  }
+});
 
-/** Spawns a binary and resolves once `want(lines)` returns a value (or rejects at the deadline). */
-function startProcess(name, file, args, env, want, deadlineMs) {
+/**
+ * Spawns a binary and resolves once `want(lines)` returns a value (or rejects at the deadline).
+ * extra: { detached, onStart(child), stop(child) } for children that need their own stop.
+ */
+function startProcess(name, file, args, env, want, deadlineMs, extra = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: !!extra.detached });
     children.add(child);
+    if (extra.onStart) extra.onStart(child);
     const log = [];
     let done = false;
     const timer = setTimeout(() => finish(new Error(`${name}: no readiness line within ${deadlineMs} ms\n${log.slice(-40).join('\n')}`)), deadlineMs);
@@ -27,7 +38,7 @@ function startProcess(name, file, args, env, want, deadlineMs) {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (err) { stopChild(child); reject(err); } else resolve({ child, log, value });
+      if (err) { (extra.stop || stopChild)(child); reject(err); } else resolve({ child, log, value });
     }
     const onData = (buf) => {
       for (const line of buf.toString().split('\n')) {
@@ -173,3 +184,110 @@ export const connectorPath = (name, tab = 'overview', cluster = 'default') =>
 
 // Optional resources the gateway may not offer (yet); their 404s are not UI errors.
 export const OPTIONAL_404 = [/status of 404.*\/api\/[^/]+\/alerts\b/];
+
+// ---- the real stack (test/real/stack.py: a KRaft broker, two Connect workers, Jolokia) ----
+const SOURCE = process.env.KC_SOURCE_DIR || path.resolve(here, '../..');
+const REAL_DEADLINE_MS = Number(process.env.KC_REAL_DEADLINE_MS) || 180000;
+
+/** TERM to the stack's process group: stack.py stops its JVMs and removes its folder itself. */
+function termRealStack(child) {
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+}
+/** TERM, then KILL of the group after 70 s: stack.py stops two workers and the broker, each
+ * TERM then KILL after 20 s. */
+async function stopRealStack(child) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    termRealStack(child);
+    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 70000);
+    await exited;
+    clearTimeout(t);
+  }
+  realStacks.delete(child);
+  children.delete(child);
+}
+function onRealSignal(sig) {
+  for (const c of realStacks) termRealStack(c);
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+}
+
+/** pids of processes whose command line holds `needle` (the stack's JVMs name its run folder). */
+function pidsWith(needle) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d)); } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** Runs `python3 test/real/stack.py fetch` (Maven; instant once build/real is filled). */
+function fetchRealJars(deadlineMs = 600000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', [path.join(SOURCE, 'test/real/stack.py'), 'fetch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (b) => { out += b; });
+    child.stderr.on('data', (b) => { out += b; });
+    const timer = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, deadlineMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(new Error(`real stack: python3: ${e.message}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(out.trim().split('\n').pop() || `real stack: fetch failed (exit ${code})`));
+    });
+  });
+}
+
+/**
+ * Starts the real stack (`python3 test/real/stack.py up`, in its own process group) and
+ * kconnect-console in front of both workers. opts: { jolokia: 2|1, env }.
+ * Returns { base, connect, connectUrls, jolokiaPort, runDir, stop(), gatewayLog, stackLog }.
+ * A test run that ends or is interrupted TERMs the stack, which then removes everything.
+ */
+export async function startRealStack(opts = {}) {
+  await fetchRealJars();
+  if (!realStacks.size) { process.once('SIGINT', onRealSignal); process.once('SIGTERM', onRealSignal); }
+  const re = /listening on (\S+):(\d+) \((connect|jolokia worker=(\d+))\)/;
+  const args = [path.join(SOURCE, 'test/real/stack.py'), 'up', '--jolokia', String(opts.jolokia ?? 2)];
+  const stack = await startProcess('real stack', 'python3', args, {}, (lines) => {
+    const found = { jolokia: [] };
+    for (const l of lines) {
+      const m = re.exec(l);
+      if (m && m[3] === 'connect') found.connect = { host: m[1], port: Number(m[2]) };
+      else if (m) found.jolokia[Number(m[4])] = { host: m[1], port: Number(m[2]) };
+      const r = /^real stack: .* logs in (\S+)/.exec(l);
+      if (r) found.runDir = r[1];
+    }
+    return found.connect && found.runDir && found.jolokia.filter(Boolean).length >= 2 ? found : null;
+  }, REAL_DEADLINE_MS, { detached: true, onStart: (c) => realStacks.add(c), stop: stopRealStack });
+  const s = stack.value;
+  const connectUrls = s.jolokia.map((j) => `http://${j.host}:${s.connect.port}`);
+  const jolokiaPort = s.jolokia[0].port;
+  const stopStack = async () => {
+    await stopRealStack(stack.child);
+    // Only when stack.py itself had to be killed: its JVMs (own sessions) name its run folder.
+    for (const pid of pidsWith(s.runDir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  };
+  const env = {
+    LISTEN_ADDR: '127.0.0.1:0',
+    KAFKA_CONNECT_URL: connectUrls.join(','),
+    JOLOKIA_URL: `http://{host}:${jolokiaPort}/jolokia`,
+    METRICS_CACHE_TTL: '1s',
+    ...(opts.env || {}),
+  };
+  let gw;
+  try {
+    gw = await startProcess('kconnect-console', path.join(BUILD, 'kconnect-console'), [], env, (lines) => {
+      for (const l of lines) { const m = /listening on (\d+\.\d+\.\d+\.\d+):(\d+)/.exec(l); if (m) return { host: m[1], port: Number(m[2]) }; }
+      return null;
+    }, 20000);
+  } catch (e) { await stopStack(); throw e; }
+  return {
+    base: `http://${gw.value.host}:${gw.value.port}`,
+    connect: connectUrls[0], connectUrls, jolokiaPort, runDir: s.runDir,
+    gatewayLog: gw.log, stackLog: stack.log,
+    async stop() { await stopChild(gw.child); await stopStack(); },
+  };
+}

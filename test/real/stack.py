@@ -539,10 +539,19 @@ def main(argv=None):
             print("real stack: %s in %s" % (pinned_versions(), CACHE_DIR))
             return 0
         stop = threading.Event()
+        starting = [True]
+
+        def on_signal(*_):
+            stop.set()
+            # While starting (up to minutes), stop now: start() removes what it started.
+            if starting[0]:
+                starting[0] = False  # a second signal must not interrupt the cleanup
+                raise StackError("real stack: interrupted while starting")
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, on_signal)
         st = RealStack(jolokia=args.jolokia, feed=not args.no_feed)
         st.start()
+        starting[0] = False
         try:
             print("listening on %s (connect)" % st.connect_url.replace("http://", ""), flush=True)
             for i, host in enumerate(WORKER_HOSTS):

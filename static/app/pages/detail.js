@@ -11,6 +11,8 @@ import { metricsTab } from './metrics.js';
 const TABS = [
   ['overview', 'Overview'], ['config', 'Config'], ['tasks', 'Tasks'], ['metrics', 'Metrics'], ['offsets', 'Offsets'],
 ];
+// Seconds a connector may have a config but no status before the header reports the 404.
+const STATUS_PENDING_TRIES = 30;
 
 export function detailPage(ctx) {
   const { app, life, el, api } = ctx;
@@ -27,6 +29,7 @@ export function detailPage(ctx) {
   let tabRefresh = null; // set by tabs that want the status refresh too
   let bodyBuilt = false;
   let lastKey = '';
+  let pendingTries = 0;
 
   replace(el, h('div.crumbs', h('a', { href: app.href('clusters', cl, 'connectors') }, 'Connectors'), ' / ', name), alertEl, headEl, body);
   body.appendChild(loading());
@@ -45,6 +48,12 @@ export function detailPage(ctx) {
       bodyBuilt = false;
       return;
     }
+    // Real Connect writes a new connector's status through its status topic: for a moment
+    // after the create its config is there and GET …/status answers 404. That is "starting",
+    // not an error; ask again every second (for at most STATUS_PENDING_TRIES).
+    const pending = st.status === 'rejected' && st.reason.status === 404 && inf.status === 'fulfilled' && !conn.status;
+    if (pending && pendingTries < STATUS_PENDING_TRIES) { pendingTries++; life.timeout(() => ar.run(), 1000); }
+    const statusErr = st.status === 'rejected' && !(pending && pendingTries < STATUS_PENDING_TRIES) ? st.reason : null;
     conn.status = st.status === 'fulfilled' ? st.value : conn.status;
     conn.info = inf.status === 'fulfilled' ? inf.value : conn.info;
     if (conn.topics === null && (tab === 'overview')) {
@@ -52,10 +61,10 @@ export function detailPage(ctx) {
       api.topics(name).then((t) => { conn.topics = (t && t[name] && t[name].topics) || []; if (tab === 'overview' && life.alive) buildBody(); }).catch((e) => { conn.topics = { error: errorText(e) }; });
     }
     // Re-render only on change, so open traces, focus and selections survive the refresh.
-    const key = JSON.stringify([conn.status, conn.info, conn.topics, st.status]);
+    const key = JSON.stringify([conn.status, conn.info, conn.topics, st.status, !!statusErr]);
     if (key === lastKey && bodyBuilt) return;
     lastKey = key;
-    replace(headEl, header(st.status === 'rejected' ? st.reason : null));
+    replace(headEl, header(statusErr, pending && !statusErr));
     if (!bodyBuilt) buildBody();
     else if (tabRefresh) tabRefresh();
   }
@@ -100,7 +109,7 @@ export function detailPage(ctx) {
     } finally { setBusy(btn, false); }
   }
 
-  function header(statusErr) {
+  function header(statusErr, starting) {
     const s = state();
     const type = (conn.status && conn.status.type) || (conn.info && conn.info.type);
     const cls = conn.info && conn.info.config ? conn.info.config['connector.class'] : '';
@@ -123,7 +132,8 @@ export function detailPage(ctx) {
     return h('div',
       h('div.page-head',
         h('div.page-title', h('h1', { 'data-testid': 'connector-name' }, name),
-          h('div.page-sub', h('span', { 'data-testid': 'connector-state' }, badge(nFailed && s === 'RUNNING' ? 'DEGRADED' : s)), nFailed && s === 'RUNNING' ? h('span.t-bad', `${nFailed} failed task${nFailed > 1 ? 's' : ''}`) : null,
+          h('div.page-sub', starting ? null : h('span', { 'data-testid': 'connector-state' }, badge(nFailed && s === 'RUNNING' ? 'DEGRADED' : s)), nFailed && s === 'RUNNING' ? h('span.t-bad', `${nFailed} failed task${nFailed > 1 ? 's' : ''}`) : null,
+            starting ? h('span.muted', { 'data-testid': 'status-pending' }, h('span.spinner'), 'starting — Connect has not reported its status yet') : null,
             typeTag(type), cls ? h('code.muted', cls) : null)),
         h('div.page-actions', actions, ar.el)),
       statusErr ? errorBox(statusErr, 'Status unavailable') : null,
