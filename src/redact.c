@@ -297,3 +297,70 @@ int kc_redact_restore_masked(json_t *incoming, const json_t *current_real_config
     }
     return missing;
 }
+
+/* One pass of `secret` -> mask over buf[0..*len); returns the new buffer (buf freed) or NULL
+ * on allocation failure (buf kept). */
+static char *scrub_one(char *buf, size_t *len, const char *secret)
+{
+    size_t ls = strlen(secret), lm = strlen(KC_REDACT_MASK), count = 0;
+    for (char *p = memmem(buf, *len, secret, ls); p;
+         p = memmem(p + ls, *len - (size_t)(p + ls - buf), secret, ls))
+        count++;
+    if (!count)
+        return buf;
+    size_t out_len = *len - count * ls + count * lm;
+    char *out = malloc(out_len + 1);
+    if (!out)
+        return NULL;
+    char *o = out, *p = buf, *end = buf + *len, *hit;
+    while ((hit = memmem(p, (size_t)(end - p), secret, ls)) != NULL) {
+        memcpy(o, p, (size_t)(hit - p));
+        o += hit - p;
+        memcpy(o, KC_REDACT_MASK, lm);
+        o += lm;
+        p = hit + ls;
+    }
+    memcpy(o, p, (size_t)(end - p));
+    out[out_len] = '\0';
+    free(buf);
+    *len = out_len;
+    return out;
+}
+
+int kc_redact_scrub_text(const char *text, size_t len, json_t *config, char **out,
+                         size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!json_is_object(config) || !text)
+        return 0;
+    char *buf = NULL;
+    size_t blen = len;
+    const char *key;
+    json_t *v;
+    json_object_foreach(config, key, v) {
+        const char *secret = json_string_value(v);
+        if (!secret || !secret[0] || strcmp(secret, KC_REDACT_MASK) == 0 ||
+            !kc_redact_is_secret_key(key))
+            continue;
+        if (!buf) {
+            if (!memmem(text, len, secret, strlen(secret)))
+                continue;
+            if (!(buf = malloc(len + 1)))
+                return -1;
+            memcpy(buf, text, len);
+            buf[len] = '\0';
+        }
+        char *next = scrub_one(buf, &blen, secret);
+        if (!next) {
+            free(buf);
+            return -1;
+        }
+        buf = next;
+    }
+    if (!buf)
+        return 0;
+    *out = buf;
+    *out_len = blen;
+    return 1;
+}

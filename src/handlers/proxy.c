@@ -252,6 +252,8 @@ static void add_location(struct proxy_op *op, evhtp_request_t *req, const json_t
     kc_reply_header(req, "Location", loc);
 }
 
+static json_t *body_config(struct proxy_op *op);
+
 /* The <title> of an HTML error page (Jetty's own refusals), printable ASCII only, or "". */
 static void html_title(const char *body, size_t len, char *out, size_t cap)
 {
@@ -315,8 +317,20 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
             kc_reply_json(req, status, doc);
     } else {
         /* Status documents and Connect's own errors carry no config: they pass through as
-         * they are, byte for byte. */
-        kc_reply_bytes(req, status, "application/json", r->body, r->body_len);
+         * they are, byte for byte — unless an error quotes a secret the request carried (a
+         * restored one is a value the client never saw). */
+        char *clean = NULL;
+        size_t clean_len = 0;
+        int rc = op->body ? kc_redact_scrub_text(r->body, r->body_len, body_config(op), &clean,
+                                                 &clean_len)
+                          : 0;
+        if (rc < 0)
+            kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        else if (rc > 0)
+            kc_reply_bytes(req, status, "application/json", clean, clean_len);
+        else
+            kc_reply_bytes(req, status, "application/json", r->body, r->body_len);
+        free(clean);
     }
     json_decref(doc);
 }

@@ -564,3 +564,42 @@ def test_masked_put_passes_connects_refusal_of_the_config_read(sim, gateway, api
         control(sim, "DELETE", "/faults")
     r = http("PUT", api + "/connectors/%s/config" % n, body=masked)
     assert r.status == 200, r.body
+
+
+def test_connect_error_quoting_a_restored_secret_is_masked():
+    """A masked round trip sends Connect the real secret, which the client never saw; Connect's
+    validators quote refused values in their messages ("Invalid value X for configuration Y",
+    as a real 4.1 worker does for create, config PUT and validate). Such an error used to pass
+    through byte for byte and hand the restored secret to the client."""
+    secret = "restored-secret-77"
+
+    def answer(method, path):
+        if method == "GET" and path == "/connectors/c/config":
+            return 200, "application/json", json.dumps(
+                {"name": "c", "db.password": secret, "topic": "t"}).encode()
+        msg = ("Connector configuration is invalid and contains the following 1 error(s):\n"
+               "Invalid value %s for configuration db.password: too weak\n" % secret)
+        return 400, "application/json", json.dumps({"error_code": 400, "message": msg}).encode()
+    up = ScriptedConnect(answer)
+    gw = start_gateway(env={"KAFKA_CONNECT_URL": up.url})
+    try:
+        api = gw.url() + "/api/default"
+        r = http("PUT", api + "/connectors/c/config",
+                 body={"name": "c", "db.password": "********", "topic": "t2"})
+        assert r.status == 400, r.body
+        assert secret.encode() not in r.body
+        assert r.json()["error_code"] == 400
+        assert "Invalid value ******** for configuration db.password" in r.json()["message"]
+        # Connect did get the real value
+        put = [s for s in up.seen if s[0] == "PUT"][-1]
+        assert json.loads(put[3])["db.password"] == secret
+        # create and validate bodies the same way
+        r = http("POST", api + "/connectors",
+                 body={"name": "c2", "config": {"db.password": secret, "topic": "t"}})
+        assert r.status == 400 and secret.encode() not in r.body, r.body
+        r = http("PUT", api + "/connector-plugins/X/config/validate",
+                 body={"name": "c", "db.password": "********"})
+        assert r.status == 400 and secret.encode() not in r.body, r.body
+    finally:
+        gw.assert_clean_exit()
+        up.close()

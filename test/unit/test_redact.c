@@ -274,6 +274,48 @@ static void test_restore(void **state)
     json_decref(current);
 }
 
+struct scrub_case {
+    const char *config, *text, *want; /* want NULL: nothing to scrub */
+};
+
+static const struct scrub_case scrub_cases[] = {
+    /* Connect's create error quoting a refused value: the secret goes, the rest stays */
+    {"{\"db.password\":\"hunter2\",\"topic\":\"t\"}",
+     "{\"error_code\":400,\"message\":\"Invalid value hunter2 for configuration db.password; "
+     "hunter2 again; topic t\"}",
+     "{\"error_code\":400,\"message\":\"Invalid value ******** for configuration db.password; "
+     "******** again; topic t\"}"},
+    /* two secrets, one a prefix of nothing here; non-secret keys never scrub */
+    {"{\"a.token\":\"tok-1\",\"b.secret\":\"sss\",\"file\":\"/x\"}",
+     "tok-1 and sss and /x", "******** and ******** and /x"},
+    {"{\"db.password\":\"hunter2\"}", "{\"error_code\":404,\"message\":\"not found\"}", NULL},
+    /* the mask itself, empty and non-string values are nothing to hide */
+    {"{\"db.password\":\"********\",\"x.secret\":\"\",\"n.token\":5}", "******** 5", NULL},
+    {"[\"hunter2\"]", "hunter2", NULL},
+};
+
+static void test_scrub_text(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof scrub_cases / sizeof scrub_cases[0]; i++) {
+        json_t *cfg = parse(scrub_cases[i].config);
+        char *out = (char *)"untouched";
+        size_t out_len = 99;
+        const char *text = scrub_cases[i].text;
+        int rc = kc_redact_scrub_text(text, strlen(text), cfg, &out, &out_len);
+        if (!scrub_cases[i].want) {
+            assert_int_equal(rc, 0);
+            assert_null(out);
+        } else {
+            assert_int_equal(rc, 1);
+            assert_string_equal(out, scrub_cases[i].want);
+            assert_int_equal(out_len, strlen(scrub_cases[i].want));
+            free(out);
+        }
+        json_decref(cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_too_deep),
         cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_scrub_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
