@@ -6,6 +6,7 @@
 #include "sim_counters.h"
 #include "sim_faults.h"
 #include "sim_http.h"
+#include "sim_loggers.h"
 #include "sim_model.h"
 
 #include <event2/event.h>
@@ -41,6 +42,7 @@ struct sim {
     struct sim_listener *control; /* owned */
     struct sim_agent agents[SIM_WORKERS_MAX];
     char *jolokia_auth; /* owned: expected "Basic …" header value; NULL = no auth */
+    struct sim_loggers loggers; /* the REST worker's levels (scope=cluster lands here too) */
 };
 
 /* Request entry points of the three front ends; arg is struct sim * (agent for Jolokia). */

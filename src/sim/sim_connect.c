@@ -931,17 +931,65 @@ static void h_validate(struct req *q)
     json_decref(config);
 }
 
-static void h_loggers(struct req *q)
+static json_t *logger_json(const struct sim *s, const struct sim_logger *lg)
 {
     /* last_modified appears from K3.7 (null: never changed at runtime). */
-    if (q->sim->model->kafka_version >= 307)
-        reply_json(q, 200,
-                   json_pack("{s:{s:s,s:n},s:{s:s,s:n}}", "org.apache.kafka.connect", "level",
-                             "INFO", "last_modified", "root", "level", "INFO", "last_modified"));
-    else
-        reply_json(q, 200,
-                   json_pack("{s:{s:s},s:{s:s}}", "org.apache.kafka.connect", "level", "INFO",
-                             "root", "level", "INFO"));
+    if (s->model->kafka_version < 307)
+        return json_pack("{s:s}", "level", lg->level);
+    return json_pack("{s:s,s:o}", "level", lg->level, "last_modified",
+                     lg->last_modified ? json_integer(lg->last_modified) : json_null());
+}
+
+static void h_loggers(struct req *q)
+{
+    const struct sim_loggers *l = &q->sim->loggers;
+    json_t *out = json_object();
+    for (size_t i = 0; i < l->n && out; i++)
+        json_object_set_new(out, l->v[i].name, logger_json(q->sim, &l->v[i]));
+    reply_json(q, 200, out);
+}
+
+static void h_logger(struct req *q)
+{
+    const struct sim_logger *lg = sim_loggers_find(&q->sim->loggers, q->name);
+    if (!lg) {
+        reply_error(q, 404, "Logger %s not found.", q->name);
+        return;
+    }
+    reply_json(q, 200, logger_json(q->sim, lg));
+}
+
+/* LoggingResource.setLevel: a bad level is a 404 (recorded), scope=cluster (K3.7) answers 204
+ * and any other scope falls back to the worker's, which answers the affected loggers. */
+static void h_logger_put(struct req *q)
+{
+    json_t *body = read_object(q);
+    if (!body)
+        return;
+    json_t *given = json_object_get(body, "level");
+    json_t *str = given && !json_is_null(given) ? config_value(given, false) : NULL;
+    const char *raw = json_string_value(str);
+    char scope[16];
+    bool cluster = q->sim->model->kafka_version >= 307 &&
+                   sim_http_query(q->r, "scope", 0, scope, sizeof scope) &&
+                   strcasecmp(scope, "cluster") == 0;
+    if (!raw) {
+        reply_error(q, 400, "Desired 'level' parameter was not specified in request.");
+    } else if (!sim_loggers_level(raw)) {
+        reply_error(q, 404, "invalid log level '%s'.", raw);
+    } else {
+        json_t *affected = cluster ? NULL : json_array();
+        int64_t ms = sim_model_wall_ms(q->sim->model, q->now);
+        if (sim_loggers_set(&q->sim->loggers, q->name, sim_loggers_level(raw), ms, affected) < 0)
+            reply_error(q, 500, "More than %d loggers (a connect-sim limit)", SIM_LOGGERS_MAX);
+        else if (cluster)
+            reply_empty(q, 204);
+        else
+            reply_json(q, 200, json_incref(affected));
+        json_decref(affected);
+    }
+    json_decref(str);
+    json_decref(body);
 }
 
 #define R(m, p, v, j, f)                                                                           \
@@ -978,6 +1026,8 @@ static const struct route ROUTES[] = {
     R(GET, "/connector-plugins/{plugin}/config", 302, false, h_plugin_config),
     R(PUT, "/connector-plugins/{plugin}/config/validate", 0, true, h_validate),
     R(GET, "/admin/loggers", 204, false, h_loggers),
+    R(GET, "/admin/loggers/{name}", 204, false, h_logger),
+    R(PUT, "/admin/loggers/{name}", 204, true, h_logger_put),
 };
 #undef R
 

@@ -261,6 +261,7 @@ int main(int argc, char **argv)
         goto out;
     }
     s.model->kafka_version = version_number(s.opt.kafka_version);
+    sim_loggers_init(&s.loggers);
     if (load_auth(&s) < 0 || sim_demo_load(&s, now) < 0) {
         fprintf(stderr, "connect-sim: could not build the cluster model\n");
         goto out;

@@ -366,6 +366,24 @@ def test_tasks_topics_offsets_plugins_loggers(cluster):
     assert set(loggers["root"]) == {"level", "last_modified"}
 
 
+def test_logger_namespaces(sim):
+    """Kafka 4.1's Loggers.setLevel: a namespace is a name prefix, root covers every logger,
+    the answer lists the affected ones sorted; scope=cluster answers 204; levels are upper-cased."""
+    c = Cluster(sim)
+    r = c.c("PUT", "/admin/loggers/org.apache.kafka", body={"level": "debug"})
+    assert r.status == 200
+    assert r.json() == ["org.apache.kafka", "org.apache.kafka.clients", "org.apache.kafka.common"]
+    one = c.cj("/admin/loggers/org.apache.kafka.common")
+    assert one["level"] == "DEBUG" and isinstance(one["last_modified"], int)
+    assert c.cj("/admin/loggers/root") == {"level": "INFO", "last_modified": None}
+    r = c.c("PUT", "/admin/loggers/root?scope=cluster", body={"level": "WARN"})
+    assert r.status == 204 and r.body == b""
+    assert {v["level"] for v in c.cj("/admin/loggers").values()} == {"WARN"}
+    r = c.c("PUT", "/admin/loggers/x", body={})
+    assert r.status == 400 and "'level'" in r.json()["message"]
+    assert c.c("GET", "/admin/loggers/x").status == 404
+
+
 def test_validate(cluster):
     r = cluster.c("PUT", "/connector-plugins/S3SinkConnector/config/validate",
                   body={"connector.class": "io.confluent.connect.s3.S3SinkConnector",

@@ -57,7 +57,6 @@ RULES = [
     ("kafka-*", "offsets*", r"^/offsets$", "anylen"),
     ("kafka-*", "offsets*", r"/(kafka_offset|kafka_partition|kafka_topic)$", "type"),
     ("kafka-*", "plugins*", r"^$", "subset"),
-    ("kafka-*", "loggers*", r"^$", "loggers"),
     # The plugin list in this message is the worker's class path: compared up to it.
     ("kafka-*", "*unknown_*", r"^/message$", "upto_list"),
     # Paths of the recording's run folder and the Maven folder in messages and configs.
@@ -139,14 +138,6 @@ def compare(ctx, real, sim, path=""):
             ctx.diff(path, "worker_id %r is not host:port" % sim)
         return
     if kr == "dict":
-        if rule == "loggers":
-            # Loggers are the worker's log4j setup: root always, and each entry {level,...}.
-            for k in ("root",):
-                if k not in sim:
-                    ctx.diff(path, "no %r logger" % k)
-            for k, v in sim.items():
-                compare(ctx, real["root"], v, path + "/root")
-            return
         if set(real) != set(sim):
             ctx.diff(path, "keys: missing %s, extra %s" % (sorted(set(real) - set(sim)),
                                                            sorted(set(sim) - set(real))))
@@ -343,11 +334,6 @@ KNOWN = {
     "plugin_config_sink_fqcn": "4.1's common definitions (plugin.version keys, order -1, widths)",
     "validate_errors": "4.1's common definitions and groups (Topic Creation, Exactly Once ...)",
     "validate_ok": "4.1's common definitions and groups (Topic Creation, Exactly Once ...)",
-    "logger_root": "GET /admin/loggers/{name} is not simulated",
-    "logger_unknown": "GET /admin/loggers/{name} is not simulated",
-    "logger_put": "PUT /admin/loggers/{name} is not simulated",
-    "logger_put_bad_level": "PUT /admin/loggers/{name} is not simulated",
-    "logger_put_cluster": "PUT /admin/loggers/{name} is not simulated",
     "jolokia-2.4.2-read_no_attribute": "java.lang:type=Threading has only the attributes read",
     "jolokia-1.7.2-read_no_attribute": "java.lang:type=Threading has only the attributes read",
     # Recorded while a task had not sent its first record: producer-topic-metrics beans appear
