@@ -5,6 +5,7 @@
 #include "sim_plugins.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -830,6 +831,141 @@ static bool need_stopped(struct req *q, const struct sim_connector *c)
     return false;
 }
 
+/* Java's Long.parseLong(String.valueOf(v)) within [lo, hi]: both 10 and "10" are accepted. */
+static bool java_parse_long(const json_t *v, long long lo, long long hi, long long *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return *out >= lo && *out <= hi;
+    }
+    const char *p = json_string_value(v);
+    if (!p || !*p)
+        return false;
+    char *end;
+    errno = 0;
+    long long n = strtoll(p, &end, 10);
+    /* parseLong takes an optional sign and digits only (no blanks, which strtoll skips). */
+    if (*end || errno || isspace((unsigned char)*p) || n < lo || n > hi)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* How Java prints a JSON value in a message (String.valueOf of what Jackson made of it). */
+static void java_value(const json_t *v, char *out, size_t cap)
+{
+    json_t *str = v ? config_value((json_t *)(uintptr_t)v, false) : NULL;
+    snprintf(out, cap, "%s", str ? json_string_value(str) : "null");
+    json_decref(str);
+}
+
+/* SinkUtils.parseSinkConnectorOffsets: one entry turned into the stored form (new reference,
+ * {"partition":{"kafka_partition":n,"kafka_topic":t},"offset":{"kafka_offset":n}|null}), or
+ * NULL after replying 400 with Connect's text. */
+static json_t *sink_offset(struct req *q, const json_t *entry)
+{
+    const json_t *part = json_object_get(entry, "partition");
+    const json_t *off = json_object_get(entry, "offset");
+    char shown[128];
+    long long partition, offset = 0;
+    if (!json_is_object(part)) {
+        reply_error(q, 400, "The partition for a sink connector offset cannot be null or missing");
+        return NULL;
+    }
+    const json_t *topic = json_object_get(part, "kafka_topic");
+    const json_t *pn = json_object_get(part, "kafka_partition");
+    if (!topic || !pn) {
+        reply_error(q, 400,
+                    "The partition for a sink connector offset must contain the keys "
+                    "'kafka_topic' and 'kafka_partition'");
+        return NULL;
+    }
+    if (json_is_null(topic)) {
+        reply_error(q, 400, "Kafka topic names must be valid strings and may not be null");
+        return NULL;
+    }
+    if (json_is_null(pn)) {
+        reply_error(q, 400, "Kafka partitions must be valid numbers and may not be null");
+        return NULL;
+    }
+    if (!java_parse_long(pn, INT32_MIN, INT32_MAX, &partition)) {
+        java_value(pn, shown, sizeof shown);
+        reply_error(q, 400,
+                    "Failed to parse the following Kafka partition value in the provided "
+                    "offsets: '%s'. Partition values for sink connectors need to be integers.",
+                    shown);
+        return NULL;
+    }
+    bool reset = !off || json_is_null(off);
+    if (!reset && !json_object_get(off, "kafka_offset")) {
+        reply_error(q, 400,
+                    "The offset for a sink connector should either be null or contain the key "
+                    "'kafka_offset'");
+        return NULL;
+    }
+    if (!reset && !java_parse_long(json_object_get(off, "kafka_offset"), INT64_MIN, INT64_MAX,
+                                   &offset)) {
+        java_value(json_object_get(off, "kafka_offset"), shown, sizeof shown);
+        reply_error(q, 400,
+                    "Failed to parse the following Kafka offset value in the provided offsets: "
+                    "'%s'. Offset values for sink connectors need to be integers.",
+                    shown);
+        return NULL;
+    }
+    java_value(topic, shown, sizeof shown);
+    json_t *e = json_pack("{s:{s:I,s:s},s:o}", "partition", "kafka_partition",
+                          (json_int_t)partition, "kafka_topic", shown, "offset",
+                          reset ? json_null() : json_pack("{s:I}", "kafka_offset",
+                                                          (json_int_t)offset));
+    if (!e)
+        reply_json(q, 500, NULL);
+    return e;
+}
+
+/* The request's entries in stored form (new array), or NULL after replying. */
+static json_t *parse_offsets(struct req *q, const struct sim_connector *c, const json_t *offs)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *entry;
+    if (!out) {
+        reply_json(q, 500, NULL);
+        return NULL;
+    }
+    json_array_foreach(offs, i, entry)
+    {
+        json_t *e = c->kind == SIM_SINK ? sink_offset(q, entry) : json_incref(entry);
+        if (!e) {
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, e);
+    }
+    return out;
+}
+
+/* Alters offsets the way the offsets store does: a partition given replaces its offset, a null
+ * offset removes it (reset), partitions not given keep theirs (recorded: sink_after_patch). */
+static void merge_offsets(json_t *current, const json_t *changes)
+{
+    size_t i;
+    json_t *ch;
+    json_array_foreach(changes, i, ch)
+    {
+        const json_t *part = json_object_get(ch, "partition");
+        const json_t *off = json_object_get(ch, "offset");
+        size_t k = 0;
+        while (k < json_array_size(current) &&
+               !json_equal(json_object_get(json_array_get(current, k), "partition"),
+                           (json_t *)(uintptr_t)part))
+            k++;
+        if (k < json_array_size(current))
+            json_array_remove(current, k);
+        if (off && !json_is_null(off))
+            json_array_append(current, ch);
+    }
+}
+
 static void h_patch_offsets(struct req *q)
 {
     json_t *body = read_object(q);
@@ -838,18 +974,26 @@ static void h_patch_offsets(struct req *q)
     struct sim_connector *c = need(q, NOT_FOUND);
     json_t *offs = json_object_get(body, "offsets");
     if (c && need_stopped(q, c)) {
+        json_t *changes = NULL, *current = NULL;
         if (!json_is_array(offs) || json_array_size(offs) == 0) {
             reply_error(q, 400,
                         "Partitions / offsets need to be provided for an alter offsets "
                         "request");
-        } else {
-            json_decref(c->offsets);
-            c->offsets = json_deep_copy(offs);
-            reply_json(q, 200,
-                       json_pack("{s:s}", "message",
-                                 "The offsets for this connector have "
-                                 "been altered successfully"));
+        } else if ((changes = parse_offsets(q, c, offs)) != NULL) {
+            current = c->offsets ? json_deep_copy(c->offsets) : computed_offsets(q->sim, c, q->now);
+            if (!current) {
+                reply_json(q, 500, NULL);
+            } else {
+                merge_offsets(current, changes);
+                json_decref(c->offsets);
+                c->offsets = current;
+                reply_json(q, 200,
+                           json_pack("{s:s}", "message",
+                                     "The offsets for this connector have "
+                                     "been altered successfully"));
+            }
         }
+        json_decref(changes);
     }
     json_decref(body);
 }

@@ -327,8 +327,6 @@ KNOWN = {
     "create_malformed_json": "Jackson 2.16+ message (REDACTED source, start marker)",
     "put_config_update": "the answer carries the tasks of the previous config generation",
     "patch_config": "the answer carries the tasks of the previous config generation",
-    "offsets_patch_sink_bad": "sink offset partitions are not validated",
-    "offsets_sink_after_patch": "sink offset partitions are not validated",
     "plugins_all": "the worker's transformations/converters/predicates are not all listed",
     "plugin_config_source": "4.1's common definitions (plugin.version keys, order -1, widths)",
     "plugin_config_sink_fqcn": "4.1's common definitions (plugin.version keys, order -1, widths)",
