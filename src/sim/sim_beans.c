@@ -265,6 +265,19 @@ static void S(struct attrs *s, const char *name, const char *v)
         s->a[s->n++] = (struct sim_attr){.name = name, .type = SIM_ATTR_STRING, .s = v};
 }
 
+static void B(struct attrs *s, const char *name, bool v)
+{
+    if (s->n < SIM_ATTRS_MAX)
+        s->a[s->n++] = (struct sim_attr){.name = name, .type = SIM_ATTR_BOOL, .l = v};
+}
+
+static void attr_typed(struct attrs *s, const char *name, enum sim_attr_type type, long long l,
+                       const char *str)
+{
+    if (s->n < SIM_ATTRS_MAX)
+        s->a[s->n++] = (struct sim_attr){.name = name, .type = type, .l = l, .s = str};
+}
+
 static void U(struct attrs *s, const char *name, long long init, long long committed, long long max,
               long long used)
 {
@@ -283,6 +296,34 @@ static double uptime_ms(const struct sim_model *m, int worker, double now)
 {
     /* Workers pretend to have been up a day when the simulator starts. */
     return floor((now - m->started) * 1000.0) + 86400000.0 + worker * 1500.0;
+}
+
+/* The attribute set the real JVM's ThreadMXBean has (recorded through Jolokia 2.4.2 and 1.7.2 on
+ * Java 17), in its order; the counts follow the worker's task load. */
+static void threading_attrs(const struct worker_load *ld, double up, struct attrs *s)
+{
+    long long threads = 40 + 2 * (long long)ld->tasks;
+    long long started = 120 + 3 * (long long)ld->tasks;
+    long long alive_ms = (long long)up;
+    B(s, "ThreadAllocatedMemorySupported", true);
+    B(s, "ThreadContentionMonitoringEnabled", false);
+    L(s, "CurrentThreadAllocatedBytes", 7704384);
+    L(s, "TotalStartedThreadCount", started);
+    L(s, "CurrentThreadUserTime", 70000000);
+    B(s, "CurrentThreadCpuTimeSupported", true);
+    L(s, "PeakThreadCount", threads + 6);
+    attr_typed(s, "AllThreadIds", SIM_ATTR_IDS, threads, NULL);
+    B(s, "ThreadAllocatedMemoryEnabled", true);
+    L(s, "TotalThreadAllocatedBytes", 300000LL * alive_ms / 1000 + 26448786568LL);
+    L(s, "CurrentThreadCpuTime", 84569225);
+    attr_typed(s, "ObjectName", SIM_ATTR_OBJNAME, 0, "java.lang:type=Threading");
+    B(s, "ThreadCpuTimeSupported", true);
+    B(s, "ThreadContentionMonitoringSupported", true);
+    L(s, "ThreadCount", threads);
+    B(s, "ThreadCpuTimeEnabled", true);
+    B(s, "ObjectMonitorUsageSupported", true);
+    B(s, "SynchronizerUsageSupported", true);
+    L(s, "DaemonThreadCount", 31 + 2 * (long long)ld->tasks);
 }
 
 static void jvm_attrs(const struct sim_model *m, const struct sim_bean *b, double now,
@@ -307,10 +348,7 @@ static void jvm_attrs(const struct sim_model *m, const struct sim_bean *b, doubl
         break;
     }
     case SIM_BEAN_JVM_THREADING:
-        L(s, "ThreadCount", 40 + 2 * (long long)ld.tasks);
-        L(s, "PeakThreadCount", 46 + 2 * (long long)ld.tasks);
-        L(s, "DaemonThreadCount", 31 + 2 * (long long)ld.tasks);
-        L(s, "TotalStartedThreadCount", 120 + 3 * (long long)ld.tasks);
+        threading_attrs(&ld, up, s);
         break;
     case SIM_BEAN_JVM_OS:
         D(s, "ProcessCpuLoad", floor(cpu * 10000.0) / 10000.0);
@@ -570,6 +608,17 @@ json_t *sim_beans_attr_json(const struct sim_attr *a)
         return json_integer(a->l);
     case SIM_ATTR_STRING:
         return json_string(a->s);
+    case SIM_ATTR_BOOL:
+        return json_boolean(a->l);
+    case SIM_ATTR_OBJNAME:
+        return json_pack("{s:s}", "objectName", a->s);
+    case SIM_ATTR_IDS: {
+        /* JVM thread ids: the first few system threads, then a gap, as in the recording. */
+        json_t *ids = json_array();
+        for (long long i = 0; i < a->l && ids; i++)
+            json_array_append_new(ids, json_integer(i < 4 ? i + 1 : i + 6));
+        return ids;
+    }
     case SIM_ATTR_USAGE:
         return json_pack("{s:I,s:I,s:I,s:I}", "init", (json_int_t)a->usage[0], "committed",
                          (json_int_t)a->usage[1], "max", (json_int_t)a->usage[2], "used",

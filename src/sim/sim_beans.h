@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #define SIM_BEAN_VALUE_MAX 640 /* quoted tag values; names are capped at SIM_NAME_MAX */
-#define SIM_ATTRS_MAX 20
+#define SIM_ATTRS_MAX 24
 
 enum sim_bean_kind {
     SIM_BEAN_JVM_MEMORY,
@@ -58,7 +58,15 @@ typedef bool (*sim_bean_fn)(const struct sim_bean *b, void *arg);
 void sim_beans_each(const struct sim_model *m, int worker, const struct sim_bean_filter *f,
                     sim_bean_fn fn, void *arg);
 
-enum sim_attr_type { SIM_ATTR_DOUBLE, SIM_ATTR_LONG, SIM_ATTR_STRING, SIM_ATTR_USAGE };
+enum sim_attr_type {
+    SIM_ATTR_DOUBLE,
+    SIM_ATTR_LONG,
+    SIM_ATTR_STRING,
+    SIM_ATTR_USAGE,
+    SIM_ATTR_BOOL,    /* l: 0 or 1 */
+    SIM_ATTR_IDS,     /* l: how many thread ids (long[] AllThreadIds) */
+    SIM_ATTR_OBJNAME, /* s: the bean's own name; Jolokia writes {"objectName":s} */
+};
 
 struct sim_attr {
     const char *name;

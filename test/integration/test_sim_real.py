@@ -332,8 +332,6 @@ KNOWN = {
     "plugin_config_sink_fqcn": "4.1's common definitions (plugin.version keys, order -1, widths)",
     "validate_errors": "4.1's common definitions and groups (Topic Creation, Exactly Once ...)",
     "validate_ok": "4.1's common definitions and groups (Topic Creation, Exactly Once ...)",
-    "jolokia-2.4.2-read_no_attribute": "java.lang:type=Threading has only the attributes read",
-    "jolokia-1.7.2-read_no_attribute": "java.lang:type=Threading has only the attributes read",
     # Recorded while a task had not sent its first record: producer-topic-metrics beans appear
     # with the first send; the simulator's tasks have sent records by then.
     "jolokia-2.4.2-bulk_files_other": "files-2 had sent nothing yet (no producer-topic bean)",
