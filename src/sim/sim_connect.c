@@ -112,14 +112,26 @@ json_t *sim_connect_status_json(const struct sim *s, const struct sim_connector 
                      "type", sim_model_kind_name(c->kind));
 }
 
-static json_t *info_json(const struct sim_connector *c)
+/* [{"connector","task"}…] of c's current tasks; new reference. */
+static json_t *task_ids_json(const struct sim_connector *c)
 {
     json_t *tasks = json_array();
     for (size_t i = 0; i < c->ntasks && tasks; i++)
         json_array_append_new(tasks,
                               json_pack("{s:s,s:i}", "connector", c->name, "task", c->tasks[i].id));
+    return tasks;
+}
+
+/* ConnectorInfo with the given task list (taken). */
+static json_t *info_json_tasks(const struct sim_connector *c, json_t *tasks)
+{
     return json_pack("{s:s,s:O,s:o,s:s}", "name", c->name, "config", c->config, "tasks", tasks,
                      "type", sim_model_kind_name(c->kind));
+}
+
+static json_t *info_json(const struct sim_connector *c)
+{
+    return info_json_tasks(c, task_ids_json(c));
 }
 
 /* Java's Map.toString: {k=v, k=v}, as Connect prints a config in an error. */
@@ -571,11 +583,16 @@ static void apply_config(struct req *q, json_t *config, bool patch)
     }
     struct sim_connector *c = sim_model_find(q->sim->model, q->name);
     if (c) {
+        /* Connect answers from the config snapshot it just wrote, whose task list is still the
+         * previous generation's: the new tasks are written only after the connector has
+         * reconfigured (recorded: tasks.max 1→2 shows one task, 2→1 shows two). */
+        json_t *old_tasks = task_ids_json(c);
         if (sim_model_reconfigure(q->sim->model, c, plugin_kind(p), config, q->now) < 0) {
+            json_decref(old_tasks);
             reply_json(q, 500, NULL);
             return;
         }
-        reply_json(q, 200, info_json(c));
+        reply_json(q, 200, info_json_tasks(c, old_tasks));
         return;
     }
     if (patch) { /* cannot happen: PATCH checked existence first */
