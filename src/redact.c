@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_DEPTH 64
+
 /* A key containing any of these (case-insensitive) is a secret. */
 static const char *const secret_words[] = {
     "password",   "passwd",      "pwd",         "secret",         "token",
@@ -165,7 +167,15 @@ static int redact_validate(json_t *body)
         if (!secret)
             continue;
         if (json_is_object(val)) {
-            n += scrub_errors(json_object_get(val, "errors"), json_object_get(val, "value"));
+            /* the message may sit on another entry: a refused transforms.<alias>.type is
+             * reported under "transforms" too (real 4.1 worker) */
+            json_t *secret_value = json_object_get(val, "value");
+            size_t k2;
+            json_t *other;
+            json_array_foreach(json_object_get(body, "configs"), k2, other) {
+                n += scrub_errors(json_object_get(json_object_get(other, "value"), "errors"),
+                                  secret_value);
+            }
             n += mask_member(val, "value");
         }
         if (json_is_object(def))
@@ -189,7 +199,6 @@ static int is_validate_body(const json_t *body)
            json_object_get(body, "error_count");
 }
 
-#define MAX_DEPTH 64
 
 /* Any secret-named member at any depth, and validate results wherever they sit. */
 static int deep_walk(json_t *v, int depth)
@@ -298,44 +307,56 @@ int kc_redact_restore_masked(json_t *incoming, const json_t *current_real_config
     return missing;
 }
 
-/* One pass of `secret` -> mask over buf[0..*len); returns the new buffer (buf freed) or NULL
- * on allocation failure (buf kept). */
-static char *scrub_one(char *buf, size_t *len, const char *secret)
+/* Every string inside v (members and elements, not keys) with `secret` replaced. */
+static int scrub_strings(json_t *v, const char *secret, int depth)
 {
-    size_t ls = strlen(secret), lm = strlen(KC_REDACT_MASK), count = 0;
-    for (char *p = memmem(buf, *len, secret, ls); p;
-         p = memmem(p + ls, *len - (size_t)(p + ls - buf), secret, ls))
-        count++;
-    if (!count)
-        return buf;
-    size_t out_len = *len - count * ls + count * lm;
-    char *out = malloc(out_len + 1);
-    if (!out)
-        return NULL;
-    char *o = out, *p = buf, *end = buf + *len, *hit;
-    while ((hit = memmem(p, (size_t)(end - p), secret, ls)) != NULL) {
-        memcpy(o, p, (size_t)(hit - p));
-        o += hit - p;
-        memcpy(o, KC_REDACT_MASK, lm);
-        o += lm;
-        p = hit + ls;
+    if (depth > MAX_DEPTH)
+        return -1;
+    int n = 0, r;
+    json_t *m, *clean;
+    if (json_is_object(v)) {
+        const char *key;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, key, m) {
+            if (json_is_string(m)) {
+                if (!strstr(json_string_value(m), secret))
+                    continue;
+                /* replacing an existing key's value keeps the iteration valid */
+                if (!(clean = replace_all(json_string_value(m), secret)) ||
+                    json_object_set_new(v, key, clean) < 0)
+                    return -1;
+                n++;
+            } else if ((r = scrub_strings(m, secret, depth + 1)) < 0) {
+                return -1;
+            } else {
+                n += r;
+            }
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_array_foreach(v, i, m) {
+            if (json_is_string(m)) {
+                if (!strstr(json_string_value(m), secret))
+                    continue;
+                if (!(clean = replace_all(json_string_value(m), secret)) ||
+                    json_array_set_new(v, i, clean) < 0)
+                    return -1;
+                n++;
+            } else if ((r = scrub_strings(m, secret, depth + 1)) < 0) {
+                return -1;
+            } else {
+                n += r;
+            }
+        }
     }
-    memcpy(o, p, (size_t)(end - p));
-    out[out_len] = '\0';
-    free(buf);
-    *len = out_len;
-    return out;
+    return n;
 }
 
-int kc_redact_scrub_text(const char *text, size_t len, json_t *config, char **out,
-                         size_t *out_len)
+int kc_redact_scrub_doc(json_t *doc, json_t *config)
 {
-    *out = NULL;
-    *out_len = 0;
-    if (!json_is_object(config) || !text)
+    if (!json_is_object(config))
         return 0;
-    char *buf = NULL;
-    size_t blen = len;
+    int n = 0, r;
     const char *key;
     json_t *v;
     json_object_foreach(config, key, v) {
@@ -343,24 +364,9 @@ int kc_redact_scrub_text(const char *text, size_t len, json_t *config, char **ou
         if (!secret || !secret[0] || strcmp(secret, KC_REDACT_MASK) == 0 ||
             !kc_redact_is_secret_key(key))
             continue;
-        if (!buf) {
-            if (!memmem(text, len, secret, strlen(secret)))
-                continue;
-            if (!(buf = malloc(len + 1)))
-                return -1;
-            memcpy(buf, text, len);
-            buf[len] = '\0';
-        }
-        char *next = scrub_one(buf, &blen, secret);
-        if (!next) {
-            free(buf);
+        if ((r = scrub_strings(doc, secret, 0)) < 0)
             return -1;
-        }
-        buf = next;
+        n += r;
     }
-    if (!buf)
-        return 0;
-    *out = buf;
-    *out_len = blen;
-    return 1;
+    return n;
 }

@@ -48,13 +48,12 @@ int kc_redact_connect_body(enum kc_redact_shape shape, json_t *body);
 int kc_redact_restore_masked(json_t *incoming, const json_t *current_real_config,
                              const char **first_missing);
 
-/* Connect's messages may quote a value it refused ("Invalid value … for configuration …"),
- * and after a masked round trip that value is a real secret the client never had. Replaces
- * every occurrence, in text[0..len), of the string value of each secret key of `config`
- * (borrowed, flat) with the mask. Returns 0 when nothing was found (*out NULL), 1 with *out a
- * new NUL-terminated buffer of *out_len bytes (the caller frees it), or -1 when a secret was
- * found but memory ran out: the caller must then not send `text`. */
-int kc_redact_scrub_text(const char *text, size_t len, json_t *config, char **out,
-                         size_t *out_len);
+/* Connect's messages may quote a value it refused ("Invalid value … for configuration …", in
+ * error bodies and in validate results, not always under the secret's own key), and after a
+ * masked round trip that value is a real secret the client never had. Replaces, in every
+ * string of `doc` (borrowed, changed in place; keys left alone), each string value of a secret
+ * key of `config` (borrowed, flat) with the mask. Returns the number of strings changed, or
+ * -1 (too deep, or out of memory): the caller must then not send `doc`. */
+int kc_redact_scrub_doc(json_t *doc, json_t *config);
 
 #endif

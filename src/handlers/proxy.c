@@ -310,27 +310,23 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
     }
     if (status == 201 && op->route->shape == SHAPE_INFO)
         add_location(op, req, doc);
-    if (status >= 200 && status < 300 && op->route->shape != SHAPE_NONE) {
+    /* Connect quotes values it refused; those of the request's secrets are masked too (a
+     * restored one is a value the client never saw). */
+    int scrubbed = op->body ? kc_redact_scrub_doc(doc, body_config(op)) : 0;
+    if (scrubbed < 0) {
+        kc_reply_error(req, 502, "bad_gateway", "kafka connect answered a body this gateway "
+                                                "could not mask");
+    } else if (status >= 200 && status < 300 && op->route->shape != SHAPE_NONE) {
         if (kc_redact_connect_body(redact_shapes[op->route->shape], doc) < 0)
             kc_reply_error(req, 502, "bad_gateway", "kafka connect answered a body too deep to mask");
         else
             kc_reply_json(req, status, doc);
+    } else if (scrubbed > 0) {
+        kc_reply_json(req, status, doc);
     } else {
         /* Status documents and Connect's own errors carry no config: they pass through as
-         * they are, byte for byte — unless an error quotes a secret the request carried (a
-         * restored one is a value the client never saw). */
-        char *clean = NULL;
-        size_t clean_len = 0;
-        int rc = op->body ? kc_redact_scrub_text(r->body, r->body_len, body_config(op), &clean,
-                                                 &clean_len)
-                          : 0;
-        if (rc < 0)
-            kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        else if (rc > 0)
-            kc_reply_bytes(req, status, "application/json", clean, clean_len);
-        else
-            kc_reply_bytes(req, status, "application/json", r->body, r->body_len);
-        free(clean);
+         * they are, byte for byte. */
+        kc_reply_bytes(req, status, "application/json", r->body, r->body_len);
     }
     json_decref(doc);
 }

@@ -264,6 +264,20 @@ def test_gateway_errors_on_a_real_worker(env):
     assert g.status == d.status and d.status >= 400, (g.status, d.status)
     assert g.json()["error_code"] == d.json()["error_code"]
     assert env.status("h3-bad-class") is None
+    # Connect quotes refused values in its messages; a secret-named key's value is masked in
+    # them (here a transform alias with "token" in it makes transforms.<alias>.type secret)
+    weird = "h3.hidden.NoSuchTransform"
+    cfg = sink_config(env, "h3-quote", transforms="mytoken", **{"transforms.mytoken.type": weird})
+    d = env.direct("POST", "/connectors", {"name": "h3-quote", "config": cfg})
+    g = env.call("POST", "/connectors", {"name": "h3-quote", "config": cfg})
+    assert g.status == d.status == 400, (g.status, d.body)
+    assert weird.encode() in d.body and weird.encode() not in g.body, (d.body, g.body)
+    assert g.json()["message"] == d.json()["message"].replace(weird, MASK)
+    for path in ("/connector-plugins/FileStreamSink/config/validate",):
+        v = env.call("PUT", path, dict(cfg, name="h3-quote"))
+        assert v.status == 200 and weird.encode() not in v.body, v.body
+        assert v.json()["error_count"] > 0
+    assert env.status("h3-quote") is None
 
 
 # ---- create, validate, config ----
@@ -488,7 +502,8 @@ def test_loggers(env):
     r = env.write("PUT", "/admin/loggers/%s?scope=cluster" % lg, {"level": "INFO"})
     assert r.status == 204 and r.body == b""
     for url in env.st.connect_urls:
-        wait_until(lambda: env.direct("GET", "/admin/loggers/%s" % lg, url=url).json()["level"]
+        # (a worker that never heard of the logger answers 404 until the level lands)
+        wait_until(lambda: env.direct("GET", "/admin/loggers/%s" % lg, url=url).json().get("level")
                    == "INFO", timeout=DEADLINE, what="INFO on %s" % url)
     env.same("PUT", "/admin/loggers/%s" % lg, {"level": "LOUD"})
 

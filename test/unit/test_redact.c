@@ -205,6 +205,26 @@ static const struct shape_case shape_cases[] = {
      "\"value\":{\"name\":\"errors.tolerance\",\"value\":\"some\",\"recommended_values\":[],"
      "\"errors\":[\"Invalid value some for configuration errors.tolerance\"],\"visible\":true}}]}",
      2},
+    /* the message about a secret entry sits on another entry ("transforms" for a refused
+     * transforms.<alias>.type, real 4.1) */
+    {KC_REDACT_VALIDATE,
+     "{\"name\":\"X\",\"error_count\":1,\"groups\":[],\"configs\":["
+     "{\"definition\":{\"name\":\"transforms\",\"type\":\"LIST\"},\"value\":{\"name\":"
+     "\"transforms\",\"value\":\"mytoken\",\"recommended_values\":[],\"errors\":[\"Invalid "
+     "value a.B for configuration transforms.mytoken.type: Class a.B could not be found.\"],"
+     "\"visible\":true}},"
+     "{\"definition\":{\"name\":\"transforms.mytoken.type\",\"type\":\"CLASS\"},\"value\":"
+     "{\"name\":\"transforms.mytoken.type\",\"value\":\"a.B\",\"recommended_values\":[],"
+     "\"errors\":[],\"visible\":true}}]}",
+     "{\"name\":\"X\",\"error_count\":1,\"groups\":[],\"configs\":["
+     "{\"definition\":{\"name\":\"transforms\",\"type\":\"LIST\"},\"value\":{\"name\":"
+     "\"transforms\",\"value\":\"mytoken\",\"recommended_values\":[],\"errors\":[\"Invalid "
+     "value ******** for configuration transforms.mytoken.type: Class ******** could not be "
+     "found.\"],\"visible\":true}},"
+     "{\"definition\":{\"name\":\"transforms.mytoken.type\",\"type\":\"CLASS\"},\"value\":"
+     "{\"name\":\"transforms.mytoken.type\",\"value\":\"********\",\"recommended_values\":[],"
+     "\"errors\":[],\"visible\":true}}]}",
+     2},
     /* wrong shape declared: the deep walk still masks */
     {KC_REDACT_TASKS,
      "{\"name\":\"c\",\"config\":{\"token\":\"t\"}}",
@@ -275,7 +295,8 @@ static void test_restore(void **state)
 }
 
 struct scrub_case {
-    const char *config, *text, *want; /* want NULL: nothing to scrub */
+    const char *config, *doc, *want;
+    int changed;
 };
 
 static const struct scrub_case scrub_cases[] = {
@@ -284,34 +305,34 @@ static const struct scrub_case scrub_cases[] = {
      "{\"error_code\":400,\"message\":\"Invalid value hunter2 for configuration db.password; "
      "hunter2 again; topic t\"}",
      "{\"error_code\":400,\"message\":\"Invalid value ******** for configuration db.password; "
-     "******** again; topic t\"}"},
-    /* two secrets, one a prefix of nothing here; non-secret keys never scrub */
-    {"{\"a.token\":\"tok-1\",\"b.secret\":\"sss\",\"file\":\"/x\"}",
-     "tok-1 and sss and /x", "******** and ******** and /x"},
-    {"{\"db.password\":\"hunter2\"}", "{\"error_code\":404,\"message\":\"not found\"}", NULL},
+     "******** again; topic t\"}",
+     1},
+    /* strings at any depth, two secrets; keys, numbers and non-secret keys' values stay */
+    {"{\"a.token\":\"tok-1\",\"b.secret\":\"1\",\"file\":\"/x\"}",
+     "{\"configs\":[{\"value\":{\"errors\":[\"tok-1 and 1 and /x\"]}},\"tok-1\"],\"order\":1,"
+     "\"tok-1\":2}",
+     "{\"configs\":[{\"value\":{\"errors\":[\"******** and ******** and /x\"]}},\"********\"],"
+     "\"order\":1,\"tok-1\":2}",
+     3},
+    {"{\"db.password\":\"hunter2\"}", "{\"error_code\":404,\"message\":\"not found\"}",
+     "{\"error_code\":404,\"message\":\"not found\"}", 0},
     /* the mask itself, empty and non-string values are nothing to hide */
-    {"{\"db.password\":\"********\",\"x.secret\":\"\",\"n.token\":5}", "******** 5", NULL},
-    {"[\"hunter2\"]", "hunter2", NULL},
+    {"{\"db.password\":\"********\",\"x.secret\":\"\",\"n.token\":5}", "[\"******** 5\"]",
+     "[\"******** 5\"]", 0},
+    {"[\"hunter2\"]", "[\"hunter2\"]", "[\"hunter2\"]", 0},
 };
 
-static void test_scrub_text(void **state)
+static void test_scrub_doc(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof scrub_cases / sizeof scrub_cases[0]; i++) {
         json_t *cfg = parse(scrub_cases[i].config);
-        char *out = (char *)"untouched";
-        size_t out_len = 99;
-        const char *text = scrub_cases[i].text;
-        int rc = kc_redact_scrub_text(text, strlen(text), cfg, &out, &out_len);
-        if (!scrub_cases[i].want) {
-            assert_int_equal(rc, 0);
-            assert_null(out);
-        } else {
-            assert_int_equal(rc, 1);
-            assert_string_equal(out, scrub_cases[i].want);
-            assert_int_equal(out_len, strlen(scrub_cases[i].want));
-            free(out);
-        }
+        json_t *doc = parse(scrub_cases[i].doc);
+        int n = kc_redact_scrub_doc(doc, cfg);
+        if (n != scrub_cases[i].changed)
+            fail_msg("case %zu: changed %d, want %d", i, n, scrub_cases[i].changed);
+        assert_json_equal(doc, scrub_cases[i].want);
+        json_decref(doc);
         json_decref(cfg);
     }
 }
@@ -323,7 +344,7 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_too_deep),
         cmocka_unit_test(test_restore),
-        cmocka_unit_test(test_scrub_text),
+        cmocka_unit_test(test_scrub_doc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
