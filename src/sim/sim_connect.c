@@ -733,7 +733,7 @@ static void h_topics(struct req *q)
 {
     struct sim_connector *c = sim_model_find(q->sim->model, q->name);
     json_t *topics = json_array();
-    for (size_t i = 0; c && i < c->ntopics && !c->topics_reset && topics; i++)
+    for (size_t i = 0; c && sim_model_topics_active(c) && i < c->ntopics && topics; i++)
         json_array_append_new(topics, json_string(c->topics[i]));
     json_t *out = json_object();
     if (out && topics)
@@ -750,7 +750,7 @@ static void h_topics_reset(struct req *q)
 {
     struct sim_connector *c = sim_model_find(q->sim->model, q->name);
     if (c)
-        c->topics_reset = true;
+        sim_model_reset_topics(c);
     reply_empty(q, 202);
 }
 

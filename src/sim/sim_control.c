@@ -187,7 +187,7 @@ static void fail_task(struct sim *s, evhtp_request_t *r)
     if (t) {
         double now = sim_model_now();
         if (sim_model_fail_task(s->model, c, t, json_string_value(json_object_get(body, "trace")),
-                                now) < 0)
+                                json_is_true(json_object_get(body, "at_start")), now) < 0)
             reply(r, 500, NULL);
         else
             reply(r, 200, sim_connect_status_json(s, c));

@@ -140,7 +140,8 @@ static int load_demo(struct sim *s, double now)
     }
     /* payments-jdbc: task 1 died; the connector itself still says RUNNING (WIRE §1.3). */
     struct sim_connector *c = sim_model_find(s->model, "payments-jdbc");
-    if (c && c->ntasks > 1 && sim_model_fail_task(s->model, c, &c->tasks[1], PAYMENTS_TRACE, now))
+    if (c && c->ntasks > 1 &&
+        sim_model_fail_task(s->model, c, &c->tasks[1], PAYMENTS_TRACE, false, now))
         return -1;
     return 0;
 }

@@ -112,8 +112,10 @@ struct sim_model *sim_model_new(int workers, uint64_t seed, double now)
 
 static void free_tasks(struct sim_connector *c)
 {
-    for (size_t i = 0; i < c->ntasks; i++)
+    for (size_t i = 0; i < c->ntasks; i++) {
+        c->topics_kept |= c->tasks[i].ran; /* the status store keeps them */
         free(c->tasks[i].trace);
+    }
     free(c->tasks);
     c->tasks = NULL;
     c->ntasks = 0;
@@ -265,6 +267,7 @@ static void task_set_state(const struct sim_model *m, struct sim_task *t, enum s
     } else if (st == SIM_RUNNING && t->state != SIM_RUNNING) {
         t->run_since = now;
     }
+    t->ran |= st == SIM_RUNNING;
     /* A failed task being restarted still shows its trace (recorded, Kafka 4.1). */
     if (st != SIM_FAILED && st != SIM_RESTARTING) {
         free(t->trace);
@@ -282,6 +285,7 @@ static void task_renew(const struct sim_model *m, struct sim_task *t, enum sim_s
         t->trace = NULL;
     }
     t->state = st;
+    t->ran |= st == SIM_RUNNING;
     t->run_base = run_s;
     t->run_since = now;
     t->frozen_at = now;
@@ -399,7 +403,6 @@ int sim_model_reconfigure(struct sim_model *m, struct sim_connector *c, enum sim
     c->kind = kind;
     c->tasks_wanted = tasks_max(c);
     c->tasks_due = 0;
-    c->topics_reset = false;
     derive_topics(c);
     return build_tasks(m, c, 0.0, now);
 }
@@ -482,17 +485,36 @@ void sim_model_restart_task(struct sim_model *m, struct sim_connector *c, struct
 }
 
 int sim_model_fail_task(struct sim_model *m, struct sim_connector *c, struct sim_task *t,
-                        const char *trace, double now)
+                        const char *trace, bool at_start, double now)
 {
     (void)c;
     char *copy = strdup(trace && *trace ? trace : DEFAULT_TRACE);
     if (!copy)
         return -1;
+    if (at_start) {
+        task_renew(m, t, SIM_FAILED, 0.0, now);
+        t->ran = false;
+    }
     task_set_state(m, t, SIM_FAILED, now);
     t->due = 0;
     free(t->trace); /* a restarting task may still hold its last trace */
     t->trace = copy;
     return 0;
+}
+
+bool sim_model_topics_active(const struct sim_connector *c)
+{
+    bool active = c->topics_kept;
+    for (size_t i = 0; i < c->ntasks && !active; i++)
+        active = c->tasks[i].ran;
+    return active;
+}
+
+void sim_model_reset_topics(struct sim_connector *c)
+{
+    c->topics_kept = false;
+    for (size_t i = 0; i < c->ntasks; i++)
+        c->tasks[i].ran = false;
 }
 
 void sim_model_move_task(struct sim_model *m, struct sim_connector *c, struct sim_task *t,

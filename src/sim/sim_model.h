@@ -31,6 +31,7 @@ struct sim_task {
     int worker;
     enum sim_state state;
     char *trace; /* owned; set only while FAILED */
+    bool ran;    /* has run since the last topics reset: its topics are active */
     /* Fixed per task from the seed: what the workload looks like. */
     double rate;             /* records per second while RUNNING */
     double bytes_per_record; /* payload bytes */
@@ -53,7 +54,7 @@ struct sim_connector {
     json_t *config;               /* owned; flat string map including "name" */
     char *topics[SIM_TOPICS_MAX]; /* owned; from topic/topics/kafka.topic */
     size_t ntopics;
-    bool topics_reset;      /* PUT topics/reset: no active topics until restart */
+    bool topics_kept;       /* tasks gone since (stop, reconfigure) had made topics active */
     json_t *offsets;        /* owned override after PATCH/DELETE offsets, or NULL */
     struct sim_task *tasks; /* owned array */
     size_t ntasks;
@@ -138,9 +139,16 @@ void sim_model_restart(struct sim_model *m, struct sim_connector *c, bool includ
 /* Task restart: fresh instance at once (RUNNING, or PAUSED under a paused connector). */
 void sim_model_restart_task(struct sim_model *m, struct sim_connector *c, struct sim_task *t,
                             double now);
-/* Marks a task FAILED with trace (copied; NULL = a default Java trace). Returns 0 or -1. */
+/* Marks a task FAILED with trace (copied; NULL = a default Java trace). at_start: it failed in
+ * its start(), so this instance never ran: counters from 0 and no active topics from it.
+ * Returns 0 or -1. */
 int sim_model_fail_task(struct sim_model *m, struct sim_connector *c, struct sim_task *t,
-                        const char *trace, double now);
+                        const char *trace, bool at_start, double now);
+
+/* Connect's active topics: a connector has them once one of its tasks ran (a task that failed
+ * in start() never subscribed or sent), until PUT topics/reset. */
+bool sim_model_topics_active(const struct sim_connector *c);
+void sim_model_reset_topics(struct sim_connector *c);
 /* Moves a task to another worker: a new instance there, counters from 0. */
 void sim_model_move_task(struct sim_model *m, struct sim_connector *c, struct sim_task *t,
                          int worker, double now);

@@ -387,6 +387,25 @@ def test_logger_namespaces(sim):
     assert c.c("GET", "/admin/loggers/x").status == 404
 
 
+def test_task_failed_at_start_has_no_active_topics(sim):
+    """A sink task that fails in start() never subscribed: no active topics (recorded on Kafka
+    4.1); once a task runs they appear, and a reset clears them again."""
+    c = Cluster(sim)
+    cfg = {"connector.class": "FileStreamSinkConnector", "tasks.max": "1", "topics": "t1"}
+    assert c.c("PUT", "/connectors/fs/config", body=cfg).status == 201
+    kctest.wait_until(lambda: len(c.cj("/connectors/fs")["tasks"]) == 1, timeout=5, what="task")
+    r = kctest.control(sim, "POST", "/tasks/fail", {"connector": "fs", "task": 0,
+                                                    "at_start": True})
+    assert r.status == 200 and r.json()["tasks"][0]["state"] == "FAILED"
+    assert c.cj("/connectors/fs/topics") == {"fs": {"topics": []}}
+    assert c.c("POST", "/connectors/fs/tasks/0/restart").status == 204
+    assert c.cj("/connectors/fs/topics") == {"fs": {"topics": ["t1"]}}
+    assert c.c("PUT", "/connectors/fs/stop").status == 204
+    assert c.cj("/connectors/fs/topics") == {"fs": {"topics": ["t1"]}}
+    assert c.c("PUT", "/connectors/fs/topics/reset").status == 202
+    assert c.cj("/connectors/fs/topics") == {"fs": {"topics": []}}
+
+
 def test_validate(cluster):
     r = cluster.c("PUT", "/connector-plugins/S3SinkConnector/config/validate",
                   body={"connector.class": "io.confluent.connect.s3.S3SinkConnector",
