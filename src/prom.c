@@ -51,7 +51,8 @@ static const struct {
      RV_ERRORS},
     {"kconnect_connector_records_per_second", "gauge", "Records per second.", RV_RPS},
     {"kconnect_connector_bytes_per_second", "gauge", "Bytes per second.", RV_BPS},
-    {"kconnect_connector_error_ratio", "gauge", "Errors divided by records (0..1).",
+    {"kconnect_connector_error_ratio", "gauge",
+     "Record errors divided by the records taken in (0..1).",
      RV_ERROR_RATIO},
     {"kconnect_connector_lag_records", "gauge", "Max consumer lag in records (sinks).", RV_LAG},
 };
