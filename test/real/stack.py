@@ -560,9 +560,14 @@ def main(argv=None):
             print("real stack: Kafka %s, Jolokia %s agents; logs in %s"
                   % (pinned_versions()["kafka"], pinned_versions()["jolokia%d" % args.jolokia],
                      st.run_dir), flush=True)
+            parent = os.getppid()
             while not stop.is_set():
                 for name in st.procs:
                     st._alive(name)
+                # Whoever started us is gone (a test runner killed by its timeout): stop too.
+                if os.getppid() != parent:
+                    print("real stack: parent process exited; stopping", file=sys.stderr)
+                    break
                 stop.wait(1.0)
         finally:
             st.stop()
