@@ -265,6 +265,11 @@ static bool is_json_ctype(const char *ct)
 
 /* ---- config validation shared by create, PUT and PATCH ---- */
 
+static struct sim_worker_version worker_version(const struct req *q)
+{
+    return (struct sim_worker_version){q->sim->opt.kafka_version, q->sim->model->kafka_version};
+}
+
 static void plugin_list(char *out, size_t cap)
 {
     size_t o = 0;
@@ -318,7 +323,7 @@ static const struct sim_plugin *check_config(struct req *q, const char *name, js
         return NULL;
     json_t *messages = NULL;
     int errors = 0;
-    json_t *infos = sim_plugins_validate(p, cls, config, &errors, &messages);
+    json_t *infos = sim_plugins_validate(p, worker_version(q), cls, config, &errors, &messages);
     json_decref(infos);
     if (!messages) {
         reply_json(q, 500, NULL);
@@ -1052,7 +1057,7 @@ static void h_plugin_config(struct req *q)
         reply_error(q, 404, "Unknown plugin %s.", q->plugin);
         return;
     }
-    reply_json(q, 200, sim_plugins_config_defs(p));
+    reply_json(q, 200, sim_plugins_config_defs(p, worker_version(q)));
 }
 
 /* Kafka compares class names with any "$…" suffix dropped and case ignored. */
@@ -1088,7 +1093,7 @@ static void h_validate(struct req *q)
         return;
     }
     int errors = 0;
-    reply_json(q, 200, sim_plugins_validate(p, cls, config, &errors, NULL));
+    reply_json(q, 200, sim_plugins_validate(p, worker_version(q), cls, config, &errors, NULL));
     json_decref(config);
 }
 
