@@ -134,18 +134,67 @@ static json_t *info_json(const struct sim_connector *c)
     return info_json_tasks(c, task_ids_json(c));
 }
 
-/* Java's Map.toString: {k=v, k=v}, as Connect prints a config in an error. */
+/* Java's String.hashCode over the UTF-16 code units of a UTF-8 key. */
+static uint32_t java_string_hash(const char *s)
+{
+    uint32_t h = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp = *p++;
+        int more = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+        if (more)
+            cp &= 0x3Fu >> more;
+        for (; more > 0 && (*p & 0xC0) == 0x80; more--)
+            cp = (cp << 6) | (*p++ & 0x3F);
+        if (cp >= 0x10000) { /* a surrogate pair */
+            cp -= 0x10000;
+            h = 31 * h + (0xD800 + (cp >> 10));
+            cp = 0xDC00 + (cp & 0x3FF);
+        }
+        h = 31 * h + cp;
+    }
+    return h;
+}
+
+/* Java's Map.toString: {k=v, k=v}, as Connect prints a config in an error. The map there is a
+ * HashMap copied from the request's (new HashMap<>(map), Java 17): its capacity is
+ * tableSizeFor((int)(n / 0.75 + 1)) and it iterates bucket by bucket, each bucket in insertion
+ * order (recorded: {name=rec-bad, tasks.max=1} for a body giving tasks.max first). Buckets of 8+
+ * keys would become trees; configs that print here are far smaller. */
 static void map_to_string(const json_t *config, char *out, size_t cap)
 {
-    size_t o = 0;
+    enum { MAX_KEYS = 256 };
+    const char *keys[MAX_KEYS];
+    uint32_t bucket[MAX_KEYS];
+    size_t n = 0;
     const char *k;
     json_t *v;
-    o += (size_t)snprintf(out, cap, "{");
     json_object_foreach((json_t *)(uintptr_t)config, k, v)
     {
-        if (o >= cap)
-            break;
-        o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", o > 1 ? ", " : "", k,
+        if (n < MAX_KEYS)
+            keys[n++] = k;
+    }
+    uint32_t buckets = 1;
+    while (buckets < (uint32_t)((float)n / 0.75f + 1.0f))
+        buckets <<= 1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = java_string_hash(keys[i]);
+        bucket[i] = (h ^ (h >> 16)) & (buckets - 1);
+    }
+    /* Stable insertion sort by bucket keeps each bucket's insertion order. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && bucket[j - 1] > bucket[j]; j--) {
+            uint32_t b = bucket[j];
+            bucket[j] = bucket[j - 1];
+            bucket[j - 1] = b;
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    size_t o = (size_t)snprintf(out, cap, "{");
+    for (size_t i = 0; i < n && o < cap; i++) {
+        v = json_object_get(config, keys[i]);
+        o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? ", " : "", keys[i],
                               json_is_string(v) ? json_string_value(v) : "null");
     }
     if (o < cap)
