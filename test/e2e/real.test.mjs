@@ -22,7 +22,7 @@ before(async () => {
   // poll the metrics every second when the stream is not used, so samples arrive within seconds
   // Real Connect writes a new connector's status asynchronously: right after the create its
   // GET …/status may answer 404 for a moment (the page shows "starting" meanwhile).
-  const allow = [...OPTIONAL_404, new RegExp(`status of 404 .*/api/default/connectors/${CREATED}/status$`)];
+  const allow = [...OPTIONAL_404, new RegExp(`status of 404 .*/api/default/connectors/(${CREATED}|files-2)/status$`)];
   ({ page, errors } = await newPage(browser, { allow, init: () => { try { localStorage.setItem('kc.metricsRefresh', '1000'); } catch { /* about:blank */ } } }));
   page.setDefaultTimeout(SETTLE);
   tmp = mkdtempSync(path.join(os.tmpdir(), 'kc-e2e-real-'));
@@ -161,6 +161,27 @@ test('a FileStream source created from the template reaches RUNNING', async (t) 
   // gone again (a reused stack, KC_E2E_REAL_*, starts clean next time)
   await page.goto('about:blank');
   assert.equal((await json(`${stack.connect}/connectors/${CREATED}`, { method: 'DELETE' })).status, 204);
+});
+
+test('a connector whose status Connect has not written yet is "starting", then shows its state', async () => {
+  // What real Connect answers in the moment after a create, made deterministic: the first
+  // three status reads of files-2 get Connect's own 404.
+  let left = 3;
+  const url = `${stack.base}/api/default/connectors/files-2/status`;
+  await page.route(url, (route) => (left-- > 0
+    ? route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error_code: 404, message: 'No status found for connector files-2' }) })
+    : route.continue()));
+  try {
+    await page.goto(stack.base + connectorPath('files-2', 'overview'));
+    await page.waitForSelector('[data-testid=status-pending]');
+    assert.equal(await page.$('.callout-bad'), null, 'no error while starting');
+    assert.equal(await page.$('[data-testid=unknown-connector]'), null);
+    await page.waitForSelector('[data-testid=connector-state] .badge[data-state=RUNNING]');
+    assert.equal(await page.$('[data-testid=status-pending]'), null);
+    assert.ok(left < 0, 'the page asked again by itself');
+  } finally {
+    await page.unroute(url);
+  }
 });
 
 test('cluster and health pages see both real workers and their agents', async () => {
