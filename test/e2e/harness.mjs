@@ -1,6 +1,7 @@
 // e2e harness: starts the real connect-sim and kconnect-console from KC_BUILD_DIR on port 0,
 // waits for their "listening on" lines (with deadlines), drives Debian's chromium through
 // playwright-core, collects console errors, saves screenshots, and stops children TERM→KILL.
+// startRealStack() puts the gateway in front of real Kafka Connect instead (test/real/stack.py).
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
