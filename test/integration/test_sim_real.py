@@ -343,7 +343,6 @@ WAITS = {"put_config_update": [{"connector": "rec-sink", "state": "RUNNING", "ta
 # Differences connect-sim does not model yet, each with the reason; strict: a case that starts
 # to agree fails until it leaves this table. Listed in src/sim/README.md "Known differences".
 KNOWN = {
-    "create_malformed_json": "Jackson 2.16+ message (REDACTED source, start marker)",
     # Recorded while a task had not sent its first record: producer-topic-metrics beans appear
     # with the first send; the simulator's tasks have sent records by then.
     "jolokia-2.4.2-bulk_files_other": "files-2 had sent nothing yet (no producer-topic bean)",
