@@ -274,6 +274,20 @@ def test_compose_stack(compose):
     assert "/connectors/" in init and "SourceConnector" in init, "no demo source connector"
 
 
+def test_compose_pins_the_tested_versions(compose):
+    """The compose stack runs the Kafka and Jolokia agent versions the real-stack tests pin."""
+    import xml.etree.ElementTree as ET
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    props = ET.parse(os.path.join(SOURCE_DIR, "test", "real", "pom.xml")).getroot().find(
+        "m:properties", ns)
+    pinned = {p.tag.split("}")[1]: p.text for p in props}
+    images = {svc.get("image") for svc in compose["services"].values() if "kafka" in
+              (svc.get("image") or "")}
+    assert images == {"apache/kafka:${KAFKA_VERSION:-%s}" % pinned["kafka.version"]}, images
+    text = read(os.path.join(DEPLOY, "docker-compose.yml"))
+    assert "${JOLOKIA_VERSION:-%s}" % pinned["jolokia2.version"] in text
+
+
 def test_compose_console(compose, known_env):
     svc = compose["services"]["kconnect-console"]
     assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
