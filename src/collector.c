@@ -563,6 +563,15 @@ static void start_jolokia(struct kc_collection *c, const char **workers, size_t 
 
 /* ---- CONNECT ---- */
 
+/* Connect's own error body {"error_code": n, "message": …}, as its resources answer. */
+static int is_connect_error(const char *body, size_t len)
+{
+    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+    int yes = json_is_integer(json_object_get(root, "error_code"));
+    json_decref(root);
+    return yes;
+}
+
 static void on_status(const struct kc_fetch_result *r, void *arg)
 {
     struct kc_collection *c = arg;
@@ -574,7 +583,13 @@ static void on_status(const struct kc_fetch_result *r, void *arg)
     if (r->status != 200) {
         char msg[64];
         snprintf(msg, sizeof msg, "%ld", r->status);
-        if (r->status == 404)
+        if (r->status == 404 && (c->whole_cluster || !is_connect_error(r->body, r->body_len)))
+            /* A starting worker's web server answers 404 {"message":"Not Found",…} until its
+             * REST resources are up: that says nothing about the connector (Connect's own
+             * 404 has error_code), so no cache entry, alert or stream may take it for "gone". */
+            fail(c, 503, "kafka connect is unreachable: %s",
+                 "its REST API is not ready (HTTP 404 without a Connect error body)");
+        else if (r->status == 404)
             fail(c, 404, "unexpected status fetching connector %s: 404", c->name);
         else
             fail(c, r->status == 409 ? 503 : 502, "unexpected status from kafka connect: %s",

@@ -379,6 +379,64 @@ def test_stream_ends_when_the_connector_is_deleted(sim):
         gw.assert_clean_exit()
 
 
+class StubConnect:
+    """A Connect worker reduced to one answer for every request: (status, JSON body)."""
+
+    def __init__(self, status, body):
+        import http.server
+
+        answer = json.dumps(body).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_starting_worker_404_is_not_a_deleted_connector():
+    """Real Connect 4.1: until its REST resources are up, a starting worker's web server answers
+    every path 404 {"message":"Not Found","status":"404","url":…} — no error_code. That says
+    nothing about the connector: 503 (Connect not ready), never the unknown-connector 404 that
+    ends streams and forgets alerts. Connect's own 404 (error_code) still means unknown."""
+    starting = StubConnect(404, {"message": "Not Found", "status": "404",
+                                 "url": "http://127.0.0.2:8083/connectors/orders-src/status"})
+    gone = StubConnect(404, {"error_code": 404, "message": "Connector orders-src not found"})
+    gws = []
+    try:
+        gw = start_gateway(env={"KAFKA_CONNECT_URL": starting.url, "KC_NEGATIVE_TTL": "100ms"})
+        gws.append(gw)
+        code, body = get_json(metrics_url(gw, "orders-src"))
+        assert code == 503 and body["error"] == "metrics_fetch_failed", (code, body)
+        assert "not ready" in body["message"], body
+        code, body = get_json(gw.url() + "/api/default/metrics")
+        assert code == 503 and "not ready" in body["message"], (code, body)
+        gw = start_gateway(env={"KAFKA_CONNECT_URL": gone.url})
+        gws.append(gw)
+        assert get_json(metrics_url(gw, "orders-src")) == (404, {
+            "error": "metrics_fetch_failed",
+            "message": "unexpected status fetching connector orders-src: 404"})
+    finally:
+        for g in gws:
+            g.assert_clean_exit()
+        starting.close()
+        gone.close()
+
+
 def test_prometheus_exposition(sim, gw_ttl):
     r = http("GET", gw_ttl.url() + "/metrics")
     assert r.status == 200 and r.header("Content-Type").startswith("text/plain")
