@@ -18,6 +18,7 @@ import argparse
 import atexit
 import base64
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -92,28 +93,40 @@ class StackError(RuntimeError):
 
 def fetch(quiet=True):
     """Copies the pinned jars from Maven (the machine's ~/.m2 caches the download) into
-    build/real/{lib,agents}. Raises StackError with one clear line when Maven can't."""
-    lib, agents = os.path.join(CACHE_DIR, "lib"), os.path.join(CACHE_DIR, "agents")
-    stamp = os.path.join(CACHE_DIR, ".fetched")
-    if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(POM):
+    build/real/<pom hash>/{lib,agents} and returns those two folders. A folder per pom content,
+    filled under a temporary name and renamed when complete: a stack that is running keeps its
+    jars when the pom changes, and two fetches at once never see each other's half-copied
+    folder. Raises StackError with one clear line when Maven can't."""
+    with open(POM, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    home = os.path.join(CACHE_DIR, digest)
+    lib, agents = os.path.join(home, "lib"), os.path.join(home, "agents")
+    if os.path.isdir(home):
         return lib, agents
     if shutil.which("mvn") is None:
         raise StackError("real stack: mvn is not installed (apt-get install maven)")
-    shutil.rmtree(lib, ignore_errors=True)
-    shutil.rmtree(agents, ignore_errors=True)
-    base = ["mvn", "-B", "-f", POM] + (["-q"] if quiet else [])
-    steps = [base + ["dependency:copy-dependencies", "-DincludeScope=runtime",
-                     "-DoutputDirectory=" + lib],
-             base + ["-P", "agents", "dependency:copy-dependencies", "-DincludeGroupIds=org.jolokia",
-                     "-DexcludeTransitive=true", "-DoutputDirectory=" + agents]]
-    for argv in steps:
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if r.returncode != 0:
-            tail = [ln for ln in r.stdout.splitlines() if "ERROR" in ln][:1]
-            raise StackError("real stack: Maven could not fetch the pinned Kafka/Jolokia jars "
-                             "(%s)" % (tail[0].strip() if tail else "mvn exit %d" % r.returncode))
-    with open(stamp, "w") as f:
-        f.write("ok\n")
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    partial = tempfile.mkdtemp(prefix=".fetch-", dir=CACHE_DIR)
+    try:
+        base = ["mvn", "-B", "-f", POM] + (["-q"] if quiet else [])
+        steps = [base + ["dependency:copy-dependencies", "-DincludeScope=runtime",
+                         "-DoutputDirectory=" + os.path.join(partial, "lib")],
+                 base + ["-P", "agents", "dependency:copy-dependencies",
+                         "-DincludeGroupIds=org.jolokia", "-DexcludeTransitive=true",
+                         "-DoutputDirectory=" + os.path.join(partial, "agents")]]
+        for argv in steps:
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:
+                tail = [ln for ln in r.stdout.splitlines() if "ERROR" in ln][:1]
+                raise StackError("real stack: Maven could not fetch the pinned Kafka/Jolokia jars "
+                                 "(%s)" % (tail[0].strip() if tail else "mvn exit %d" % r.returncode))
+        try:
+            os.rename(partial, home)
+        except OSError:  # another fetch finished first: its folder is as good
+            if not os.path.isdir(home):
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return lib, agents
 
 
@@ -536,7 +549,7 @@ def main(argv=None):
     try:
         if args.cmd == "fetch":
             lib, agents = fetch(quiet=False)
-            print("real stack: %s in %s" % (pinned_versions(), CACHE_DIR))
+            print("real stack: %s in %s" % (pinned_versions(), os.path.dirname(lib)))
             return 0
         stop = threading.Event()
         starting = [True]
