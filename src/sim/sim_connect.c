@@ -29,13 +29,21 @@ struct req {
 
 typedef void (*handler_fn)(struct req *q);
 
+/* What Jersey lets through, from the resource class's @Consumes: RootResource declares none;
+ * the others consume JSON, so any other media type is a 415 even without a body. */
+enum media {
+    M_ANY,  /* no @Consumes: any Content-Type */
+    M_JSON, /* @Consumes(JSON), no body read */
+    M_BODY, /* @Consumes(JSON) and reads a JSON body */
+};
+
 struct route {
     htp_method method;
     const char *path;   /* template; {name} {task} {plugin} match one segment */
     const char *key;    /* counter key, "METHOD /template" */
     int min_version;    /* first Kafka version (major*100+minor) that has it */
     int max_version;    /* last one, 0 = still there */
-    bool consumes_json; /* takes a JSON body */
+    enum media media;
     handler_fn fn;
 };
 
@@ -526,6 +534,13 @@ static void h_health(struct req *q)
                          "Worker has completed startup and is ready to handle requests."));
 }
 
+/* A connector just created has no status record yet (written asynchronously once it started):
+ * Connect answers the unknown connector's 404 until then. */
+static bool has_status(const struct sim_connector *c)
+{
+    return c->status_due <= 0;
+}
+
 static void h_list(struct req *q)
 {
     struct sim_model *m = q->sim->model;
@@ -549,9 +564,15 @@ static void h_list(struct req *q)
         reply_json(q, 200, arr);
         return;
     }
+    bool want_status = false;
+    for (int k = 0; k < nexp; k++)
+        want_status |= strcmp(vals[k], "status") == 0;
     json_t *out = json_object();
     for (size_t i = 0; i < m->n && out; i++) {
         const struct sim_connector *c = m->list[i];
+        /* ConnectorsResource drops a connector whose status lookup says 404. */
+        if (want_status && !has_status(c))
+            continue;
         json_t *e = json_object();
         for (int k = 0; k < nexp && e; k++) {
             if (strcmp(vals[k], "status") == 0)
@@ -752,7 +773,9 @@ static void h_patch_config(struct req *q)
 static void h_status(struct req *q)
 {
     struct sim_connector *c = need(q, NO_STATUS);
-    if (c)
+    if (c && !has_status(c))
+        reply_error(q, 404, "%s%s%s", NO_STATUS.before, q->name, NO_STATUS.after);
+    else if (c)
         reply_json(q, 200, sim_connect_status_json(q->sim, c));
 }
 
@@ -1150,6 +1173,47 @@ static void h_plugins(struct req *q)
     reply_json(q, 200, arr);
 }
 
+/* Compares dotted versions numerically, part by part ("4.10" > "4.9"). */
+static int version_cmp(const char *a, const char *b)
+{
+    while (*a || *b) {
+        char *ea, *eb;
+        long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        a = *ea == '.' ? ea + 1 : ea;
+        b = *eb == '.' ? eb + 1 : eb;
+        if (ea == a && eb == b && (*a || *b)) /* not numbers: compare the rest as text */
+            return strcmp(a, b);
+    }
+    return 0;
+}
+
+/* Does version v satisfy a Maven range spec as Kafka 4.1 reads ?version (KIP-891): a plain
+ * version is the hard requirement [v]; "[a,b)" style bounds, either side may be empty. The
+ * spec is normalized into range. */
+static bool version_in_range(const char *v, const char *spec, char *range, size_t cap)
+{
+    if (spec[0] != '[' && spec[0] != '(') {
+        snprintf(range, cap, "[%s]", spec);
+        return version_cmp(v, spec) == 0;
+    }
+    snprintf(range, cap, "%s", spec);
+    size_t n = strlen(spec);
+    char lo[64] = "", hi[64] = "";
+    const char *comma = strchr(spec, ',');
+    bool lo_in = spec[0] == '[', hi_in = spec[n - 1] == ']';
+    if (!comma) { /* "[v]" */
+        snprintf(lo, sizeof lo, "%.*s", (int)(n > 2 ? n - 2 : 0), spec + 1);
+        return version_cmp(v, lo) == 0;
+    }
+    snprintf(lo, sizeof lo, "%.*s", (int)(comma - spec - 1), spec + 1);
+    const char *end = spec + n - 1; /* the closing bracket */
+    snprintf(hi, sizeof hi, "%.*s", (int)(end > comma ? end - comma - 1 : 0), comma + 1);
+    int cl = lo[0] ? version_cmp(v, lo) : 1, ch = hi[0] ? version_cmp(v, hi) : -1;
+    return (cl > 0 || (lo_in && cl == 0)) && (ch < 0 || (hi_in && ch == 0));
+}
+
 static void h_plugin_config(struct req *q)
 {
     const struct sim_plugin *p = sim_plugins_find_connector(q->plugin);
@@ -1157,14 +1221,37 @@ static void h_plugin_config(struct req *q)
         reply_error(q, 404, "Unknown plugin %s.", q->plugin);
         return;
     }
+    /* Plugin versions came with 4.1 (KIP-891): ?version must match the installed one, else
+     * the class loader's VersionedPluginLoadingException is a 400. Before, it is ignored. */
+    char want[64], range[80];
+    const char *have = p->version ? p->version : q->sim->opt.kafka_version;
+    if (q->sim->model->kafka_version >= 401 &&
+        sim_http_query(q->r, "version", 0, want, sizeof want) && strcmp(want, "latest") != 0 &&
+        want[0] && !version_in_range(have, want, range, sizeof range)) {
+        reply_error(q, 400, "Plugin %s has version %s which does not match the required version "
+                            "range %s",
+                    p->cls, have, range);
+        return;
+    }
     reply_json(q, 200, sim_plugins_config_defs(p, worker_version(q)));
 }
 
-/* Kafka compares class names with any "$…" suffix dropped and case ignored. */
-static bool class_ends_with(const char *cls, const char *plugin)
+/* Length of a plugin name without its "Connector" suffix, as ConnectorPluginsResource's
+ * normalizedPluginName makes the alias of a class name (a bare "Connector" stays). */
+static size_t normalized_len(const char *name)
 {
-    size_t a = strlen(cls), b = strlen(plugin);
-    return a >= b && strcasecmp(cls + a - b, plugin) == 0;
+    static const char SUFFIX[] = "Connector";
+    size_t n = strlen(name), k = sizeof SUFFIX - 1;
+    return n > k && strcmp(name + n - k, SUFFIX) == 0 ? n - k : n;
+}
+
+/* Does the body's connector.class agree with the URL's plugin? Connect checks that the
+ * normalized class ends with the normalized plugin, case-sensitively, so a full class name
+ * matches its alias in either form (FileStreamSource, FileStreamSourceConnector). */
+static bool class_matches_plugin(const char *cls, const char *plugin)
+{
+    size_t a = normalized_len(cls), b = normalized_len(plugin);
+    return a >= b && strncmp(cls + a - b, plugin, b) == 0;
 }
 
 static void h_validate(struct req *q)
@@ -1177,15 +1264,23 @@ static void h_validate(struct req *q)
     if (!config)
         return;
     const char *cls = json_string_value(json_object_get(config, "connector.class"));
-    if (cls && !class_ends_with(cls, q->plugin)) {
+    if (cls && !class_matches_plugin(cls, q->plugin)) {
         reply_error(q, 400, "Included connector type %s does not match request type %s", cls,
                     q->plugin);
         json_decref(config);
         return;
     }
     if (!cls) {
-        json_object_set_new(config, "connector.class", json_string(q->plugin));
-        cls = q->plugin;
+        /* The URL's plugin is not used: the herder's validation, run on another thread,
+         * finds no connector.class and the resource answers its ExecutionException. */
+        char map[2048];
+        map_to_string(config, map, sizeof map);
+        reply_error(q, 500,
+                    "org.apache.kafka.connect.runtime.rest.errors.BadRequestException: "
+                    "Connector config %s contains no connector type",
+                    map);
+        json_decref(config);
+        return;
     }
     const struct sim_plugin *p = find_plugin_or_error(q, cls, true);
     if (!p) {
@@ -1263,37 +1358,37 @@ static void h_logger_put(struct req *q)
         htp_method_##m, p, #m " " p, v, 0, j, f                                                    \
     }
 static const struct route ROUTES[] = {
-    R(GET, "/", 0, false, h_root),
-    R(GET, "/health", 309, false, h_health),
-    R(GET, "/connectors", 0, false, h_list),
-    R(POST, "/connectors", 0, true, h_create),
-    R(GET, "/connectors/{name}", 0, false, h_get),
-    R(DELETE, "/connectors/{name}", 0, false, h_delete),
-    R(GET, "/connectors/{name}/config", 0, false, h_get_config),
-    R(PUT, "/connectors/{name}/config", 0, true, h_put_config),
-    R(PATCH, "/connectors/{name}/config", 308, true, h_patch_config),
-    R(GET, "/connectors/{name}/status", 0, false, h_status),
-    R(GET, "/connectors/{name}/tasks", 0, false, h_tasks),
+    R(GET, "/", 0, M_ANY, h_root),
+    R(GET, "/health", 309, M_ANY, h_health),
+    R(GET, "/connectors", 0, M_JSON, h_list),
+    R(POST, "/connectors", 0, M_BODY, h_create),
+    R(GET, "/connectors/{name}", 0, M_JSON, h_get),
+    R(DELETE, "/connectors/{name}", 0, M_JSON, h_delete),
+    R(GET, "/connectors/{name}/config", 0, M_JSON, h_get_config),
+    R(PUT, "/connectors/{name}/config", 0, M_BODY, h_put_config),
+    R(PATCH, "/connectors/{name}/config", 308, M_BODY, h_patch_config),
+    R(GET, "/connectors/{name}/status", 0, M_JSON, h_status),
+    R(GET, "/connectors/{name}/tasks", 0, M_JSON, h_tasks),
     /* Deprecated in 3.7, gone in 4.0 (recorded: 404 on 4.1). */
     {htp_method_GET, "/connectors/{name}/tasks-config", "GET /connectors/{name}/tasks-config", 208,
-     399, false, h_tasks_config},
-    R(GET, "/connectors/{name}/tasks/{task}/status", 0, false, h_task_status),
-    R(POST, "/connectors/{name}/tasks/{task}/restart", 0, false, h_task_restart),
-    R(GET, "/connectors/{name}/topics", 205, false, h_topics),
-    R(PUT, "/connectors/{name}/topics/reset", 205, false, h_topics_reset),
-    R(PUT, "/connectors/{name}/pause", 0, false, h_pause),
-    R(PUT, "/connectors/{name}/resume", 0, false, h_resume),
-    R(PUT, "/connectors/{name}/stop", 305, false, h_stop),
-    R(POST, "/connectors/{name}/restart", 0, false, h_restart),
-    R(GET, "/connectors/{name}/offsets", 305, false, h_offsets),
-    R(PATCH, "/connectors/{name}/offsets", 306, true, h_patch_offsets),
-    R(DELETE, "/connectors/{name}/offsets", 306, false, h_delete_offsets),
-    R(GET, "/connector-plugins", 0, false, h_plugins),
-    R(GET, "/connector-plugins/{plugin}/config", 302, false, h_plugin_config),
-    R(PUT, "/connector-plugins/{plugin}/config/validate", 0, true, h_validate),
-    R(GET, "/admin/loggers", 204, false, h_loggers),
-    R(GET, "/admin/loggers/{name}", 204, false, h_logger),
-    R(PUT, "/admin/loggers/{name}", 204, true, h_logger_put),
+     399, M_JSON, h_tasks_config},
+    R(GET, "/connectors/{name}/tasks/{task}/status", 0, M_JSON, h_task_status),
+    R(POST, "/connectors/{name}/tasks/{task}/restart", 0, M_JSON, h_task_restart),
+    R(GET, "/connectors/{name}/topics", 205, M_JSON, h_topics),
+    R(PUT, "/connectors/{name}/topics/reset", 205, M_JSON, h_topics_reset),
+    R(PUT, "/connectors/{name}/pause", 0, M_JSON, h_pause),
+    R(PUT, "/connectors/{name}/resume", 0, M_JSON, h_resume),
+    R(PUT, "/connectors/{name}/stop", 305, M_JSON, h_stop),
+    R(POST, "/connectors/{name}/restart", 0, M_JSON, h_restart),
+    R(GET, "/connectors/{name}/offsets", 305, M_JSON, h_offsets),
+    R(PATCH, "/connectors/{name}/offsets", 306, M_BODY, h_patch_offsets),
+    R(DELETE, "/connectors/{name}/offsets", 306, M_JSON, h_delete_offsets),
+    R(GET, "/connector-plugins", 0, M_JSON, h_plugins),
+    R(GET, "/connector-plugins/{plugin}/config", 302, M_JSON, h_plugin_config),
+    R(PUT, "/connector-plugins/{plugin}/config/validate", 0, M_BODY, h_validate),
+    R(GET, "/admin/loggers", 204, M_JSON, h_loggers),
+    R(GET, "/admin/loggers/{name}", 204, M_JSON, h_logger),
+    R(PUT, "/admin/loggers/{name}", 204, M_BODY, h_logger_put),
 };
 #undef R
 
@@ -1361,11 +1456,61 @@ static bool match_template(const char *t, char *seg[], int nseg, struct req *q, 
     return true;
 }
 
-enum match { MATCH_OK, MATCH_NO_PATH, MATCH_NO_METHOD };
+enum match { MATCH_OK, MATCH_NO_PATH, MATCH_NO_METHOD, MATCH_REFUSED };
+
+/* Escapes Jetty 12's URI compliance refuses in a path (UriCompliance.DEFAULT), with the
+ * violation's description. Kafka 4.0 moved Connect's REST server to Jetty 12 (KIP-1032). */
+static const struct {
+    const char *escape, *message;
+} REFUSED_ESCAPES[] = {
+    {"%2F", "Ambiguous URI path separator"}, /* seen on a real 4.1.1 worker */
+    {"%5C", "Suspicious Path Character"},    /* from Jetty's source: an encoded backslash */
+};
+
+/* The violation Jetty refuses path with, or NULL. */
+static const char *refused_escape(const struct sim *s, const char *path)
+{
+    if (s->model->kafka_version < 400)
+        return NULL;
+    for (const char *p = strchr(path, '%'); p; p = strchr(p + 1, '%'))
+        for (size_t i = 0; i < sizeof REFUSED_ESCAPES / sizeof REFUSED_ESCAPES[0]; i++)
+            if (strncasecmp(p, REFUSED_ESCAPES[i].escape, 3) == 0)
+                return REFUSED_ESCAPES[i].message;
+    return NULL;
+}
+
+/* Jetty's own error page (ErrorHandler.writeErrorPage): Connect never sees the request. The
+ * status, Content-Type and title are what the real worker answered; the table is Jetty's
+ * default layout. */
+static void reply_jetty_400(evhtp_request_t *r, const char *message)
+{
+    char uri[1024], page[2048];
+    size_t o = 0;
+    for (const char *p = sim_http_path(r); *p && o + 7 < sizeof uri; p++) {
+        const char *ent = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
+                        : *p == '"' ? "&quot;" : NULL;
+        if (ent)
+            o += (size_t)snprintf(uri + o, sizeof uri - o, "%s", ent);
+        else
+            uri[o++] = *p;
+    }
+    uri[o] = '\0';
+    int n = snprintf(page, sizeof page,
+                     "<html>\n<head>\n<meta http-equiv=\"Content-Type\" "
+                     "content=\"text/html;charset=ISO-8859-1\"/>\n<title>Error 400 %s</title>\n"
+                     "</head>\n<body><h2>HTTP ERROR 400 %s</h2>\n<table>\n"
+                     "<tr><th>URI:</th><td>%s</td></tr>\n<tr><th>STATUS:</th><td>400</td></tr>\n"
+                     "<tr><th>MESSAGE:</th><td>%s</td></tr>\n</table>\n\n</body>\n</html>\n",
+                     message, message, uri, message);
+    sim_http_reply(r, 400, "text/html;charset=iso-8859-1", page,
+                   n < 0 ? 0 : (size_t)n < sizeof page ? (size_t)n : sizeof page - 1);
+}
 
 static enum match find_route(struct sim *s, evhtp_request_t *r, struct req *q)
 {
     char buf[4096];
+    if (refused_escape(s, sim_http_path(r)))
+        return MATCH_REFUSED;
     char *seg[MAX_SEGMENTS];
     int nseg = split_path(sim_http_path(r), buf, sizeof buf, seg);
     if (nseg < 0)
@@ -1394,6 +1539,18 @@ static enum match find_route(struct sim *s, evhtp_request_t *r, struct req *q)
     return path_known ? MATCH_NO_METHOD : MATCH_NO_PATH;
 }
 
+/* Jersey's @Consumes check (seen on a real Kafka 4.1.1 worker: a form Content-Type on a bodyless POST
+ * restart is a 415; no Content-Type and no body is accepted). A body without a Content-Type
+ * is application/octet-stream to Jersey; a body route without JSON is refused as recorded. */
+static bool media_refused(enum media media, const char *ct, bool has_body)
+{
+    if (media == M_ANY)
+        return false;
+    if (ct)
+        return !is_json_ctype(ct);
+    return has_body || media == M_BODY;
+}
+
 /* Routes and answers r; the fault layer has already had its say. */
 static void serve(evhtp_request_t *r, void *arg)
 {
@@ -1407,13 +1564,14 @@ static void serve(evhtp_request_t *r, void *arg)
     case MATCH_NO_METHOD:
         reply_error(&q, 405, "HTTP 405 Method Not Allowed");
         return;
+    case MATCH_REFUSED:
+        reply_jetty_400(r, refused_escape(s, sim_http_path(r)));
+        return;
     case MATCH_OK:
         break;
     }
-    const char *ct = sim_http_header(r, "Content-Type");
-    /* Jersey refuses a body of another media type, and a JSON resource without one. */
-    if ((ct && !is_json_ctype(ct) && evbuffer_get_length(r->buffer_in) > 0) ||
-        (q.route->consumes_json && !is_json_ctype(ct))) {
+    if (media_refused(q.route->media, sim_http_header(r, "Content-Type"),
+                      evbuffer_get_length(r->buffer_in) > 0)) {
         reply_error(&q, 415, "HTTP 415 Unsupported Media Type");
     } else {
         q.route->fn(&q);

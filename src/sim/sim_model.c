@@ -368,8 +368,10 @@ int sim_model_create(struct sim_model *m, const char *name, enum sim_kind kind, 
             return -1;
         }
     } else if (initial != SIM_STOPPED) {
+        /* A STOPPED one starts nothing: its status is written at once (recorded on 4.1). */
+        c->status_due = now + SIM_STATUS_DELAY;
         c->tasks_due = now + SIM_TASKS_DELAY;
-        m->pending++;
+        m->pending += 2;
     }
     size_t h = fnv1a(name) & (m->nbuckets - 1);
     c->hnext = m->buckets[h];
@@ -538,6 +540,12 @@ void sim_model_advance(struct sim_model *m, double now)
             } else {
                 still++;
             }
+        }
+        if (c->status_due > 0) {
+            if (now >= c->status_due)
+                c->status_due = 0;
+            else
+                still++;
         }
         if (c->tasks_due > 0) {
             if (now >= c->tasks_due) {

@@ -14,6 +14,9 @@
 #define SIM_WORKERS_MAX 64
 #define SIM_RESTART_DELAY 0.25 /* seconds a RESTARTING instance takes to come back */
 #define SIM_TASKS_DELAY 0.15   /* seconds before a new connector's tasks exist */
+/* Seconds before a new (not STOPPED) connector has a status record: Connect writes it once the
+ * connector has started and answers 404 "No status found" until then (seen on Kafka 4.1.1). */
+#define SIM_STATUS_DELAY 0.1
 
 enum sim_kind { SIM_SOURCE, SIM_SINK };
 
@@ -60,6 +63,7 @@ struct sim_connector {
     size_t ntasks;
     size_t tasks_wanted;       /* tasks.max */
     double tasks_due;          /* > 0: tasks appear at this time (just created or resumed) */
+    double status_due;         /* > 0: just created, no status record until this time */
     double due;                /* RESTARTING connector instance comes back at this time */
     enum sim_state restart_to; /* state after RESTARTING */
     /* Index bookkeeping, private to sim_model.c. */

@@ -111,6 +111,12 @@ class Cluster:
         assert r.status == 200, (r.status, r.body)
         return r.json()
 
+    def status(self, name):
+        """The status document, or None while Connect has none (404)."""
+        r = self.c("GET", "/connectors/%s/status" % enc(name))
+        assert r.status in (200, 404), (name, r.status, r.body)
+        return r.json() if r.status == 200 else None
+
     def truth(self, name):
         return self.ctl("GET", "/truth/" + enc(name))
 
@@ -241,6 +247,8 @@ def test_status_of_failed_task_keeps_connector_running(cluster):
 
 
 def test_names_are_one_percent_decoded_segment(cluster):
+    """Kafka 3.9 (Jetty 9): a name is one segment, percent-decoded once, %2F included (4.x:
+    test_jetty12_refuses_ambiguous_escapes_in_the_path)."""
     for name in DEMO:
         assert cluster.cj("/connectors/%s" % enc(name))["name"] == name
     r = cluster.c("GET", "/connectors/eu%2Forders/status")
@@ -318,6 +326,7 @@ def test_create_update_delete(cluster):
     assert info["name"] == "new src" and info["tasks"] == [] and info["config"]["name"] == "new src"
     kctest.wait_until(lambda: len(cluster.cj("/connectors/new%20src")["tasks"]) == 2,
                       timeout=5, what="tasks of the new connector")
+    kctest.wait_until(lambda: cluster.status("new src"), timeout=5, what="status of new src")
     st = cluster.cj("/connectors/new%20src/status")
     assert [t["state"] for t in st["tasks"]] == ["RUNNING", "RUNNING"]
 
@@ -423,6 +432,136 @@ def test_validate(cluster):
     r = cluster.c("PUT", "/connector-plugins/S3SinkConnector/config/validate",
                   body={"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector"})
     assert r.status == 400 and "does not match request type" in r.json()["message"]
+
+
+def test_validate_follows_connect_plugin_names():
+    """Regressions against a real Kafka Connect 4.1.1 worker: the URL's plugin and the body's
+    connector.class agree when their aliases do (ConnectorPluginsResource.normalizedPluginName,
+    case-sensitive); without connector.class the herder's validation fails (500), the URL's
+    plugin is not used."""
+    p = start_sim("--kafka-version", "4.1.1")
+    try:
+        c = Cluster(p)
+        fqcn = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+        for url, cls in [("FileStreamSource", fqcn), ("FileStreamSourceConnector", fqcn),
+                         ("FileStreamSourceConnector", "FileStreamSource"),
+                         (fqcn, fqcn)]:
+            r = c.c("PUT", "/connector-plugins/%s/config/validate" % url,
+                    body={"connector.class": cls, "name": "v", "topic": "t"})
+            assert r.status == 200, (url, cls, r.body)
+        for url, cls in [("FileStreamSink", fqcn), ("filestreamsource", fqcn)]:
+            r = c.c("PUT", "/connector-plugins/%s/config/validate" % url,
+                    body={"connector.class": cls})
+            assert r.status == 400, (url, r.body)
+            assert r.json()["message"] == ("Included connector type %s does not match request "
+                                           "type %s" % (cls, url))
+        r = c.c("PUT", "/connector-plugins/FileStreamSource/config/validate",
+                body={"name": "v", "tasks.max": "1"})
+        assert r.status == 500, r.body
+        assert r.json()["message"] == (
+            "org.apache.kafka.connect.runtime.rest.errors.BadRequestException: "
+            "Connector config {name=v, tasks.max=1} contains no connector type")
+    finally:
+        p.assert_clean_exit()
+
+
+def test_plugin_config_version_query():
+    """Kafka 4.1 (KIP-891) reads ?version on the plugin config: the installed version (plain
+    or as a range) is served, another is a 400; older workers ignore the parameter."""
+    p = start_sim("--kafka-version", "4.1.1")
+    try:
+        c = Cluster(p)
+        base = "/connector-plugins/FileStreamSink/config"
+        for v in ("4.1.1", "latest", "[4.1.1]", "[4.0,5.0)", "[4.1,)"):
+            r = c.c("GET", base + "?version=" + urllib.parse.quote(v, safe=""))
+            assert r.status == 200, (v, r.body)
+            assert "file" in {d["name"] for d in r.json()}
+        for v, rng in (("99.0.0", "[99.0.0]"), ("[1.0,2.0)", "[1.0,2.0)"), ("(,4.1.1)", "(,4.1.1)")):
+            r = c.c("GET", base + "?version=" + urllib.parse.quote(v, safe=""))
+            assert r.status == 400, (v, r.body)
+            assert r.json() == {"error_code": 400, "message":
+                                "Plugin org.apache.kafka.connect.file.FileStreamSinkConnector has "
+                                "version 4.1.1 which does not match the required version range "
+                                + rng}
+    finally:
+        p.assert_clean_exit()
+    p = start_sim("--kafka-version", "3.9.0")
+    try:
+        r = Cluster(p).c("GET", "/connector-plugins/FileStreamSink/config?version=99.0.0")
+        assert r.status == 200, r.body
+    finally:
+        p.assert_clean_exit()
+
+
+def test_foreign_media_type_is_415_even_without_body(cluster):
+    """Regression (real Kafka Connect 4.1.1): Jersey checks @Consumes(JSON) of the resource
+    class whatever the body: a form Content-Type on a bodyless POST restart is a 415 (curl's
+    default); no Content-Type and no body is accepted; RootResource consumes anything."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for method, path in (("POST", "/connectors/orders-src/restart"),
+                         ("POST", "/connectors/orders-src/tasks/0/restart"),
+                         ("PUT", "/connectors/orders-src/pause"),
+                         ("GET", "/connectors/orders-src/status")):
+        r = cluster.c(method, path, headers=form)
+        assert r.status == 415, (path, r.body)
+        assert r.json() == {"error_code": 415, "message": "HTTP 415 Unsupported Media Type"}
+    assert cluster.c("POST", "/connectors/orders-src/restart").status == 204
+    assert cluster.c("POST", "/connectors/orders-src/restart",
+                     headers={"Content-Type": "application/json"}).status == 204
+    assert cluster.c("GET", "/", headers=form).status == 200
+
+
+def test_jetty12_refuses_ambiguous_escapes_in_the_path():
+    """Regression (real Kafka Connect 4.1.1, Jetty 12): %2F in a name is refused by Jetty itself
+    with 400 and its HTML error page, before Connect sees it (%5C too: a suspicious path
+    character); the request counts on no route. Before 4.0 (Jetty 9) it was decoded."""
+    p = start_sim("--kafka-version", "4.1.1")
+    try:
+        c = Cluster(p)
+        c.ctl("POST", "/counters/reset")
+        for path, msg in (("/connectors/eu%2Forders/status", "Ambiguous URI path separator"),
+                          ("/connectors/eu%2forders", "Ambiguous URI path separator"),
+                          ("/connectors/a%5Cb/config", "Suspicious Path Character")):
+            r = c.c("GET", path)
+            assert r.status == 400, (path, r.body)
+            assert r.header("Content-Type") == "text/html;charset=iso-8859-1"
+            assert ("<title>Error 400 %s</title>" % msg).encode() in r.body, r.body
+            assert ("<tr><th>URI:</th><td>%s</td></tr>" % path).encode() in r.body
+        counts = c.ctl("GET", "/counters")["connect"]
+        assert counts["total"] == 3 and not counts["routes"], counts
+        assert c.c("GET", "/connectors/eu%3Aorders").status == 200
+    finally:
+        p.assert_clean_exit()
+
+
+def test_new_connector_has_no_status_for_a_moment():
+    """Regression (real Kafka Connect 4.1.1): right after the 201 of a create, Connect has no
+    status record yet (written once the connector started): the status is the 404 of an
+    unknown connector and ?expand=status leaves the connector out; then it appears. A connector
+    created STOPPED starts nothing and has its status at once (recorded)."""
+    p = start_sim("--kafka-version", "4.1.1")
+    try:
+        c = Cluster(p)
+        cfg = {"connector.class": "FileStreamSource", "tasks.max": "1", "topic": "t"}
+        r = c.c("POST", "/connectors", body={"name": "fresh", "config": cfg})
+        assert r.status == 201, r.body
+        r = c.c("GET", "/connectors/fresh/status")
+        assert r.status == 404 and r.json() == {
+            "error_code": 404, "message": "No status found for connector fresh"}
+        assert "fresh" not in c.cj("/connectors?expand=status")
+        assert "fresh" in c.cj("/connectors?expand=info")
+        assert c.c("GET", "/connectors/fresh").status == 200
+        r = c.c("PUT", "/connectors/fresh2/config", body=cfg)
+        assert r.status == 201 and c.status("fresh2") is None
+        kctest.wait_until(lambda: c.status("fresh"), timeout=5, what="status of fresh")
+        assert c.status("fresh")["connector"]["state"] == "RUNNING"
+        assert "fresh" in c.cj("/connectors?expand=status")
+        r = c.c("POST", "/connectors", body={"name": "cold", "config": cfg,
+                                             "initial_state": "STOPPED"})
+        assert r.status == 201
+        assert c.status("cold")["connector"]["state"] == "STOPPED"
+    finally:
+        p.assert_clean_exit()
 
 
 # ---- state changes and counters ----
@@ -556,7 +695,7 @@ def test_get_read_escapes_slash_and_quotes(cluster):
     r = cluster.c("POST", "/connectors", body={"name": "eu/orders", "config": {
         "connector.class": "FileStreamSourceConnector", "topic": "eu", "tasks.max": "1"}})
     assert r.status == 201, r.body
-    kctest.wait_until(lambda: cluster.cj("/connectors/eu%2Forders/status")["tasks"], timeout=5,
+    kctest.wait_until(lambda: (cluster.status("eu/orders") or {}).get("tasks"), timeout=5,
                       what="task of eu/orders")
     w = cluster.worker_of("eu/orders", 0)
     # "!/" is a literal slash inside a GET path element; the quotes are percent-encoded
