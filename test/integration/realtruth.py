@@ -4,13 +4,12 @@ import json
 import os
 import sys
 import time
-import urllib.parse
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from conftest import realstack, start_real_gateway  # noqa: E402
-from kctest import enc, get_json, http  # noqa: E402
+from kctest import enc, http  # noqa: E402
 
 TTL_S = 2.0
 # FileStreamSource waits up to 1 s when its file has nothing new, records then sit in the
@@ -176,6 +175,3 @@ def gateway_for(st, **env):
     base.update(env)
     return start_real_gateway(st, env=base)
 
-
-def quote_path(name):
-    return urllib.parse.quote(name, safe="")
