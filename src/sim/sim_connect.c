@@ -1539,9 +1539,10 @@ static enum match find_route(struct sim *s, evhtp_request_t *r, struct req *q)
     return path_known ? MATCH_NO_METHOD : MATCH_NO_PATH;
 }
 
-/* Jersey's @Consumes check (seen on a real Kafka 4.1.1 worker: a form Content-Type on a bodyless POST
- * restart is a 415; no Content-Type and no body is accepted). A body without a Content-Type
- * is application/octet-stream to Jersey; a body route without JSON is refused as recorded. */
+/* Jersey's @Consumes check (seen on a real Kafka 4.1.1 worker: a form Content-Type on a
+ * bodyless POST restart is a 415; no Content-Type and no body is accepted). A body without a
+ * Content-Type is application/octet-stream to Jersey; a body route without JSON is refused as
+ * recorded. */
 static bool media_refused(enum media media, const char *ct, bool has_body)
 {
     if (media == M_ANY)

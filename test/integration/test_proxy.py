@@ -102,7 +102,9 @@ def test_state_changes_and_status_codes(sim, gateway, api):
 
 
 def test_create_odd_names_round_trip(sim, gateway, api):
-    for name in ['we ird %41 "q" ü/x', "a+b?c#d", "café-é"]:
+    # No '/' (nor '\\'): a real Kafka 4.x worker (Jetty 12) refuses %2F in a path with 400, so
+    # such a name can be created but never addressed (test_connect_refusing_with_html_...).
+    for name in ['we ird %41 "q" ü:x,y', "a+b?c#d", "café-é"]:
         body = {"name": name, "config": {"connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
                                          "tasks.max": "1", "topic": "t", "file": "/tmp/x",
                                          "db.password": "hunter2-" + str(len(name))}}
