@@ -380,16 +380,19 @@ def test_stream_ends_when_the_connector_is_deleted(sim):
 
 
 class StubConnect:
-    """A Connect worker reduced to one answer for every request: (status, JSON body)."""
+    """A Connect worker reduced to fixed answers: (status, JSON body) for every path, or for the
+    paths of `paths` ({path: (status, body)}) with the first pair for the others."""
 
-    def __init__(self, status, body):
+    def __init__(self, status, body, paths=None):
         import http.server
 
-        answer = json.dumps(body).encode()
+        paths = paths or {}
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                self.send_response(status)
+                code, doc = paths.get(self.path, (status, body))
+                answer = json.dumps(doc).encode()
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -412,10 +415,14 @@ def test_a_starting_worker_404_is_not_a_deleted_connector():
     """Real Connect 4.1: until its REST resources are up, a starting worker's web server answers
     every path 404 {"message":"Not Found","status":"404","url":…} — no error_code. That says
     nothing about the connector: 503 (Connect not ready), never the unknown-connector 404 that
-    ends streams and forgets alerts. Connect's own 404 (error_code) still means unknown."""
+    ends streams and forgets alerts. Connect's own 404 means unknown once the connector's own
+    route confirms it: a connector created a moment ago has no status yet either (503)."""
     starting = StubConnect(404, {"message": "Not Found", "status": "404",
                                  "url": "http://127.0.0.2:8083/connectors/orders-src/status"})
-    gone = StubConnect(404, {"error_code": 404, "message": "Connector orders-src not found"})
+    no_status = {"error_code": 404, "message": "No status found for connector orders-src"}
+    gone = StubConnect(404, no_status)
+    new = StubConnect(404, no_status, paths={"/connectors/orders-src": (200, {
+        "name": "orders-src", "config": {}, "tasks": [], "type": "source"})})
     gws = []
     try:
         gw = start_gateway(env={"KAFKA_CONNECT_URL": starting.url, "KC_NEGATIVE_TTL": "100ms"})
@@ -430,11 +437,19 @@ def test_a_starting_worker_404_is_not_a_deleted_connector():
         assert get_json(metrics_url(gw, "orders-src")) == (404, {
             "error": "metrics_fetch_failed",
             "message": "unexpected status fetching connector orders-src: 404"})
+        # Just created: "No status found" on /status while /connectors/{name} exists.
+        gw = start_gateway(env={"KAFKA_CONNECT_URL": new.url})
+        gws.append(gw)
+        code, body = get_json(metrics_url(gw, "orders-src"))
+        assert code == 503 and body == {
+            "error": "metrics_fetch_failed",
+            "message": "kafka connect has no status for connector orders-src yet"}, (code, body)
     finally:
         for g in gws:
             g.assert_clean_exit()
         starting.close()
         gone.close()
+        new.close()
 
 
 def test_prometheus_exposition(sim, gw_ttl):
