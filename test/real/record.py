@@ -2,7 +2,7 @@
 """Records what real Kafka Connect and the real Jolokia agents answer, as fixtures for
 connect-sim's comparison test (test/integration/test_sim_real.py). Run by hand, not in CI:
 
-  python3 test/real/record.py [--only connect|jolokia2|jolokia1]
+  python3 test/real/record.py [--only connect|jolokia2|jolokia1|edges]
 
 Starts RealStack (test/real/stack.py) with the 2.x agent, records the Connect REST answers and
 the agent's, stops it, then starts it again with the 1.x agent for that agent's answers. Writes
@@ -10,6 +10,10 @@ test/fixtures/real/{kafka-V,jolokia-V}/<case>.json: the request (method, path, h
 and the raw response (status, Content-Type/Location, body text and, when it parses, the JSON).
 Nothing is normalised here; the comparison decides what is volatile. `_stack.json` in each
 folder keeps what the comparison needs to mask (ports, worker ids, folders, statuses).
+
+`--only edges` records the edge cases of record_edges() on a fresh stack and appends them to the
+kafka-V folder's case list, after the existing ones (which it leaves untouched): they run last in
+the replay, on connectors of their own.
 """
 import argparse
 import http.client
@@ -33,7 +37,7 @@ def q(name):
     return urllib.parse.quote(name, safe="")
 
 
-def raw(host, port, method, path, body=None, headers=None, timeout=60.0):
+def raw(host, port, method, path, body=None, headers=None, timeout=60.0, kept=KEPT_HEADERS):
     """One request exactly as given (http.client adds no Content-Type of its own)."""
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
@@ -43,7 +47,7 @@ def raw(host, port, method, path, body=None, headers=None, timeout=60.0):
         c.request(method, path, body=data, headers=dict(headers or {}))
         r = c.getresponse()
         text = r.read().decode("utf-8", errors="replace")
-        hdrs = {k: r.getheader(k) for k in KEPT_HEADERS if r.getheader(k) is not None}
+        hdrs = {k: r.getheader(k) for k in kept if r.getheader(k) is not None}
         return r.status, hdrs, text
     finally:
         c.close()
@@ -57,12 +61,13 @@ class Recorder:
         self.meta = meta
         self.names = []
         self.pending = []  # the waits since the last case: a replay repeats them
+        self.kept = KEPT_HEADERS
 
     def rec(self, case, method, path, body=None, headers=None, host=None, note=None):
         if body is not None and headers is None:
             headers = {"Content-Type": "application/json"}
         host = host or self.host
-        status, hdrs, text = raw(host, self.port, method, path, body, headers)
+        status, hdrs, text = raw(host, self.port, method, path, body, headers, kept=self.kept)
         try:
             parsed = json.loads(text) if text else None
         except ValueError:
@@ -436,10 +441,87 @@ def record_jolokia(st, major):
     r.write_meta()
 
 
+# ---- edge cases, appended to an existing kafka-V recording ----
+
+EDGE_PREFIX = "edge_"
+EDGE_HEADERS = KEPT_HEADERS + ("Connection", "Cache-Control")
+
+
+def record_edges(st):
+    """Jetty's refusals of encoded characters in the path, KIP-891's ?version, Jersey's 415 on a
+    bodyless POST, validate's naming, and the status right after a create. Appends to the
+    kafka-V folder: its _stack.json keeps the standing stack's meta, only `cases` grows (earlier
+    edge_* cases are replaced). The waits of these cases are on their own connectors."""
+    v = stack.pinned_versions()["kafka"]
+    folder = os.path.join(OUT, "kafka-" + v)
+    with open(os.path.join(folder, "_stack.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    base = [c for c in meta["cases"] if not c.startswith(EDGE_PREFIX)]
+    r = Recorder("kafka-" + v, "127.0.0.1", st.rest_port, meta)
+    r.kept = EDGE_HEADERS
+    E = EDGE_PREFIX
+    # Jetty 12 (4.0+) refuses these escapes in the path before any resource runs.
+    for tag, path in (("slash", "/connectors/a%2Fb"), ("slash_status", "/connectors/files%2Fx/status"),
+                      ("backslash", "/connectors/a%5Cb"), ("percent", "/connectors/a%25b"),
+                      ("percent_hex", "/connectors/a%2541"),
+                      ("percent_config", "/connectors/a%25b/config"),
+                      ("slash_put", "/connectors/a%2Fb/config")):
+        body = {"connector.class": SRC, "tasks.max": "1"} if path.endswith("/config") and \
+            tag == "slash_put" else None
+        r.rec(E + "path_" + tag, "PUT" if body else "GET", path, body)
+    # KIP-891: ?version on a plugin's config (4.1+).
+    for tag, ver in (("wrong", "9.9"), ("right", v), ("latest", "latest"),
+                     ("range", "[4.0,5.0)"), ("range_miss", "[5.0,6.0)"), ("bad", "x.y.z")):
+        r.rec(E + "plugin_version_" + tag, "GET", "/connector-plugins/%s/config?version=%s"
+              % (SRC, urllib.parse.quote(ver, safe="")))
+    r.rec(E + "plugin_version_alias_wrong", "GET",
+          "/connector-plugins/FileStreamSource/config?version=9.9")
+    # Validate: no connector.class; the class in the body and an alias in the URL.
+    vpath = "/connector-plugins/%s/config/validate"
+    r.rec(E + "validate_no_class", "PUT", vpath % "FileStreamSourceConnector",
+          {"tasks.max": "1", "name": "v", "topic": "t", "file": "/dev/null"})
+    good = {"connector.class": SRC, "tasks.max": "1", "name": "v", "topic": "t",
+            "file": "/dev/null", "key.converter": stack.STRING_CONVERTER,
+            "value.converter": stack.STRING_CONVERTER}
+    r.rec(E + "validate_alias_url_fqcn_body", "PUT", vpath % "FileStreamSource", good)
+    r.rec(E + "validate_simple_url_fqcn_body", "PUT", vpath % "FileStreamSourceConnector", good)
+    r.rec(E + "validate_fqcn_url_alias_body", "PUT", vpath % SRC,
+          dict(good, **{"connector.class": "FileStreamSource"}))
+    # A connector's status right after its create's 201: the worker writes the status record
+    # only once the connector has started, so this is 404 or 200 depending on timing.
+    cfg = {"connector.class": SRC, "tasks.max": "1", "topic": "edge-topic",
+           "file": os.path.join(st.run_dir, "in-edge.txt"),
+           "key.converter": stack.STRING_CONVERTER, "value.converter": stack.STRING_CONVERTER}
+    open(cfg["file"], "a").close()
+    r.rec(E + "create", "POST", "/connectors", {"name": "edge-src", "config": cfg})
+    r.rec(E + "status_just_created", "GET", "/connectors/edge-src/status",
+          note="timing dependent: sent right after the create's 201; the worker writes the "
+               "status record once the connector has started, so a real worker answers either "
+               "404 'No status found for connector edge-src' or 200 with the status")
+    wait_state(st, r, "edge-src", "RUNNING", "RUNNING", 1)
+    # Jersey's 415 on a bodyless POST: a foreign Content-Type is refused, none is accepted.
+    r.rec(E + "restart_form_content_type", "POST", "/connectors/edge-src/restart",
+          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r.rec(E + "restart_no_content_type", "POST", "/connectors/edge-src/restart", headers={})
+    r.rec(E + "restart_form_content_type_unknown", "POST", "/connectors/nope/restart",
+          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    wait_state(st, r, "edge-src", "RUNNING", "RUNNING", 1)
+    r.rec(E + "delete", "DELETE", "/connectors/edge-src")
+    meta["cases"] = base + r.names
+    with open(os.path.join(folder, "_stack.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=("connect", "jolokia2", "jolokia1"))
+    ap.add_argument("--only", choices=("connect", "jolokia2", "jolokia1", "edges"))
     a = ap.parse_args()
+    if a.only == "edges":
+        with stack.RealStack(jolokia=2) as st:
+            print("real stack up (Jolokia 2), recording edge cases", flush=True)
+            record_edges(st)
+        return 0
     if a.only in (None, "connect", "jolokia2"):
         with stack.RealStack(jolokia=2) as st:
             print("real stack up (Jolokia 2), recording", flush=True)
