@@ -1190,12 +1190,12 @@ static int version_cmp(const char *a, const char *b)
 }
 
 /* Does version v satisfy a Maven range spec as Kafka 4.1 reads ?version (KIP-891): a plain
- * version is the hard requirement [v]; "[a,b)" style bounds, either side may be empty. The
- * spec is normalized into range. */
+ * version is the hard requirement, printed "[v,v]" as recorded; "[a,b)" style bounds, either
+ * side may be empty, printed as given. The printed range goes into range. */
 static bool version_in_range(const char *v, const char *spec, char *range, size_t cap)
 {
     if (spec[0] != '[' && spec[0] != '(') {
-        snprintf(range, cap, "[%s]", spec);
+        snprintf(range, cap, "[%s,%s]", spec, spec);
         return version_cmp(v, spec) == 0;
     }
     snprintf(range, cap, "%s", spec);
@@ -1222,15 +1222,17 @@ static void h_plugin_config(struct req *q)
         return;
     }
     /* Plugin versions came with 4.1 (KIP-891): ?version must match the installed one, else
-     * the class loader's VersionedPluginLoadingException is a 400. Before, it is ignored. */
-    char want[64], range[80];
+     * a 400 (text recorded on 4.1.1; "latest" is any). Before, it is ignored. The real list
+     * of available versions has one entry per copy of the plugin the worker loaded (the
+     * recorded classpath-only worker printed "[4.1.1, 4.1.1]"); the sim has one copy. */
+    char want[64], range[140];
     const char *have = p->version ? p->version : q->sim->opt.kafka_version;
     if (q->sim->model->kafka_version >= 401 &&
         sim_http_query(q->r, "version", 0, want, sizeof want) && strcmp(want, "latest") != 0 &&
         want[0] && !version_in_range(have, want, range, sizeof range)) {
-        reply_error(q, 400, "Plugin %s has version %s which does not match the required version "
-                            "range %s",
-                    p->cls, have, range);
+        reply_error(q, 400, "Plugin %s not found that matches the version range %s, available "
+                            "versions: [%s]",
+                    p->cls, range, have);
         return;
     }
     reply_json(q, 200, sim_plugins_config_defs(p, worker_version(q)));
@@ -1459,12 +1461,14 @@ static bool match_template(const char *t, char *seg[], int nseg, struct req *q, 
 enum match { MATCH_OK, MATCH_NO_PATH, MATCH_NO_METHOD, MATCH_REFUSED };
 
 /* Escapes Jetty 12's URI compliance refuses in a path (UriCompliance.DEFAULT), with the
- * violation's description. Kafka 4.0 moved Connect's REST server to Jetty 12 (KIP-1032). */
+ * violation's description, all recorded on a real 4.1.1 worker. Kafka 4.0 moved Connect's REST
+ * server to Jetty 12 (KIP-1032). %25 makes a connector whose name holds '%' unaddressable. */
 static const struct {
     const char *escape, *message;
 } REFUSED_ESCAPES[] = {
-    {"%2F", "Ambiguous URI path separator"}, /* seen on a real 4.1.1 worker */
-    {"%5C", "Suspicious Path Character"},    /* from Jetty's source: an encoded backslash */
+    {"%2F", "Ambiguous URI path separator"},
+    {"%5C", "Suspicious Path Character"},
+    {"%25", "Ambiguous URI path encoding"},
 };
 
 /* The violation Jetty refuses path with, or NULL. */
@@ -1479,29 +1483,31 @@ static const char *refused_escape(const struct sim *s, const char *path)
     return NULL;
 }
 
-/* Jetty's own error page (ErrorHandler.writeErrorPage): Connect never sees the request. The
- * status, Content-Type and title are what the real worker answered; the table is Jetty's
- * default layout. */
+/* Jetty's own error page (ErrorHandler): Connect never sees the request. Recorded on a real
+ * 4.1.1 worker: the URI row always says /badURI, the connection is closed, no caching; only
+ * GET, POST and HEAD get the page (Jetty's errorPageForMethod; a PUT was recorded with an
+ * empty body and no Content-Type). The Jetty release is 4.1's on every 4.x. */
 static void reply_jetty_400(evhtp_request_t *r, const char *message)
 {
-    char uri[1024], page[2048];
-    size_t o = 0;
-    for (const char *p = sim_http_path(r); *p && o + 7 < sizeof uri; p++) {
-        const char *ent = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
-                        : *p == '"' ? "&quot;" : NULL;
-        if (ent)
-            o += (size_t)snprintf(uri + o, sizeof uri - o, "%s", ent);
-        else
-            uri[o++] = *p;
+    htp_method m = evhtp_request_get_method(r);
+    sim_http_add_header(r, "Cache-Control", "must-revalidate,no-cache,no-store");
+    sim_http_add_header(r, "Connection", "close"); /* libevhtp closes, but says nothing */
+    evhtp_request_set_keepalive(r, 0);
+    if (m != htp_method_GET && m != htp_method_POST && m != htp_method_HEAD) {
+        sim_http_reply(r, 400, NULL, NULL, 0);
+        return;
     }
-    uri[o] = '\0';
+    char page[2048];
     int n = snprintf(page, sizeof page,
                      "<html>\n<head>\n<meta http-equiv=\"Content-Type\" "
                      "content=\"text/html;charset=ISO-8859-1\"/>\n<title>Error 400 %s</title>\n"
-                     "</head>\n<body><h2>HTTP ERROR 400 %s</h2>\n<table>\n"
-                     "<tr><th>URI:</th><td>%s</td></tr>\n<tr><th>STATUS:</th><td>400</td></tr>\n"
-                     "<tr><th>MESSAGE:</th><td>%s</td></tr>\n</table>\n\n</body>\n</html>\n",
-                     message, message, uri, message);
+                     "</head>\n<body>\n<h2>HTTP ERROR 400 %s</h2>\n<table>\n"
+                     "<tr><th>URI:</th><td>/badURI</td></tr>\n"
+                     "<tr><th>STATUS:</th><td>400</td></tr>\n"
+                     "<tr><th>MESSAGE:</th><td>%s</td></tr>\n</table>\n"
+                     "<hr/><a href=\"https://jetty.org/\">Powered by Jetty:// 12.0.22</a><hr/>\n"
+                     "\n</body>\n</html>\n",
+                     message, message, message);
     sim_http_reply(r, 400, "text/html;charset=iso-8859-1", page,
                    n < 0 ? 0 : (size_t)n < sizeof page ? (size_t)n : sizeof page - 1);
 }
