@@ -76,10 +76,14 @@ def test_connector_deleted_while_watched(real):
     name = "watched-src"
     code, body = api(gw, "PUT", "/connectors/%s/config" % enc(name), source_config(st, name))
     assert code == 201, (code, body)
-    wait_until(lambda: (lambda d: d[0] == 200 and d[1]["tasks"] and
-                        d[1]["tasks"][0]["state"] == "RUNNING" and
-                        d[1]["throughput"]["totalRecords"] > 0)(get_doc(gw, name)),
-               timeout=60, interval=0.5, what="%s running and moving" % name)
+    def running():
+        # Right after the create Connect has no status for it yet: 503 until it has.
+        r = http("GET", gw.url() + "/api/default/connectors/%s/metrics" % enc(name), timeout=30)
+        assert r.status in (200, 503), (r.status, r.body)
+        d = json.loads(r.body)
+        return r.status == 200 and d["tasks"] and d["tasks"][0]["state"] == "RUNNING" and \
+            d["throughput"]["totalRecords"] > 0
+    wait_until(running, timeout=60, interval=0.5, what="%s running and moving" % name)
     _, port = gw.listener()
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.sendall(("GET /api/default/connectors/%s/metrics/stream HTTP/1.1\r\nHost: x\r\n\r\n"
