@@ -113,6 +113,8 @@ def check_resources(doc, truth, workers):
     heap_max = sum(truth["jvm"][w]["heap_max"] for w in workers) / 1048576.0
     assert abs(rs["memoryTotalMB"] - heap_max) < 1.0, (rs, heap_max)
     assert 1.0 < rs["memoryUsedMB"] <= rs["memoryTotalMB"], rs
+    used = sum(truth["jvm"][w]["heap_used"] for w in workers) / 1048576.0
+    assert used / 6 <= rs["memoryUsedMB"] <= used * 6, (rs, used)  # a GC apart at most
     threads = sum(truth["jvm"][w]["threads"] for w in workers)
     assert 0.7 * threads <= rs["threadCount"] <= 1.3 * threads + 5, (rs, threads)
     assert 0.0 <= rs["cpuPercent"] <= 100.0, rs
