@@ -126,6 +126,59 @@ def test_connector_exists_409_passes_through(real):
     assert (code, body) == direct
 
 
+def test_rebalance_409_passes_through(real):
+    """Connect's 409 of a rebalance: while a connector's task count keeps changing (each change
+    needs a rebalance), the leader refuses other writes with 409 'stale configuration' until it
+    has one. Restarts through the gateway meet it (95 of 127 in 30 s when first tried) and must
+    reach the client exactly as Connect sent it."""
+    st, gw = real
+    import threading
+    code, cfg = realstack.http_json("GET", st.connect_url + "/connectors/files-sink/config")
+    assert code == 200, (code, cfg)
+    stop = threading.Event()
+    churn_codes = []
+
+    def churn():
+        n = 0
+        while not stop.is_set():
+            c = dict(cfg, **{"tasks.max": "1" if n % 2 == 0 else "2"})
+            n += 1
+            churn_codes.append(realstack.http_json(
+                "PUT", st.connect_urls[n % 2] + "/connectors/files-sink/config", c,
+                timeout=100)[0])
+    t = threading.Thread(target=churn, daemon=True)
+    t.start()
+    answers = []
+    try:
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and sum(c == 409 for c, _ in answers) < 3:
+            answers.append(api(gw, "POST", "/connectors/files/restart"))
+    finally:
+        stop.set()
+        t.join(120)
+    print("\nrestarts while files-sink's task count changed (%d changes): %s"
+          % (len(churn_codes), summarize(answers)))
+    conflicts = [(c, b) for c, b in answers if c == 409]
+    assert conflicts, "no 409 within 45 s: %s" % summarize(answers)
+    for c, b in conflicts:
+        assert b == {"error_code": 409, "message": "Cannot complete request momentarily due to "
+                     "stale configuration (typically caused by a concurrent config change)"}, b
+    for c, b in answers:
+        assert c in (204, 409) or is_connect_error(c, b), (c, b)
+    # Back to the stack's own configuration, settled, for the tests after this one.
+    realstack.http_json("PUT", st.connect_url + "/connectors/files-sink/config", cfg, timeout=100)
+
+    def settled():
+        for name in ("files", "files-sink"):
+            code, status = connect_status(st, name)
+            want = int(cfg["tasks.max"]) if name == "files-sink" else 1
+            if code != 200 or len(status["tasks"]) != want or \
+                    any(x["state"] != "RUNNING" for x in status["tasks"]):
+                return False
+        return True
+    wait_until(settled, timeout=90, interval=0.5, what="files and files-sink settled again")
+
+
 # ---- SIGKILL of one worker ----
 
 def tasks_on(st, worker_id):
