@@ -267,9 +267,11 @@ def test_sigkill_worker_degrades_then_rebalance_follows(real):
         assert all(c == 200 for c in seen), sorted(set(seen))
     finally:
         st.start_worker(1)
-    # 3. The worker rejoins. A worker that is up but not yet in the group (no known leader)
-    #    answers writes with Connect's 409; a gateway in front of that worker alone must hand
-    #    it over unchanged. Writes start as the JVM starts, and stop once the worker forwards.
+    # 3. The worker rejoins, behind a gateway of its own. Seen from Kafka 4.1.1: its port is
+    #    closed (the gateway's 503), then its web server answers every path 404 without
+    #    Connect's error body until the REST resources are up, and by then it has joined the
+    #    group (no 409 "no known leader" was ever seen). Writes pass through unchanged; the
+    #    metrics never call the connector unknown. Writes stop once the worker forwards.
     gw1 = start_real_gateway(st, env={"KAFKA_CONNECT_URL": st.connect_urls[1],
                                       "KC_CONNECT_TIMEOUT_MS": "500"})
     try:
