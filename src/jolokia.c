@@ -88,28 +88,42 @@ fail:
 /* ---- request plan and body ------------------------------------------------------------ */
 
 struct elem_def {
-    const char *what;   /* for warnings */
-    int pattern;        /* a pattern read: 404 means "no such bean here", not an error */
+    const char *what; /* for warnings */
+    int pattern;      /* a pattern read: 404 means "no such bean here", not an error */
+    /* Its attributes may be NaN or ±Infinity (a Max stat with no samples, CPU load the JVM
+     * cannot tell). Jolokia 2.0–2.4 cannot write those and fails the whole element with 400
+     * java.lang.NumberFormatException (jolokia#934; 2.5+ and 1.x write null): for such an
+     * element that answer means "no value", like null. They are read apart from the
+     * counters, so a NaN never takes a total with it. */
+    int may_be_nan;
     const char *attrs[5];
 };
 
 static const struct elem_def elem_defs[] = {
-    [KC_JE_CONNECTOR_TASK] = {"connector-task-metrics", 1, {"status"}},
-    [KC_JE_SOURCE_TASK] = {"source-task-metrics", 1,
+    [KC_JE_CONNECTOR_TASK] = {"connector-task-metrics", 1, 0, {"status"}},
+    [KC_JE_SOURCE_TASK] = {"source-task-metrics", 1, 0,
                            {"source-record-write-total", "source-record-poll-total",
                             "source-record-write-rate", "source-record-poll-rate"}},
-    [KC_JE_SINK_TASK] = {"sink-task-metrics", 1,
+    [KC_JE_SINK_TASK] = {"sink-task-metrics", 1, 0,
                          {"sink-record-send-total", "sink-record-read-total",
                           "sink-record-send-rate"}},
-    [KC_JE_TASK_ERROR] = {"task-error-metrics", 1,
+    [KC_JE_TASK_ERROR] = {"task-error-metrics", 1, 0,
                           {"total-record-errors", "total-errors-logged", "total-record-failures"}},
-    [KC_JE_PRODUCER_TOPIC] = {"producer-topic-metrics", 1, {"byte-total", "byte-rate"}},
-    [KC_JE_CONSUMER_FETCH] = {"consumer-fetch-manager-metrics", 1,
-                              {"bytes-consumed-total", "bytes-consumed-rate", "records-lag-max"}},
-    [KC_JE_MEMORY] = {"java.lang Memory", 0, {"HeapMemoryUsage"}},
-    [KC_JE_THREADING] = {"java.lang Threading", 0, {"ThreadCount"}},
-    [KC_JE_OS] = {"java.lang OperatingSystem", 0, {"ProcessCpuLoad", "SystemCpuLoad"}},
+    [KC_JE_PRODUCER_TOPIC] = {"producer-topic-metrics", 1, 0, {"byte-total", "byte-rate"}},
+    [KC_JE_CONSUMER_FETCH] = {"consumer-fetch-manager-metrics", 1, 0,
+                              {"bytes-consumed-total", "bytes-consumed-rate"}},
+    /* NaN until the consumer has fetched (a task just started or moved by a rebalance). */
+    [KC_JE_CONSUMER_LAG] = {"consumer-fetch-manager-metrics", 1, 1, {"records-lag-max"}},
+    [KC_JE_MEMORY] = {"java.lang Memory", 0, 0, {"HeapMemoryUsage"}},
+    [KC_JE_THREADING] = {"java.lang Threading", 0, 0, {"ThreadCount"}},
+    [KC_JE_OS] = {"java.lang OperatingSystem", 0, 1, {"ProcessCpuLoad", "SystemCpuLoad"}},
 };
+
+/* Elements read from a task's producer or consumer (client-id beans), not Connect's own. */
+static int is_client_elem(enum kc_jolokia_elem e)
+{
+    return e == KC_JE_PRODUCER_TOPIC || e == KC_JE_CONSUMER_FETCH || e == KC_JE_CONSUMER_LAG;
+}
 
 #define PRODUCER_PREFIX "connector-producer-"
 #define CONSUMER_PREFIX "connector-consumer-"
@@ -141,8 +155,10 @@ int kc_jolokia_plan_init(struct kc_jolokia_plan *plan, const char *connector, un
         plan->elems[plan->count++] = KC_JE_TASK_ERROR;
     if (what & KC_JOLOKIA_SOURCE)
         plan->elems[plan->count++] = KC_JE_PRODUCER_TOPIC;
-    if (what & KC_JOLOKIA_SINK)
+    if (what & KC_JOLOKIA_SINK) {
         plan->elems[plan->count++] = KC_JE_CONSUMER_FETCH;
+        plan->elems[plan->count++] = KC_JE_CONSUMER_LAG;
+    }
     if (what & KC_JOLOKIA_JVM) {
         plan->elems[plan->count++] = KC_JE_MEMORY;
         plan->elems[plan->count++] = KC_JE_THREADING;
@@ -166,7 +182,7 @@ static char *elem_mbean(const struct kc_jolokia_plan *plan, enum kc_jolokia_elem
     const char *conn = "*";
     if (plan->connector) {
         const char *prefix = e == KC_JE_PRODUCER_TOPIC ? PRODUCER_PREFIX : CONSUMER_PREFIX;
-        if (e == KC_JE_PRODUCER_TOPIC || e == KC_JE_CONSUMER_FETCH) {
+        if (is_client_elem(e)) {
             size_t n = strlen(prefix) + strlen(plan->connector) + 2;
             char *lit = malloc(n);
             if (!lit)
@@ -194,6 +210,7 @@ static char *elem_mbean(const struct kc_jolokia_plan *plan, enum kc_jolokia_elem
                       conn);
         break;
     case KC_JE_CONSUMER_FETCH:
+    case KC_JE_CONSUMER_LAG:
         rc = asprintf(&out, "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=%s",
                       conn);
         break;
@@ -668,9 +685,9 @@ static int on_pattern_value(const struct kc_jolokia_plan *plan,
 {
     const char *bean;
     json_t *attrs;
-    const char *domain = e == KC_JE_PRODUCER_TOPIC   ? "kafka.producer"
-                         : e == KC_JE_CONSUMER_FETCH ? "kafka.consumer"
-                                                     : "kafka.connect";
+    const char *domain = e == KC_JE_PRODUCER_TOPIC ? "kafka.producer"
+                         : is_client_elem(e)       ? "kafka.consumer"
+                                                   : "kafka.connect";
     json_object_foreach(value, bean, attrs) {
         if (!json_is_object(attrs))
             continue;
@@ -680,7 +697,7 @@ static int on_pattern_value(const struct kc_jolokia_plan *plan,
         int rc = 0;
         const char *type = kc_objectname_get(&on, "type", NULL);
         if (strcmp(on.domain, domain) == 0 && type && strcmp(type, expected_type(e)) == 0) {
-            if (e == KC_JE_PRODUCER_TOPIC || e == KC_JE_CONSUMER_FETCH)
+            if (is_client_elem(e))
                 rc = on_client_bean(plan, known, e, &on, attrs, out);
             else
                 rc = on_task_bean(plan, e, &on, attrs, out);
@@ -777,8 +794,11 @@ int kc_jolokia_parse_bulk(const struct kc_jolokia_plan *plan, const char *body, 
         long st = (long)json_integer_value(status);
         if (st == 404 && elem_defs[e].pattern)
             continue; /* no such bean on this worker: no data, not an error */
+        const char *et = json_string_value(json_object_get(el, "error_type"));
+        if (st == 400 && elem_defs[e].may_be_nan && et &&
+            strcmp(et, "java.lang.NumberFormatException") == 0)
+            continue; /* a NaN a 2.0–2.4 agent could not write: no value (see elem_def) */
         if (st != 200) {
-            const char *et = json_string_value(json_object_get(el, "error_type"));
             rc = warnf(out, label, "%s read failed: status %ld (%s)", elem_defs[e].what, st,
                        et ? et : "no error_type");
             continue;

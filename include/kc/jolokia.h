@@ -33,12 +33,13 @@ enum kc_jolokia_elem {
     KC_JE_TASK_ERROR,
     KC_JE_PRODUCER_TOPIC,
     KC_JE_CONSUMER_FETCH,
+    KC_JE_CONSUMER_LAG, /* records-lag-max alone: see elem_defs in jolokia.c */
     KC_JE_MEMORY,
     KC_JE_THREADING,
     KC_JE_OS,
 };
 
-#define KC_JOLOKIA_MAX_ELEMS 9
+#define KC_JOLOKIA_MAX_ELEMS 10
 
 /* One bulk read: its elements in request order. Answers are matched by position against
  * this, never by Jolokia's echo of the request. */

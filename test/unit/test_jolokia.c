@@ -106,6 +106,7 @@ static const struct body_case body_cases[] = {
      {"kafka.connect:type=connector-task-metrics,connector=\"eu:orders\",task=*",
       "kafka.connect:type=sink-task-metrics,connector=\"eu:orders\",task=*",
       "kafka.connect:type=task-error-metrics,connector=\"eu:orders\",task=*",
+      "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=\"connector-consumer-eu:orders-*\"",
       "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=\"connector-consumer-eu:orders-*\""}},
     /* unknown type: both sides */
     {"a*b",
@@ -115,6 +116,7 @@ static const struct body_case body_cases[] = {
       "kafka.connect:type=sink-task-metrics,connector=\"a\\*b\",task=*",
       "kafka.connect:type=task-error-metrics,connector=\"a\\*b\",task=*",
       "kafka.producer:type=producer-topic-metrics,client-id=\"connector-producer-a\\*b-*\",topic=*",
+      "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=\"connector-consumer-a\\*b-*\"",
       "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=\"connector-consumer-a\\*b-*\""}},
     {NULL,
      KC_JOLOKIA_TASKS | KC_JOLOKIA_SOURCE | KC_JOLOKIA_SINK,
@@ -123,6 +125,7 @@ static const struct body_case body_cases[] = {
       "kafka.connect:type=sink-task-metrics,connector=*,task=*",
       "kafka.connect:type=task-error-metrics,connector=*,task=*",
       "kafka.producer:type=producer-topic-metrics,client-id=*,topic=*",
+      "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*",
       "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*"}},
     {NULL, KC_JOLOKIA_JVM,
      {"java.lang:type=Memory", "java.lang:type=Threading", "java.lang:type=OperatingSystem"}},
@@ -364,6 +367,57 @@ static void test_element_count_mismatch(void **state)
     kc_jolokia_plan_clear(&plan);
 }
 
+/* A Jolokia 2.0–2.4 agent cannot write NaN (jolokia#934) and fails the element: for the lag
+ * and CPU elements, whose values may be NaN, that is "no value"; for a counter it is a failure. */
+#define NFE "{\"status\":400,\"error_type\":\"java.lang.NumberFormatException\",\"error\":" \
+            "\"java.lang.NumberFormatException : Character N is neither a decimal digit " \
+            "number, decimal point, nor \\\"e\\\" notation exponential mark.\"}"
+#define SINK_BEAN(type) "\"kafka.connect:connector=s,task=0,type=" type "\""
+#define FETCH_BEAN "\"kafka.consumer:client-id=connector-consumer-s-0," \
+                   "type=consumer-fetch-manager-metrics\""
+
+static void test_nan_the_agent_cannot_write(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        int warnings, has_bytes;
+    } cases[] = {
+        /* the lag element: no value, no warning, the byte total is kept */
+        {"[{\"status\":200,\"value\":{" SINK_BEAN("connector-task-metrics") ":{\"status\":"
+         "\"running\"}}},{\"status\":200,\"value\":{}},{\"status\":200,\"value\":{}},"
+         "{\"status\":200,\"value\":{" FETCH_BEAN ":{\"bytes-consumed-total\":512.0}}}," NFE
+         ",{\"status\":200,\"value\":{\"HeapMemoryUsage\":{\"used\":1,\"max\":2}}},"
+         "{\"status\":200,\"value\":{\"ThreadCount\":9}}," NFE "]",
+         0, 1},
+        /* the counters' element: a failure the operator is told about */
+        {"[{\"status\":200,\"value\":{" SINK_BEAN("connector-task-metrics") ":{\"status\":"
+         "\"running\"}}},{\"status\":200,\"value\":{}},{\"status\":200,\"value\":{}}," NFE ","
+         "{\"status\":200,\"value\":{" FETCH_BEAN ":{\"records-lag-max\":3.0}}},"
+         "{\"status\":200,\"value\":{\"HeapMemoryUsage\":{\"used\":1,\"max\":2}}},"
+         "{\"status\":200,\"value\":{\"ThreadCount\":9}},{\"status\":200,\"value\":{}}]",
+         1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct kc_jolokia_plan plan;
+        assert_int_equal(kc_jolokia_plan_init(&plan, "s", KC_JOLOKIA_TASKS | KC_JOLOKIA_SINK |
+                                                              KC_JOLOKIA_JVM),
+                         0);
+        struct kc_jmx_result *r = kc_jolokia_result_new();
+        kc_jolokia_parse_bulk(&plan, cases[i].body, strlen(cases[i].body), "j", NULL, r);
+        if (kc_jolokia_result_warning_count(r) != (size_t)cases[i].warnings)
+            fail_msg("case %zu: %zu warnings (first: %s)", i, kc_jolokia_result_warning_count(r),
+                     kc_jolokia_result_warning_count(r) ? kc_jolokia_result_warning(r, 0) : "-");
+        const struct kc_jmx_task *t = kc_jolokia_result_task(r, "s", 0);
+        assert_non_null(t);
+        assert_int_equal(!!(t->has & KC_JT_BYTES), cases[i].has_bytes);
+        assert_int_equal(!!(t->has & KC_JT_LAG), !cases[i].has_bytes);
+        assert_int_equal((int)kc_jolokia_result_jvm(r)->thread_count, 9);
+        kc_jolokia_result_free(r);
+        kc_jolokia_plan_clear(&plan);
+    }
+}
+
 static const char *const bad_bodies[] = {
     "", "null", "42", "\"x\"", "{}", "[", "400 (Bad Request)\n\nInvalid JSON\n", "{\"status\":401}",
 };
@@ -419,14 +473,14 @@ static char *big_body(size_t *len)
     static const char *const groups[] = {"connector-task-metrics", "source-task-metrics",
                                          "sink-task-metrics", "task-error-metrics"};
     bputs(&b, "[");
-    for (int g = 0; g < 6; g++) {
+    for (int g = 0; g < 7; g++) { /* the plan's elements, lag (6) included */
         bputs(&b, g ? ",{\"status\":200,\"value\":{" : "{\"status\":200,\"value\":{");
         int first = 1;
         for (int c = 0; c < BIG_CONNECTORS; c++) {
             int source = c % 2 == 0;
             if ((g == 1 || g == 4) && !source)
                 continue;
-            if ((g == 2 || g == 5) && source)
+            if ((g == 2 || g >= 5) && source)
                 continue;
             for (int t = 0; t < BIG_TASKS; t++) {
                 if (g < 4)
@@ -445,11 +499,16 @@ static char *big_body(size_t *len)
                              "topic=orders,type=producer-topic-metrics\":{\"byte-total\":4.4E9,"
                              "\"byte-rate\":100.0}",
                              first ? "" : ",", c, t);
-                else
+                else if (g == 5)
                     snprintf(line, sizeof line,
                              "%s\"kafka.consumer:client-id=connector-consumer-conn-%05d-%d,"
                              "type=consumer-fetch-manager-metrics\":{\"bytes-consumed-total\":"
-                             "51200.0,\"bytes-consumed-rate\":1.0,\"records-lag-max\":null}",
+                             "51200.0,\"bytes-consumed-rate\":1.0}",
+                             first ? "" : ",", c, t);
+                else
+                    snprintf(line, sizeof line,
+                             "%s\"kafka.consumer:client-id=connector-consumer-conn-%05d-%d,"
+                             "type=consumer-fetch-manager-metrics\":{\"records-lag-max\":null}",
                              first ? "" : ",", c, t);
                 bputs(&b, line);
                 first = 0;
@@ -511,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_url_for_worker),        cmocka_unit_test(test_plan_body),
         cmocka_unit_test(test_parse_fixtures),        cmocka_unit_test(test_parse_taken),
         cmocka_unit_test(test_element_count_mismatch),
+        cmocka_unit_test(test_nan_the_agent_cannot_write),
         cmocka_unit_test(test_garbage_bodies),        cmocka_unit_test(test_all_connectors_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
