@@ -535,6 +535,9 @@ static void task_attrs(const struct sim_model *m, const struct sim_bean *b, doub
         D(s, "batch-size-avg", when(run, floor(t->bytes_per_record * 50.0)));
         D(s, "record-size-avg", when(run, t->bytes_per_record));
         D(s, "request-latency-avg", when(run, 4.2));
+        /* Never sampled without SASL re-authentication: NaN for good (recorded, 4.1.1). */
+        D(s, "reauthentication-latency-max", NAN);
+        D(s, "reauthentication-latency-avg", NAN);
         break;
     case SIM_BEAN_PRODUCER_TOPIC:
         D(s, "byte-total", sim_model_share(k.bytes, b->topic, c->ntopics));
@@ -566,6 +569,8 @@ static void task_attrs(const struct sim_model *m, const struct sim_bean *b, doub
     case SIM_BEAN_CONSUMER:
         D(s, "incoming-byte-total", floor(k.bytes * 1.05));
         D(s, "incoming-byte-rate", k.bytes_rate * 1.05);
+        D(s, "reauthentication-latency-max", NAN);
+        D(s, "reauthentication-latency-avg", NAN);
         break;
     default:
         break;

@@ -3,6 +3,7 @@
 #include "sim.h"
 #include "sim_json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +134,14 @@ static void clear_faults(struct sim *s, evhtp_request_t *r)
 
 /* ---- truth and injection ---- */
 
-static void truth(struct sim *s, evhtp_request_t *r, const char *raw_name)
+static void truth(struct sim *s, evhtp_request_t *r, const char *raw_name,
+                  struct sim_connector *c)
 {
-    char *name = sim_http_pct_decode(raw_name, strlen(raw_name));
-    struct sim_connector *c = name ? sim_model_find(s->model, name) : NULL;
-    free(name);
+    if (!c) {
+        char *name = sim_http_pct_decode(raw_name, strlen(raw_name));
+        c = name ? sim_model_find(s->model, name) : NULL;
+        free(name);
+    }
     if (!c) {
         reply_error(r, 404, "not_found", "unknown connector");
         return;
@@ -211,6 +215,27 @@ static void move_task(struct sim *s, evhtp_request_t *r)
     json_decref(body);
 }
 
+/* records-lag-max of a sink task's consumer is NaN (a Max stat with no sample: no fetch since
+ * the task's consumer started) for `ms` milliseconds, or until the task gets a new instance
+ * (move, restart, failure) when `ms` is absent; `ms: 0` ends it. */
+static void lag_unknown(struct sim *s, evhtp_request_t *r)
+{
+    json_t *body = read_body(r);
+    struct sim_connector *c;
+    struct sim_task *t = body_task(s, r, body, &c);
+    json_t *ms = json_object_get(body, "ms");
+    if (t && ms && (!json_is_integer(ms) || json_integer_value(ms) < 0)) {
+        reply_error(r, 400, "bad_request", "ms must be a non-negative integer");
+    } else if (t && c->kind != SIM_SINK) {
+        reply_error(r, 400, "bad_request", "only a sink task's consumer has records-lag-max");
+    } else if (t) {
+        double now = sim_model_now();
+        t->lag_unknown_until = ms ? now + (double)json_integer_value(ms) / 1000.0 : INFINITY;
+        truth(s, r, NULL, c);
+    }
+    json_decref(body);
+}
+
 void sim_control_on_request(evhtp_request_t *r, void *arg)
 {
     struct sim *s = arg;
@@ -234,11 +259,13 @@ void sim_control_on_request(evhtp_request_t *r, void *arg)
         reply(r, 200, sim_counters_json(&s->counters));
     } else if (strncmp(path, "/truth/", 7) == 0 && path[7] && !strchr(path + 7, '/') &&
                m == htp_method_GET) {
-        truth(s, r, path + 7);
+        truth(s, r, path + 7, NULL);
     } else if (strcmp(path, "/tasks/fail") == 0 && m == htp_method_POST) {
         fail_task(s, r);
     } else if (strcmp(path, "/tasks/move") == 0 && m == htp_method_POST) {
         move_task(s, r);
+    } else if (strcmp(path, "/tasks/lag-unknown") == 0 && m == htp_method_POST) {
+        lag_unknown(s, r);
     } else {
         reply_error(r, 404, "not_found", "unknown control route");
     }

@@ -5,6 +5,7 @@
 #include "sim_json.h"
 #include "sim_objectname.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #define E_ATTRIBUTE "javax.management.AttributeNotFoundException"
 #define E_ARGUMENT "java.lang.IllegalArgumentException"
 #define E_UNSUPPORTED "java.lang.UnsupportedOperationException"
+#define E_NUMBER "java.lang.NumberFormatException"
 
 /* Processing options: query parameters, overridden per request by its "config". */
 struct jopts {
@@ -165,12 +167,21 @@ struct read_walk {
     json_t *result;     /* pattern: name → {attr: value} */
     size_t matched;     /* beans whose name matched */
     json_t *names;      /* canonical names matched (for the J1 no-attribute message) */
+    char nonfinite; /* 'N' or 'I': the first NaN/±Infinity double put in the value */
     /* single-bean outcome */
     json_t *value;
     int err_status;
     const char *err_cls;
     char err_msg[512];
 };
+
+/* The JSON of one attribute, noting the first NaN/Infinity (which J2.0-2.4 cannot write). */
+static json_t *walk_attr_json(struct read_walk *w, const struct sim_attr *a)
+{
+    if (a->type == SIM_ATTR_DOUBLE && !isfinite(a->d) && !w->nonfinite)
+        w->nonfinite = isnan(a->d) ? 'N' : 'I';
+    return sim_beans_attr_json(a);
+}
 
 static const struct sim_attr *find_attr(const struct sim_attr *a, size_t n, const char *name)
 {
@@ -183,7 +194,7 @@ static const struct sim_attr *find_attr(const struct sim_attr *a, size_t n, cons
 /* The value of one attribute with the inner path applied; NULL + err on a bad path. */
 static json_t *attr_value(struct read_walk *w, const struct sim_attr *a)
 {
-    json_t *v = sim_beans_attr_json(a);
+    json_t *v = walk_attr_json(w, a);
     if (!w->path || !*w->path || w->pattern)
         return v;
     json_t *inner = json_is_object(v) ? json_object_get(v, w->path) : NULL;
@@ -243,15 +254,15 @@ static bool on_read_bean(const struct sim_bean *b, void *arg)
                 const char *an = json_string_value(json_array_get(w->attr, i));
                 const struct sim_attr *a = an ? find_attr(attrs, n, an) : NULL;
                 if (a)
-                    json_object_set_new(vals, a->name, sim_beans_attr_json(a));
+                    json_object_set_new(vals, a->name, walk_attr_json(w, a));
             }
         } else if (json_is_string(w->attr) && *json_string_value(w->attr)) {
             const struct sim_attr *a = find_attr(attrs, n, json_string_value(w->attr));
             if (a)
-                json_object_set_new(vals, a->name, sim_beans_attr_json(a));
+                json_object_set_new(vals, a->name, walk_attr_json(w, a));
         } else {
             for (size_t i = 0; i < n; i++)
-                json_object_set_new(vals, attrs[i].name, sim_beans_attr_json(&attrs[i]));
+                json_object_set_new(vals, attrs[i].name, walk_attr_json(w, &attrs[i]));
         }
         /* Recorded: the "found on MBeans [...]" list is in registration order. */
         if (sim_objectname_format(b->domain, b->props, b->nprops, false, false, name, sizeof name) &&
@@ -288,7 +299,7 @@ static bool on_read_bean(const struct sim_bean *b, void *arg)
             const char *an = json_string_value(json_array_get(w->attr, i));
             const struct sim_attr *a = an ? find_attr(attrs, n, an) : NULL;
             if (a) {
-                json_object_set_new(vals, a->name, sim_beans_attr_json(a));
+                json_object_set_new(vals, a->name, walk_attr_json(w, a));
             } else if (w->o->ignore_errors) {
                 json_object_set_new(vals, an ? an : "",
                                     ignored_error(w->x, b->domain, an ? an : ""));
@@ -302,7 +313,7 @@ static bool on_read_bean(const struct sim_bean *b, void *arg)
         }
     } else {
         for (size_t i = 0; i < n; i++)
-            json_object_set_new(vals, attrs[i].name, sim_beans_attr_json(&attrs[i]));
+            json_object_set_new(vals, attrs[i].name, walk_attr_json(w, &attrs[i]));
     }
     w->value = vals;
     return false;
@@ -431,6 +442,14 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
             resp =
                 error_response(x, o, echo, 404, E_ATTRIBUTE,
                                "No attribute found for any MBean matching %s pattern", echo_name);
+    } else if (w.nonfinite && x->version == 2 && !x->j25 && (pattern || !w.err_status)) {
+        /* Jolokia 2.0-2.4.x serialise a double through BigDecimal, which refuses NaN and
+         * Infinity: the whole element fails, even a pattern read over many beans or with
+         * ignoreErrors (recorded 2.4.2; 2.5.0 writes null, as 1.x does: jolokia/jolokia#934). */
+        resp = error_response(x, o, echo, 400, E_NUMBER,
+                              "Character %c is neither a decimal digit number, decimal point, nor "
+                              "\"e\" notation exponential mark.",
+                              w.nonfinite);
     } else if (pattern) {
         resp = ok_response(x, o, echo, w.result);
         w.result = NULL;

@@ -290,6 +290,7 @@ static void task_renew(const struct sim_model *m, struct sim_task *t, enum sim_s
     t->run_since = now;
     t->frozen_at = now;
     t->due = 0;
+    t->lag_unknown_until = 0;
     t->wall_ms_at_freeze = sim_model_wall_ms(m, now);
 }
 
@@ -589,7 +590,8 @@ void sim_model_task_counters(const struct sim_model *m, const struct sim_connect
     out->errors = floor(out->records * t->error_prob);
     out->records_rate = running ? t->rate : 0.0;
     out->bytes_rate = out->records_rate * t->bytes_per_record;
-    out->lag_max = (running && c->kind == SIM_SINK) ? t->lag : NAN;
+    /* A Max stat with no sample in its window is NaN: not running, or no fetch yet. */
+    out->lag_max = (running && c->kind == SIM_SINK && now >= t->lag_unknown_until) ? t->lag : NAN;
     if (out->errors > 0) {
         /* When the latest error happened, on the wall clock. */
         double since = rs - out->errors / (t->rate * t->error_prob);

@@ -45,6 +45,7 @@ struct sim_task {
     double run_since;          /* start of the current RUNNING segment */
     double frozen_at;          /* when it last left RUNNING */
     double due;                /* RESTARTING: when it comes back */
+    double lag_unknown_until;  /* records-lag-max is NaN (no fetch yet) until this time */
     int64_t wall_ms_at_freeze; /* wall clock matching frozen_at, for last-error-timestamp */
 };
 
