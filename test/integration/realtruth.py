@@ -93,9 +93,13 @@ def read_truth(st, workers=(0, 1)):
         {"type": "read", "mbean": "kafka.producer:type=producer-topic-metrics,client-id=*,topic=*",
          "attribute": ["byte-total"]},
         {"type": "read", "mbean": "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*",
-         "attribute": ["bytes-consumed-total", "records-lag-max"]},
+         "attribute": ["bytes-consumed-total"]},
         {"type": "read", "mbean": "java.lang:type=Memory", "attribute": "HeapMemoryUsage"},
         {"type": "read", "mbean": "java.lang:type=Threading", "attribute": "ThreadCount"},
+        # Apart, as the gateway reads it: records-lag-max is NaN until a consumer has fetched,
+        # and a 2.0–2.4 agent then fails the element with NumberFormatException (jolokia#934).
+        {"type": "read", "mbean": "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*",
+         "attribute": ["records-lag-max"]},
     ]
     tasks, jvm = {}, {}
     for w in workers:
@@ -120,7 +124,16 @@ def read_truth(st, workers=(0, 1)):
                             t["bytes"] = t.get("bytes", 0) + (num(attrs["byte-total"]) or 0)
                         else:
                             t["bytes"] = num(attrs["bytes-consumed-total"])
-                            t["lag"] = num(attrs["records-lag-max"])
+        lag = ans[7]
+        if lag.get("status") == 200:
+            for bean, attrs in lag["value"].items():
+                cid = parse_objectname(bean)[1].get("client-id", "")
+                if cid.startswith("connector-consumer-"):
+                    conn, _, task = cid[len("connector-consumer-"):].rpartition("-")
+                    tasks.setdefault((conn, int(task)), {"worker": w})["lag"] = num(
+                        attrs["records-lag-max"])
+        else:
+            assert lag.get("error_type") == "java.lang.NumberFormatException", lag
         heap = ans[5]["value"]
         jvm[w] = {"heap_used": heap["used"], "heap_max": heap["max"], "threads": ans[6]["value"]}
     return {"tasks": tasks, "jvm": jvm}
