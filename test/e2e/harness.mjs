@@ -184,7 +184,11 @@ export const connectorPath = (name, tab = 'overview', cluster = 'default') =>
   `/clusters/${encodeURIComponent(cluster)}/connectors/${encodeURIComponent(name)}/${tab}`;
 
 // Optional resources the gateway may not offer (yet); their 404s are not UI errors.
-export const OPTIONAL_404 = [/status of 404.*\/api\/[^/]+\/alerts\b/];
+// 404s the console expects and handles: alerts on a gateway without rules, and Connect's
+// "No status found" for a connector created a moment ago (real Connect writes the status record
+// asynchronously; connect-sim models it) — the detail page shows "starting" and asks again.
+export const OPTIONAL_404 = [/status of 404.*\/api\/[^/]+\/alerts\b/,
+  /status of 404.*\/api\/[^/]+\/connectors\/[^/]+\/status$/];
 
 // ---- the real stack (test/real/stack.py: a KRaft broker, two Connect workers, Jolokia) ----
 const SOURCE = process.env.KC_SOURCE_DIR || path.resolve(here, '../..');
