@@ -217,7 +217,7 @@ static void move_task(struct sim *s, evhtp_request_t *r)
 
 /* records-lag-max of a sink task's consumer is NaN (a Max stat with no sample: no fetch since
  * the task's consumer started) for `ms` milliseconds, or until the task gets a new instance
- * (move, restart, failure) when `ms` is absent; `ms: 0` ends it. */
+ * (move or restart) when `ms` is absent; `ms: 0` ends it. */
 static void lag_unknown(struct sim *s, evhtp_request_t *r)
 {
     json_t *body = read_body(r);

@@ -1137,6 +1137,89 @@ def test_control_fail_and_move(cluster):
     assert kctest.http("GET", cluster.control + "/truth/nope").status == 404
 
 
+
+# ---- NaN doubles (test/fixtures/real/jolokia-*/nan_*.json) ----
+
+NFE = ("java.lang.NumberFormatException : Character N is neither a decimal digit number, decimal "
+       "point, nor \"e\" notation exponential mark.")
+
+
+@pytest.mark.parametrize("version,fails", [("2.4.2", True), ("2.0.0", True), ("2.5.0", False),
+                                           ("2", False), ("1", False)])
+def test_nan_fails_the_whole_element_on_jolokia_2_0_to_2_4(version, fails):
+    """Jolokia 2.0-2.4.x cannot serialise a NaN double (jolokia/jolokia#934, fixed in 2.5.0):
+    the element, even a pattern over many beans or with ignoreErrors, is an in-body 400
+    NumberFormatException; the other elements of the bulk answer as usual. 1.x and 2.5+ write
+    null. An idle sink task's records-lag-max is NaN on demand (POST /tasks/lag-unknown)."""
+    p = start_sim("--jolokia-version", version, "--seed", "3")
+    try:
+        c = Cluster(p)
+        w = c.worker_of("orders-src", 0)
+        prod = "kafka.producer:type=producer-metrics,client-id=connector-producer-orders-src-0"
+        pat = "kafka.producer:type=producer-metrics,client-id=*"
+        els = [{"type": "read", "mbean": prod, "attribute": ["record-send-total"]},
+               {"type": "read", "mbean": prod, "attribute": "reauthentication-latency-avg"},
+               {"type": "read", "mbean": pat},
+               {"type": "read", "mbean": prod, "attribute": ["record-send-total",
+                                                               "reauthentication-latency-max"],
+                "config": {"ignoreErrors": True}},
+               {"type": "read", "mbean": "java.lang:type=Threading", "attribute": "ThreadCount"}]
+        r = c.jpost(w, els)
+        assert r.status == 200
+        ok, single, pattern, ignored, jvm = r.json()
+        assert ok["status"] == 200 and isinstance(ok["value"]["record-send-total"], float)
+        assert jvm["status"] == 200
+        if fails:
+            for e in (single, pattern, ignored):
+                assert e["status"] == 400 and "value" not in e, e
+                assert e["error_type"] == "java.lang.NumberFormatException"
+                assert e["error"] == NFE
+                assert "stacktrace" not in e and "request" in e
+            assert single["request"] == {"type": "read", "mbean": "kafka.producer:client-id="
+                                         "connector-producer-orders-src-0,type=producer-metrics",
+                                         "attribute": "reauthentication-latency-avg"}
+            d = c.jread(w, {"type": "read", "mbean": prod, "attribute": "reauthentication-"
+                            "latency-max", "config": {"includeStackTrace": True}})
+            assert d["status"] == 400 and d["error"] == NFE
+            assert d["stacktrace"].startswith("java.lang.NumberFormatException: Character N")
+            # a running producer's averages have samples: not NaN
+            assert c.jread(w, {"type": "read", "mbean": prod,
+                               "attribute": "batch-size-avg"})["status"] == 200
+        else:
+            assert single["status"] == 200 and single["value"] is None
+            assert pattern["status"] == 200 and all(
+                v["reauthentication-latency-avg"] is None for v in pattern["value"].values())
+            assert ignored["value"]["reauthentication-latency-max"] is None
+        # records-lag-max of a sink task whose consumer has not fetched yet
+        ws = c.worker_of("orders-sink", 0)
+        lag = {"type": "read", "mbean": "kafka.consumer:type=consumer-fetch-manager-metrics,"
+                                        "client-id=connector-consumer-orders-sink-0",
+               "attribute": ["bytes-consumed-total", "records-lag-max"]}
+        assert isinstance(c.jread(ws, lag)["value"]["records-lag-max"], float)
+        t = c.ctl("POST", "/tasks/lag-unknown", {"connector": "orders-sink", "task": 0})
+        assert t["name"] == "orders-sink" and t["tasks"][0]["lag_max"] is None
+        d = c.jread(ws, lag)
+        if fails:
+            assert d["status"] == 400 and d["error"] == NFE
+        else:
+            assert d["value"]["records-lag-max"] is None
+        c.ctl("POST", "/tasks/lag-unknown", {"connector": "orders-sink", "task": 0, "ms": 0})
+        assert isinstance(c.jread(ws, lag)["value"]["records-lag-max"], float)
+        c.ctl("POST", "/tasks/lag-unknown", {"connector": "orders-sink", "task": 0, "ms": 300})
+        assert c.truth("orders-sink")["tasks"][0]["lag_max"] is None
+        time.sleep(0.4)
+        assert isinstance(c.truth("orders-sink")["tasks"][0]["lag_max"], float)
+        # a new instance of the task has its own window: a move ends "unknown"
+        c.ctl("POST", "/tasks/lag-unknown", {"connector": "orders-sink", "task": 0})
+        c.ctl("POST", "/tasks/move", {"connector": "orders-sink", "task": 0, "worker": ws})
+        assert isinstance(c.truth("orders-sink")["tasks"][0]["lag_max"], float)
+        for body, status in (({"connector": "orders-src", "task": 0}, 400),
+                             ({"connector": "orders-sink", "task": 0, "ms": -1}, 400),
+                             ({"connector": "orders-sink", "task": 9}, 404)):
+            assert kctest.http("POST", c.control + "/tasks/lag-unknown", body=body).status == status
+    finally:
+        p.assert_clean_exit()
+
 # ---- scale ----
 
 def test_5000_connectors_fast():

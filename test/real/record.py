@@ -2,7 +2,7 @@
 """Records what real Kafka Connect and the real Jolokia agents answer, as fixtures for
 connect-sim's comparison test (test/integration/test_sim_real.py). Run by hand, not in CI:
 
-  python3 test/real/record.py [--only connect|jolokia2|jolokia1|edges]
+  python3 test/real/record.py [--only connect|jolokia2|jolokia1|edges|nan]
 
 Starts RealStack (test/real/stack.py) with the 2.x agent, records the Connect REST answers and
 the agent's, stops it, then starts it again with the 1.x agent for that agent's answers. Writes
@@ -14,6 +14,9 @@ folder keeps what the comparison needs to mask (ports, worker ids, folders, stat
 `--only edges` records the edge cases of record_edges() on a fresh stack and appends them to the
 kafka-V folder's case list, after the existing ones (which it leaves untouched): they run last in
 the replay, on connectors of their own.
+
+`--only nan [--jolokia 2|1]` records reads that hit a NaN double (record_nan()) and appends them
+the same way to the jolokia-V folders: 2.0-2.4.x agents fail the whole element, 1.x writes null.
 """
 import argparse
 import http.client
@@ -513,10 +516,95 @@ def record_edges(st):
         f.write("\n")
 
 
+# ---- NaN and Infinity in a read, appended to an existing jolokia-V recording ----
+
+NAN_PREFIX = "nan_"
+
+
+def record_nan(st, major):
+    """Reads whose value holds a NaN double. Jolokia 2.0-2.4.x cannot serialise NaN/Infinity
+    (fixed in 2.5.0, jolokia/jolokia#934): the WHOLE element answers an in-body 400
+    NumberFormatException; 1.x writes null. Every Kafka client's `reauthentication-latency-avg`
+    and `-max` are NaN for good on a worker without SASL re-authentication (never sampled), so
+    these reads hit NaN deterministically. Appends to the jolokia-V folder like record_edges: the
+    standing stack's meta stays, `cases` grows (earlier nan_* cases are replaced). The hosts are
+    the recorded placement's, checked against the live stack."""
+    v = stack.pinned_versions()["jolokia%d" % major]
+    folder = os.path.join(OUT, "jolokia-" + v)
+    with open(os.path.join(folder, "_stack.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    base = [c for c in meta["cases"] if not c.startswith(NAN_PREFIX)]
+
+    def host_of(name, task=0, statuses=None):
+        t = [t for t in (statuses or meta["statuses"])[name]["tasks"] if t["id"] == task][0]
+        return t["worker_id"].split(":")[0]
+    # The connectors whose client beans these reads match (cdc:orders,eu's quoted client-id
+    # matches no unquoted pattern); files-sink's two tasks may be split differently each start.
+    for name in ("files", "files-2", "errors-sink"):
+        live = get(st, "/connectors/%s/status" % q(name))[1]
+        for t in live["tasks"]:
+            assert host_of(name, t["id"], {name: live}) == host_of(name, t["id"]), \
+                "%s task %d is not on the recorded worker: restart the recording" % (name, t["id"])
+    r = Recorder("jolokia-" + v, stack.WORKER_HOSTS[0], st.jolokia_port, meta)
+    P = "/jolokia/"
+    N = NAN_PREFIX
+    src = host_of("files")
+    sink = host_of("errors-sink")
+    prod = "kafka.producer:type=producer-metrics,client-id=connector-producer-files-0"
+    r.rec(N + "producer_bean", "POST", P, {"type": "read", "mbean": prod}, host=src,
+          note="whole producer-metrics bean: reauthentication-latency-avg/-max are NaN")
+    r.rec(N + "single_attribute", "POST", P,
+          {"type": "read", "mbean": prod, "attribute": "reauthentication-latency-avg"}, host=src)
+    r.rec(N + "single_attribute_stacktrace", "POST", P,
+          {"type": "read", "mbean": prod, "attribute": "reauthentication-latency-max",
+           "config": {"includeStackTrace": True}}, host=src)
+    r.rec(N + "get_single_attribute", "GET",
+          P + "read/kafka.producer:type=producer-metrics,client-id=connector-producer-files-0/"
+          "reauthentication-latency-avg", host=src)
+    r.rec(N + "attribute_list", "POST", P,
+          {"type": "read", "mbean": prod,
+           "attribute": ["record-send-total", "reauthentication-latency-avg"]}, host=src)
+    r.rec(N + "producer_pattern", "POST", P,
+          {"type": "read", "mbean": "kafka.producer:type=producer-metrics,client-id=connector-producer-*",
+           "attribute": ["record-send-total", "reauthentication-latency-avg"]}, host=src,
+          note="a pattern over the connector producers of the worker: one NaN fails it all")
+    r.rec(N + "consumer_pattern", "POST", P,
+          {"type": "read",
+           "mbean": "kafka.consumer:type=consumer-metrics,client-id=connector-consumer-errors-sink-*",
+           "attribute": ["incoming-byte-total", "reauthentication-latency-max"]}, host=sink,
+          note="a pattern over errors-sink's consumer")
+    r.rec(N + "bulk_one_element", "POST", P,
+          [{"type": "read", "mbean": prod, "attribute": ["record-send-total"]},
+           {"type": "read", "mbean": prod, "attribute": ["reauthentication-latency-avg"]},
+           {"type": "read", "mbean": "java.lang:type=Threading", "attribute": ["ThreadCount"]}],
+          host=src, note="only the element with the NaN fails")
+    r.rec(N + "bulk_ignore_errors", "POST", P + "?ignoreErrors=true",
+          [{"type": "read", "mbean": prod,
+            "attribute": ["record-send-total", "reauthentication-latency-avg"]}], host=src)
+    if major == 2:
+        # Every producer of the worker (the worker's own kc-real-* ones too, which connect-sim
+        # does not model: comparable only where the answer is the error).
+        r.rec(N + "producer_pattern_all", "POST", P,
+              {"type": "read", "mbean": "kafka.producer:type=producer-metrics,client-id=*"},
+              host=src)
+    meta["cases"] = base + r.names
+    with open(os.path.join(folder, "_stack.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=("connect", "jolokia2", "jolokia1", "edges"))
+    ap.add_argument("--only", choices=("connect", "jolokia2", "jolokia1", "edges", "nan"))
+    ap.add_argument("--jolokia", type=int, choices=(1, 2),
+                    help="with --only nan: that agent only (default both, one after the other)")
     a = ap.parse_args()
+    if a.only == "nan":
+        for major in ((a.jolokia,) if a.jolokia else (2, 1)):
+            with stack.RealStack(jolokia=major) as st:
+                print("real stack up (Jolokia %d), recording NaN reads" % major, flush=True)
+                record_nan(st, major)
+        return 0
     if a.only == "edges":
         with stack.RealStack(jolokia=2) as st:
             print("real stack up (Jolokia 2), recording edge cases", flush=True)
