@@ -219,6 +219,39 @@ def test_one_agent_down_keeps_the_others(sim, gw_ttl):
     control(sim, "DELETE", "/faults")
 
 
+@pytest.mark.parametrize("agent", ["2.4.2", "2", "1"])
+def test_nan_lag_costs_neither_bytes_nor_a_warning(agent):
+    """A consumer's records-lag-max is NaN until it has fetched (a task just started or moved).
+    Jolokia 2.0-2.4 cannot write NaN and fails the whole read element with 400
+    NumberFormatException (recorded on 2.4.2); 1.x and 2.5+ write null. Either way the sink's
+    byte totals stay, no warning is raised, and the lag is unknown (null), never 0."""
+    sim = start_sim("--seed", "7", "--jolokia-version", agent)
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "1s", "KC_NEGATIVE_TTL": "300ms"})
+    try:
+        r = control(sim, "POST", "/tasks/lag-unknown", {"connector": "orders-sink", "task": 0})
+        assert r.status == 200, r.body
+        before = truth(sim, "orders-sink")["tasks"]
+        status, doc = get_json(metrics_url(gw, "orders-sink"))
+        want = truth(sim, "orders-sink")["tasks"]
+        assert status == 200, doc
+        assert doc["warnings"] == [], doc["warnings"]
+        for t in doc["tasks"]:
+            low, high = (next(w["bytes_total"] for w in ws if w["id"] == t["taskId"])
+                         for ws in (before, want))
+            assert low - 1 <= t["bytesProcessed"] <= high + 1, (t, low, high)
+        assert doc["throughput"]["totalBytes"] > 0
+        # 2.4.2 fails the lag element of the NaN task's worker: its other tasks' lag is
+        # unknown too; tasks on other workers keep theirs.
+        nan_worker = next(w["worker_id"] for w in want if w["id"] == 0)
+        known = [w["lag_max"] for w in want if w["lag_max"] is not None and
+                 (agent != "2.4.2" or w["worker_id"] != nan_worker)]
+        assert doc["lag"]["recordsLagMax"] == (round(max(known)) if known else None), \
+            (doc["lag"], want)
+    finally:
+        gw.assert_clean_exit()
+        sim.assert_clean_exit()
+
+
 def test_cluster_summary_one_call_plus_one_per_worker(sim, gw_ttl):
     control(sim, "POST", "/counters/reset")
     r = http("GET", gw_ttl.url() + "/api/default/metrics", headers={"Accept-Encoding": "identity"})
