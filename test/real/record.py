@@ -2,7 +2,7 @@
 """Records what real Kafka Connect and the real Jolokia agents answer, as fixtures for
 connect-sim's comparison test (test/integration/test_sim_real.py). Run by hand, not in CI:
 
-  python3 test/real/record.py [--only connect|jolokia2|jolokia1|edges|nan]
+  python3 test/real/record.py [--only connect|jolokia2|jolokia1|jolokia2latest|edges|nan]
 
 Starts RealStack (test/real/stack.py) with the 2.x agent, records the Connect REST answers and
 the agent's, stops it, then starts it again with the 1.x agent for that agent's answers. Writes
@@ -17,6 +17,11 @@ the replay, on connectors of their own.
 
 `--only nan [--jolokia 2|1]` records reads that hit a NaN double (record_nan()) and appends them
 the same way to the jolokia-V folders: 2.0-2.4.x agents fail the whole element, 1.x writes null.
+
+`--only jolokia2latest` starts the stack with the pom's jolokia2latest agent (2.6.0, what
+connect-sim's default `--jolokia-version 2` follows) and records into its own jolokia-V folder the
+same cases as for 2.4.2: record_jolokia's, then record_nan's, on that one stack. It is not part
+of a run without --only (the 2.x and 1.x recordings are).
 """
 import argparse
 import http.client
@@ -366,8 +371,8 @@ STANDING = (("files", "source"), ("files-2", "source"), ("cdc:orders,eu", "sourc
             ("files-sink", "sink"), ("broken-sink", "sink"), ("errors-sink", "sink"))
 
 
-def record_jolokia(st, major):
-    v = stack.pinned_versions()["jolokia%d" % major]
+def record_jolokia(st, major=None):
+    v = st.jolokia_version
     meta = stack_meta(st)
     r = Recorder("jolokia-" + v, stack.WORKER_HOSTS[0], st.jolokia_port, meta)
     hosts = stack.WORKER_HOSTS
@@ -521,7 +526,7 @@ def record_edges(st):
 NAN_PREFIX = "nan_"
 
 
-def record_nan(st, major):
+def record_nan(st, major=None):
     """Reads whose value holds a NaN double. Jolokia 2.0-2.4.x cannot serialise NaN/Infinity
     (fixed in 2.5.0, jolokia/jolokia#934): the WHOLE element answers an in-body 400
     NumberFormatException; 1.x writes null. Every Kafka client's `reauthentication-latency-avg`
@@ -529,7 +534,7 @@ def record_nan(st, major):
     these reads hit NaN deterministically. Appends to the jolokia-V folder like record_edges: the
     standing stack's meta stays, `cases` grows (earlier nan_* cases are replaced). The hosts are
     the recorded placement's, checked against the live stack."""
-    v = stack.pinned_versions()["jolokia%d" % major]
+    v = st.jolokia_version
     folder = os.path.join(OUT, "jolokia-" + v)
     with open(os.path.join(folder, "_stack.json"), encoding="utf-8") as f:
         meta = json.load(f)
@@ -581,7 +586,7 @@ def record_nan(st, major):
     r.rec(N + "bulk_ignore_errors", "POST", P + "?ignoreErrors=true",
           [{"type": "read", "mbean": prod,
             "attribute": ["record-send-total", "reauthentication-latency-avg"]}], host=src)
-    if major == 2:
+    if v.startswith("2."):
         # Every producer of the worker (the worker's own kc-real-* ones too, which connect-sim
         # does not model: comparable only where the answer is the error).
         r.rec(N + "producer_pattern_all", "POST", P,
@@ -595,10 +600,17 @@ def record_nan(st, major):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=("connect", "jolokia2", "jolokia1", "edges", "nan"))
+    ap.add_argument("--only", choices=("connect", "jolokia2", "jolokia1", "jolokia2latest",
+                                       "edges", "nan"))
     ap.add_argument("--jolokia", type=int, choices=(1, 2),
                     help="with --only nan: that agent only (default both, one after the other)")
     a = ap.parse_args()
+    if a.only == "jolokia2latest":
+        with stack.RealStack(jolokia=stack.pinned_versions()["jolokia2latest"]) as st:
+            print("real stack up (Jolokia %s), recording" % st.jolokia_version, flush=True)
+            record_jolokia(st)
+            record_nan(st)
+        return 0
     if a.only == "nan":
         for major in ((a.jolokia,) if a.jolokia else (2, 1)):
             with stack.RealStack(jolokia=major) as st:

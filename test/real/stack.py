@@ -4,10 +4,11 @@ real Jolokia JVM agent in every worker, on loopback — what the gateway is test
 
 One module for the tests, the demo and a developer:
   python3 test/real/stack.py fetch            # Maven: pinned jars into build/real (cached)
-  python3 test/real/stack.py up [--jolokia 2|1] [--no-feed]
+  python3 test/real/stack.py up [--jolokia 2|1|2.6] [--no-feed]
                                               # starts everything, prints `listening on` lines,
                                               # runs until SIGTERM/SIGINT, then removes it all
-In Python: `with RealStack(jolokia=2) as st: ...` (see RealStack).
+In Python: `with RealStack(jolokia=2) as st: ...` (see RealStack). The agents (pom.xml): 2 is the
+jolokia2 pin (2.4.2), 1 the jolokia1 pin (1.7.2), "2.6" (or "2.6.0") the jolokia2latest pin.
 
 Worker N listens on 127.0.0.N with the same REST port and the same Jolokia port on both
 addresses, so `worker_id` is `127.0.0.N:PORT` as in production and the gateway reaches each
@@ -17,7 +18,6 @@ agent through `JOLOKIA_URL=http://{host}:JPORT/jolokia`. Free ports, readiness b
 import argparse
 import atexit
 import base64
-import glob
 import hashlib
 import json
 import os
@@ -113,6 +113,10 @@ def fetch(quiet=True):
                          "-DoutputDirectory=" + os.path.join(partial, "lib")],
                  base + ["-P", "agents", "dependency:copy-dependencies",
                          "-DincludeGroupIds=org.jolokia", "-DexcludeTransitive=true",
+                         "-DoutputDirectory=" + os.path.join(partial, "agents")],
+                 # A second version of the same artifact: a profile (and a step) of its own.
+                 base + ["-P", "agents2latest", "dependency:copy-dependencies",
+                         "-DincludeGroupIds=org.jolokia", "-DexcludeTransitive=true",
                          "-DoutputDirectory=" + os.path.join(partial, "agents")]]
         for argv in steps:
             r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -131,20 +135,37 @@ def fetch(quiet=True):
 
 
 def pinned_versions():
-    """{'kafka': '4.1.1', 'jolokia2': ..., 'jolokia1': ...} read from the pom."""
+    """{'kafka': '4.1.1', 'jolokia2': ..., 'jolokia2latest': ..., 'jolokia1': ...} read from
+    the pom."""
     import xml.etree.ElementTree as ET
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     props = ET.parse(POM).getroot().find("m:properties", ns)
     return {p.tag.split("}")[1].replace(".version", ""): p.text for p in props}
 
 
-def agent_jar(version):
-    _, agents = fetch()
-    pattern = "jolokia-agent-jvm-*-javaagent.jar" if version == 2 else "jolokia-jvm-1.*.jar"
-    found = glob.glob(os.path.join(agents, pattern))
-    if not found:
-        raise StackError("real stack: no Jolokia %d.x agent in %s" % (version, agents))
+def agent_version(jolokia):
+    """The pinned agent version `jolokia` names: 2 (the jolokia2 pin), 1 (jolokia1), or a
+    version string ("2.6", "2.6.0", "2.4.2", "1.7") that prefixes exactly one pin."""
+    pins = {k: v for k, v in pinned_versions().items() if k.startswith("jolokia")}
+    if jolokia in (1, 2, "1", "2"):
+        return pins["jolokia%s" % jolokia]
+    want = str(jolokia)
+    found = sorted({v for v in pins.values() if v == want or v.startswith(want + ".")})
+    if len(found) != 1:
+        raise StackError("real stack: Jolokia %r names %s of the pinned agents %s"
+                         % (jolokia, "none" if not found else "several", sorted(pins.values())))
     return found[0]
+
+
+def agent_jar(jolokia):
+    """The agent jar of that pinned version, by exact name (two 2.x jars sit side by side)."""
+    _, agents = fetch()
+    v = agent_version(jolokia)
+    name = ("jolokia-jvm-%s.jar" if v.startswith("1.") else "jolokia-agent-jvm-%s-javaagent.jar") % v
+    path = os.path.join(agents, name)
+    if not os.path.isfile(path):
+        raise StackError("real stack: no Jolokia %s agent (%s) in %s" % (v, name, agents))
+    return path
 
 
 # ---- ports and HTTP ----
@@ -290,7 +311,8 @@ class Feeder(threading.Thread):
 
 
 class RealStack:
-    """A KRaft broker and two Connect workers with Jolokia `jolokia` (2 or 1) agents.
+    """A KRaft broker and two Connect workers with Jolokia `jolokia` agents (2, 1 or a pinned
+    version such as "2.6": see agent_version; `jolokia_version` is the exact one).
 
     Attributes after start(): connect_urls (one per worker), connect_url (worker 1),
     jolokia_port, jolokia_urls (per worker), jolokia_template, worker_ids, run_dir.
@@ -299,6 +321,7 @@ class RealStack:
     def __init__(self, jolokia=2, connectors=True, feed=True, java_heap="512m",
                  rebalance_delay_ms=3000):
         self.jolokia = jolokia
+        self.jolokia_version = agent_version(jolokia)
         self.want_connectors = connectors
         self.want_feed = feed
         self.heap = java_heap
@@ -543,7 +566,8 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fetch", help="fetch the pinned jars (Maven) into build/real")
     up = sub.add_parser("up", help="run the real stack until SIGTERM/SIGINT")
-    up.add_argument("--jolokia", type=int, choices=(1, 2), default=2)
+    up.add_argument("--jolokia", default="2",
+                    help="2 (the jolokia2 pin), 1 (jolokia1) or a pinned version, e.g. 2.6")
     up.add_argument("--no-feed", action="store_true")
     args = ap.parse_args(argv)
     try:
@@ -571,7 +595,7 @@ def main(argv=None):
                 print("listening on %s:%d (jolokia worker=%d)" % (host, st.jolokia_port, i),
                       flush=True)
             print("real stack: Kafka %s, Jolokia %s agents; logs in %s"
-                  % (pinned_versions()["kafka"], pinned_versions()["jolokia%d" % args.jolokia],
+                  % (pinned_versions()["kafka"], st.jolokia_version,
                      st.run_dir), flush=True)
             parent = os.getppid()
             while not stop.is_set():
