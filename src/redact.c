@@ -307,6 +307,21 @@ int kc_redact_restore_masked(json_t *incoming, const json_t *current_real_config
     return missing;
 }
 
+static int scrub_strings(json_t *v, const char *secret, int depth);
+
+/* One member or element m: scrubs inside it, or, for a string holding the secret, returns its
+ * replacement in *clean (new reference) for the caller to put in m's place. Returns the number
+ * of strings changed, or -1. */
+static int scrub_member(json_t *m, const char *secret, int depth, json_t **clean)
+{
+    *clean = NULL;
+    if (!json_is_string(m))
+        return scrub_strings(m, secret, depth + 1);
+    if (!strstr(json_string_value(m), secret))
+        return 0;
+    return (*clean = replace_all(json_string_value(m), secret)) ? 1 : -1;
+}
+
 /* Every string inside v (members and elements, not keys) with `secret` replaced. */
 static int scrub_strings(json_t *v, const char *secret, int depth)
 {
@@ -318,35 +333,19 @@ static int scrub_strings(json_t *v, const char *secret, int depth)
         const char *key;
         void *tmp;
         json_object_foreach_safe(v, tmp, key, m) {
-            if (json_is_string(m)) {
-                if (!strstr(json_string_value(m), secret))
-                    continue;
-                /* replacing an existing key's value keeps the iteration valid */
-                if (!(clean = replace_all(json_string_value(m), secret)) ||
-                    json_object_set_new(v, key, clean) < 0)
-                    return -1;
-                n++;
-            } else if ((r = scrub_strings(m, secret, depth + 1)) < 0) {
+            /* replacing an existing key's value keeps the iteration valid */
+            if ((r = scrub_member(m, secret, depth, &clean)) < 0 ||
+                (clean && json_object_set_new(v, key, clean) < 0))
                 return -1;
-            } else {
-                n += r;
-            }
+            n += r;
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_array_foreach(v, i, m) {
-            if (json_is_string(m)) {
-                if (!strstr(json_string_value(m), secret))
-                    continue;
-                if (!(clean = replace_all(json_string_value(m), secret)) ||
-                    json_array_set_new(v, i, clean) < 0)
-                    return -1;
-                n++;
-            } else if ((r = scrub_strings(m, secret, depth + 1)) < 0) {
+            if ((r = scrub_member(m, secret, depth, &clean)) < 0 ||
+                (clean && json_array_set_new(v, i, clean) < 0))
                 return -1;
-            } else {
-                n += r;
-            }
+            n += r;
         }
     }
     return n;
