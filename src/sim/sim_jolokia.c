@@ -49,6 +49,8 @@ struct fatal {
     const char *cls; /* the exception, for agents that answer with a JSON error object */
     int status;      /* its in-body status */
     bool http_400;   /* up to J2.4 only an unknown type is a real HTTP 400 (recorded) */
+    bool in_body;    /* J2.5+: still an in-body error object (recorded 2.6.0: the body is not
+                        JSON, a bulk element is not an object); other fatals are HTTP 400 */
 };
 
 __attribute__((format(printf, 2, 3))) static int set_fatal(struct fatal *f, const char *fmt, ...)
@@ -57,6 +59,7 @@ __attribute__((format(printf, 2, 3))) static int set_fatal(struct fatal *f, cons
     f->cls = E_ARGUMENT;
     f->status = 400;
     f->http_400 = false;
+    f->in_body = false;
     va_start(ap, fmt);
     vsnprintf(f->msg, sizeof f->msg, fmt, ap);
     va_end(ap);
@@ -102,12 +105,18 @@ error_response(const struct jctx *x, const struct jopts *o, json_t *echo, int st
         json_object_set_new(resp, "request", echo);
     else
         json_decref(echo);
-    /* Up to J2.4 the message carries the class; J2.5+ moved it to error_type only. */
+    /* Up to J2.4 the message carries the class; J2.5+ moved it to error_type only, and mark
+     * the object with ".error" and a JMX exception with error_type_jmx (recorded 2.6.0). */
     if (!x->j25)
         snprintf(text, sizeof text, "%s : %s", cls, msg);
     else
         snprintf(text, sizeof text, "%s", msg);
     json_object_set_new(resp, "error_type", json_string(cls));
+    if (x->j25) {
+        json_object_set_new(resp, ".error", json_true());
+        if (strncmp(cls, "javax.management.", 17) == 0)
+            json_object_set_new(resp, "error_type_jmx", json_string(cls));
+    }
     json_object_set_new(resp, "error", json_string(text));
     if (o->include_stack) {
         char trace[2600];
@@ -146,13 +155,14 @@ static struct jopts element_opts(const struct jctx *x, const json_t *req)
     return o;
 }
 
-/* A malformed ObjectName; older agents pass on the JMX text (recorded for a missing ':'). */
+/* A malformed ObjectName: the JMX text (recorded for a missing ':'), after "Invalid object
+ * name. " up to J2.4 (recorded 2.4.2; 2.6.0 gives the JMX text alone). */
 static int bad_name(const struct jctx *x, struct fatal *f, const char *mbean, const char *err)
 {
+    const char *jmx = strchr(mbean, ':') ? err : "Key properties cannot be empty";
     if (x->j25)
-        return set_fatal(f, "Invalid object name \"%s\": %s", mbean, err);
-    return set_fatal(f, "Invalid object name. %s",
-                     strchr(mbean, ':') ? err : "Key properties cannot be empty");
+        return set_fatal(f, "%s", jmx);
+    return set_fatal(f, "Invalid object name. %s", jmx);
 }
 
 /* ---- read ---- */
@@ -221,7 +231,8 @@ static void missing_attr_text(const char *domain, const char *attr, char *out, s
         snprintf(out, cap, "Could not find attribute %s", attr);
 }
 
-/* J1.x puts an error string in place of a failed attribute; J2.x an error object. */
+/* J1.x puts an error string in place of a failed attribute; J2.x an error object (J2.5+ with
+ * error_type_jmx, recorded 2.6.0). */
 static json_t *ignored_error(const struct jctx *x, const char *domain, const char *attr)
 {
     char msg[512];
@@ -231,6 +242,9 @@ static json_t *ignored_error(const struct jctx *x, const char *domain, const cha
         snprintf(text, sizeof text, "ERROR: %s (class %s)", msg, E_ATTRIBUTE);
         return json_string(text);
     }
+    if (x->j25)
+        return json_pack("{s:s,s:b,s:s,s:s}", "error_type", E_ATTRIBUTE, ".error", 1,
+                         "error_type_jmx", E_ATTRIBUTE, "error", msg);
     return json_pack("{s:b,s:s,s:s}", ".error", 1, "error_type", E_ATTRIBUTE, "error", msg);
 }
 
@@ -389,6 +403,8 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
         else
             json_object_set(echo, "attribute", (json_t *)(uintptr_t)attr);
     }
+    else if (echo && x->j25) /* recorded 2.6.0: no attributes (all) are echoed as [] */
+        json_object_set_new(echo, "attribute", json_array());
     const char *path = json_string_value(json_object_get(req, "path"));
     if (echo && path)
         json_object_set_new(echo, "path", json_string(path));
@@ -423,12 +439,13 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
 
     json_t *resp;
     if (w.matched == 0) {
-        if (pattern && !x->j25) /* recorded: the pattern as the client wrote it */
+        /* recorded (2.4.2, 2.6.0): the pattern as the client wrote it */
+        if (pattern && !x->j25)
             resp = error_response(x, o, echo, 404, E_INSTANCE,
                                   "No MBean with pattern %s found for reading attributes", mbean);
         else if (pattern)
             resp = error_response(x, o, echo, 404, E_INSTANCE,
-                                  "No MBean with pattern %s found for READ request", echo_name);
+                                  "No MBean with pattern %s found for READ request", mbean);
         else
             resp = error_response(x, o, echo, 404, E_INSTANCE, "%s", mbean);
     } else if (pattern && json_object_size(w.result) == 0) {
@@ -441,7 +458,7 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
         else
             resp =
                 error_response(x, o, echo, 404, E_ATTRIBUTE,
-                               "No attribute found for any MBean matching %s pattern", echo_name);
+                               "No attribute found for any MBean matching %s pattern", mbean);
     } else if (w.nonfinite && x->version == 2 && !x->j25 && (pattern || !w.err_status)) {
         /* Jolokia 2.0-2.4.x serialise a double through BigDecimal, which refuses NaN and
          * Infinity: the whole element fails, even a pattern read over many beans or with
@@ -533,12 +550,14 @@ static json_t *config_json(const char *const table[][2], const char *agent_id)
     return c;
 }
 
-/* Up to 2.4: the shapes recorded from 1.7.2 and 2.4.2 agents inside Kafka 4.1 (Jetty 12 is the
- * server their detectors find). 1.7.2's jar reports itself as 1.7.1. */
-static json_t *version_value_old(const struct jctx *x, const char *url)
+/* The shapes recorded from 1.7.2, 2.4.2 and 2.6.0 agents inside Kafka 4.1 (Jetty 12 is the
+ * server their detectors find; 2.6.0 says protocol 8.2). 1.7.2's jar reports itself as 1.7.1. */
+static json_t *version_value(const struct jctx *x)
 {
     int rel = x->sim->opt.jolokia_release;
-    char agent[32];
+    char agent[32], url[64];
+    snprintf(url, sizeof url, "http://%s:%u/jolokia", sim_http_listener_addr(x->agent->l),
+             (unsigned)sim_http_listener_port(x->agent->l)); /* recorded: no trailing slash */
     if (rel == 10702)
         rel = 10701;
     snprintf(agent, sizeof agent, "%d.%d.%d", rel / 10000, rel / 100 % 100, rel % 100);
@@ -547,33 +566,12 @@ static json_t *version_value_old(const struct jctx *x, const char *url)
                          "config", config_json(J1_CONFIG, "127.0.0.1-1-connect-sim-jvm"), "info",
                          "product", "jetty", "vendor", "Eclipse", "version", "12.0.22");
     return json_pack("{s:s,s:s,s:{},s:{s:s,s:s,s:s,s:s,s:s,s:b,s:s},s:s,s:o,s:{s:{},s:{}}}",
-                     "agent", agent, "protocol", "8.1", "decorators", "details", "agent_version",
+                     "agent", agent, "protocol", x->j25 ? "8.2" : "8.1", "decorators", "details",
+                     "agent_version",
                      agent, "agent_id", "connect-sim-jvm", "server_product", "jetty",
                      "server_vendor", "Eclipse", "server_version", "12.0.22", "secured",
                      x->sim->jolokia_auth != NULL, "url", url, "id", "connect-sim-jvm", "config",
                      config_json(J24_CONFIG, "connect-sim-jvm"), "info", "proxy", "jmx");
-}
-
-static json_t *version_value(const struct jctx *x)
-{
-    char url[64];
-    snprintf(url, sizeof url, "http://%s:%u/jolokia/", sim_http_listener_addr(x->agent->l),
-             (unsigned)sim_http_listener_port(x->agent->l));
-    if (!x->j25) {
-        url[strlen(url) - 1] = '\0'; /* recorded: no trailing slash */
-        return version_value_old(x, url);
-    }
-    if (x->version == 1)
-        return json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{}}", "agent", "1.7.2", "protocol",
-                         "7.2", "config", "agentContext", "/jolokia", "agentType", "jvm",
-                         "maxDepth", "15", "canonicalNaming", "true", "includeStackTrace", "true",
-                         "info");
-    return json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s,s:b},s:{s:s,s:s,s:s,s:s,s:s},s:{}}", "agent",
-                     "2.5.1", "protocol", "8.0", "id", "connect-sim-jvm", "details",
-                     "agent_version", "2.5.1", "agent_id", "connect-sim-jvm", "url", url, "secured",
-                     x->sim->jolokia_auth != NULL, "config", "agentContext", "/jolokia",
-                     "agentType", "jvm", "maxDepth", "15", "canonicalNaming", "false",
-                     "includeStackTrace", "false", "info");
 }
 
 /* Executes one request object. Returns a new response, or NULL with *rc < 0 and f set when
@@ -601,8 +599,7 @@ static json_t *process(const struct jctx *x, const json_t *req, struct fatal *f,
         !strcasecmp(type, "notification"))
         return error_response(x, &o, json_pack("{s:s}", "type", type), 400, E_UNSUPPORTED,
                               "connect-sim answers read, search and version requests only");
-    *rc = x->j25 ? set_fatal(f, "Invalid request type '%s'", type)
-                 : set_fatal(f, "No type with name '%s' exists", type);
+    *rc = set_fatal(f, "No type with name '%s' exists", type); /* recorded 2.4.2, 2.6.0 */
     f->http_400 = true;
     return NULL;
 }
@@ -632,11 +629,12 @@ static void reply(const struct jctx *x, evhtp_request_t *r, json_t *v)
     json_decref(v);
 }
 
-/* The whole request is unusable: J2.5+ answer HTTP 400 text/plain; J1.x and (recorded) 2.4.2 one
- * JSON error object, except 2.4.2 for an unknown request type. */
+/* The whole request is unusable: J2.5+ answer HTTP 400 text/plain except for a body that is not
+ * JSON or a bulk element that is not an object (recorded 2.6.0: one JSON error object, status
+ * 500); J1.x and (recorded) 2.4.2 one JSON error object, except 2.4.2 for an unknown type. */
 static void reply_fatal(const struct jctx *x, evhtp_request_t *r, const struct fatal *f)
 {
-    if (x->j25 || (x->version == 2 && f->http_400)) {
+    if (x->j25 ? !f->in_body : (x->version == 2 && f->http_400)) {
         char body[1200];
         int n = snprintf(body, sizeof body, "400 (Bad Request)\n\n%s\n", f->msg);
         sim_http_reply(r, 400, CT_TEXT, body,
@@ -646,7 +644,8 @@ static void reply_fatal(const struct jctx *x, evhtp_request_t *r, const struct f
     reply(x, r, error_response(x, &x->base, NULL, f->status, f->cls, "%s", f->msg));
 }
 
-/* Older agents name the offending element and the whole list (recorded wording). */
+/* The agents name the offending element and the whole list (recorded wording; 2.6.0 with
+ * status 500). */
 static void not_a_request(const struct jctx *x, const json_t *body, const json_t *el,
                           struct fatal *f)
 {
@@ -656,6 +655,10 @@ static void not_a_request(const struct jctx *x, const json_t *body, const json_t
               all ? all : "[]", x->version == 1 ? "map" : "JSONObject", one ? one : "?");
     free(all);
     free(one);
+    if (x->j25) {
+        f->status = 500;
+        f->in_body = true;
+    }
 }
 
 static void serve_post(const struct jctx *x, evhtp_request_t *r)
@@ -669,9 +672,10 @@ static void serve_post(const struct jctx *x, evhtp_request_t *r)
     int rc = 0;
     if (!body) {
         set_fatal(&f, "Invalid JSON request: %s", len ? e.text : "empty body");
-        if (x->version == 2 && !x->j25) { /* recorded: the parser's own exception */
+        if (x->version == 2) { /* recorded 2.4.2, 2.6.0: the parser's own exception */
             f.cls = "java.lang.IllegalStateException";
             f.status = 500;
+            f.in_body = true;
         }
         reply_fatal(x, r, &f);
         return;
@@ -680,7 +684,7 @@ static void serve_post(const struct jctx *x, evhtp_request_t *r)
         json_t *out = json_array();
         for (size_t i = 0; out && i < json_array_size(body); i++) {
             const json_t *el = json_array_get(body, i);
-            if (!json_is_object(el) && !x->j25) {
+            if (!json_is_object(el)) {
                 not_a_request(x, body, el, &f);
                 rc = -1;
                 break;
@@ -862,10 +866,8 @@ static void serve(evhtp_request_t *r, void *arg)
         serve_get(&x, r, rest);
     } else {
         struct fatal f;
-        if (x.j25)
-            set_fatal(&f, "HTTP method %s is not supported", sim_http_method_name(r));
-        else /* recorded, 1.7.2 and 2.4.2: an in-body error object */
-            set_fatal(&f, "HTTP Method %s is not supported.", sim_http_method_name(r));
+        /* recorded, 1.7.2 and 2.4.2: an in-body error object; 2.6.0: HTTP 400 */
+        set_fatal(&f, "HTTP Method %s is not supported.", sim_http_method_name(r));
         reply_fatal(&x, r, &f);
     }
 }

@@ -38,7 +38,7 @@ static int version_number(const char *v)
     return major * 100 + minor;
 }
 
-/* "1", "2" (the latest behaviour modelled: 1.7.2, 2.5.1) or "X.Y.Z": the agent release as
+/* "1", "2" (the latest behaviour modelled: 1.7.2, 2.6.0) or "X.Y.Z": the agent release as
  * major*10000+minor*100+patch, since 2.5 changed defaults the 2.4.x agents still have. */
 static int jolokia_release(const char *v)
 {
@@ -46,7 +46,7 @@ static int jolokia_release(const char *v)
     if (!v || sscanf(v, "%d.%d.%d", &major, &minor, &patch) < 1 || (major != 1 && major != 2))
         return -1;
     if (minor < 0)
-        return major == 1 ? 10702 : 20501;
+        return major == 1 ? 10702 : 20600;
     if (minor > 99 || patch < 0 || patch > 99)
         return -1;
     return major * 10000 + minor * 100 + patch;
@@ -63,7 +63,7 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
         .jolokia_port = 8778,
         .control_port = 8099,
         .jolokia_version = 2,
-        .jolokia_release = 20501,
+        .jolokia_release = 20600,
     };
     snprintf(o->kafka_version, sizeof o->kafka_version, "3.9.0");
     for (int i = 1; i < argc; i++) {
