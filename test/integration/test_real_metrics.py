@@ -1,6 +1,7 @@
-"""Metrics truth against Apache Kafka Connect with the real Jolokia agent (2.x and 1.x): every
-document the gateway makes agrees with Connect's status and with direct reads of the same beans
-taken right after it (test/real/stack.py; one stack per agent version, one at a time)."""
+"""Metrics truth against Apache Kafka Connect with the real Jolokia agents (2.4.2, 2.6.0 and
+1.7.2): every document the gateway makes agrees with Connect's status and with direct reads of
+the same beans taken right after it (test/real/stack.py; one stack per agent version, one at a
+time)."""
 import re
 import time
 
@@ -13,7 +14,8 @@ from realtruth import (SINKS, SLACK_S, SOURCES, TTL_S, connect_status, feed_rate
 ALL = SOURCES + SINKS
 
 
-@pytest.fixture(scope="module", params=[2, 1], ids=["jolokia2", "jolokia1"])
+# 2: the jolokia2 pin (2.4.2), "2.6": the jolokia2latest pin (2.6.0, 2.5+ behaviour), 1: 1.7.2.
+@pytest.fixture(scope="module", params=[2, "2.6", 1], ids=["jolokia2", "jolokia2_6", "jolokia1"])
 def real(request):
     st = start_stack(request.param)
     gw = None
