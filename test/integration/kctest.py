@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -211,3 +212,37 @@ def counters(sim):
 
 def truth(sim, name):
     return control(sim, "GET", "/truth/" + enc(name)).json()
+
+
+# ---- Server-Sent Events ----
+
+def read_stream_until_closed(sock, deadline_s):
+    """Reads an open stream until the gateway ends it (the last chunk, or the connection
+    closed); (text, ended)."""
+    deadline = time.monotonic() + deadline_s
+    buf = b""
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            return buf.decode(errors="replace"), True
+        buf += chunk
+        if buf.endswith(b"\r\n0\r\n\r\n"):
+            return buf.decode(errors="replace"), True
+    return buf.decode(errors="replace"), False
+
+
+def sse_events(text):
+    """[(event, data)] of an SSE body (chunk framing lines are neither)."""
+    out, event = [], None
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event:
+            out.append((event, line[6:]))
+            event = None
+    return out

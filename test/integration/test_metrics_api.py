@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import start_gateway, start_sim
-from kctest import control, counters, enc, get_json, http, truth, wait_until
+from kctest import (control, counters, enc, get_json, http, read_stream_until_closed,
+                    sse_events, truth, wait_until)
 
 
 def jolokia_posts(sim):
@@ -335,38 +336,6 @@ def test_stream_two_subscribers_one_collection_per_ttl(sim):
         assert status_calls(sim) == quiet, "collections stop when the last subscriber leaves"
     finally:
         gw.assert_clean_exit()
-
-
-def read_stream_until_closed(s, deadline_s):
-    """Reads an open stream until the gateway ends it (the last chunk, or the connection
-    closed); (text, ended)."""
-    deadline = time.monotonic() + deadline_s
-    buf = b""
-    s.settimeout(0.2)
-    while time.monotonic() < deadline:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            return buf.decode(errors="replace"), True
-        buf += chunk
-        if buf.endswith(b"\r\n0\r\n\r\n"):
-            return buf.decode(errors="replace"), True
-    return buf.decode(errors="replace"), False
-
-
-def sse_events(text):
-    """[(event, data)] of an SSE body (chunk framing lines are neither)."""
-    out, event = [], None
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event:
-            out.append((event, line[6:]))
-            event = None
-    return out
 
 
 def test_stream_ends_when_the_connector_is_deleted(sim):

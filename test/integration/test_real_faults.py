@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kctest import enc, http, wait_until
+from kctest import enc, http, read_stream_until_closed, wait_until
 from realtruth import (SINKS, SOURCES, TTL_S, connect_status, gateway_for, get_doc, read_truth,
                        realstack, start_real_gateway, start_stack, task_truth)
 
@@ -54,23 +54,6 @@ def source_config(st, name):
 
 # ---- a connector deleted while watched ----
 
-def read_until_ended(sock, deadline_s):
-    deadline = time.monotonic() + deadline_s
-    buf = b""
-    sock.settimeout(0.2)
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            return buf.decode(errors="replace"), True
-        buf += chunk
-        if buf.endswith(b"\r\n0\r\n\r\n"):
-            return buf.decode(errors="replace"), True
-    return buf.decode(errors="replace"), False
-
-
 def test_connector_deleted_while_watched(real):
     st, gw = real
     name = "watched-src"
@@ -99,7 +82,7 @@ def test_connector_deleted_while_watched(real):
     assert "event: metrics" in text, text
     code, body = api(gw, "DELETE", "/connectors/%s" % enc(name))
     assert code == 204, (code, body)
-    rest, ended = read_until_ended(sock, 30)
+    rest, ended = read_stream_until_closed(sock, 30)
     sock.close()
     assert ended, "the stream of a deleted connector did not end: %r" % rest[-400:]
     events = [line[7:] for line in (text + rest).split("\n") if line.startswith("event: ")]
