@@ -65,6 +65,14 @@ function stopChild(child, graceMs = 3000) {
   });
 }
 
+/** Starts kconnect-console with env; resolves with its process once it prints `listening on`. */
+function startGateway(env) {
+  return startProcess('kconnect-console', path.join(BUILD, 'kconnect-console'), [], env, (lines) => {
+    for (const l of lines) { const m = /listening on (\d+\.\d+\.\d+\.\d+):(\d+)/.exec(l); if (m) return { host: m[1], port: Number(m[2]) }; }
+    return null;
+  }, 20000);
+}
+
 /**
  * Starts connect-sim + kconnect-console. opts: { connectors, workers, seed, env, simArgs }.
  * Returns { base, control, connect, jolokiaPort, stop(), gatewayLog, simLog }.
@@ -99,12 +107,7 @@ export async function startStack(opts = {}) {
     ...(opts.env || {}),
   };
   let gw;
-  try {
-    gw = await startProcess('kconnect-console', path.join(BUILD, 'kconnect-console'), [], env, (lines) => {
-      for (const l of lines) { const m = /listening on (\d+\.\d+\.\d+\.\d+):(\d+)/.exec(l); if (m) return { host: m[1], port: Number(m[2]) }; }
-      return null;
-    }, 20000);
-  } catch (e) { await stopChild(sim.child); throw e; }
+  try { gw = await startGateway(env); } catch (e) { await stopChild(sim.child); throw e; }
   const base = `http://${gw.value.host}:${gw.value.port}`;
   return {
     base, control, connect, jolokiaPort,
@@ -283,12 +286,7 @@ export async function startRealStack(opts = {}) {
     ...(opts.env || {}),
   };
   let gw;
-  try {
-    gw = await startProcess('kconnect-console', path.join(BUILD, 'kconnect-console'), [], env, (lines) => {
-      for (const l of lines) { const m = /listening on (\d+\.\d+\.\d+\.\d+):(\d+)/.exec(l); if (m) return { host: m[1], port: Number(m[2]) }; }
-      return null;
-    }, 20000);
-  } catch (e) { await stopStack(); throw e; }
+  try { gw = await startGateway(env); } catch (e) { await stopStack(); throw e; }
   return {
     base: `http://${gw.value.host}:${gw.value.port}`,
     connect: connectUrls[0], connectUrls, jolokiaPort, runDir: s.runDir,
