@@ -34,12 +34,14 @@ stop_all() {
     ((real)) && echo "stopping the real stack…"
     kill -TERM "$up_pid" 2>/dev/null
   fi
-  wait 2>/dev/null
+  # A signal arriving now (Ctrl-C reaches the whole process group) interrupts `wait`: wait on.
+  until wait 2>/dev/null; ((!($? > 128))); do :; done
   rm -rf "$run"
 }
 trap stop_all EXIT
-trap 'stop_all; exit 130' INT
-trap 'stop_all; exit 143' TERM
+# Once stopping, a further INT/TERM must not exit before the cleanup above has finished.
+trap '((stopped)) || { stop_all; exit 130; }' INT
+trap '((stopped)) || { stop_all; exit 143; }' TERM
 
 # Polls until file $1 has $2 lines matching $3, while process $4 lives; $5 seconds at most.
 wait_lines() {
