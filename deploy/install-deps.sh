@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config
   libevhtp-dev libevent-dev libjansson-dev libcurl4-openssl-dev libssl-dev libonig-dev zlib1g-dev
+  libhiredis-dev redis-server
   libcmocka-dev python3 python3-pytest python3-yaml
   chromium prometheus wrk curl clang libclang-rt-14-dev nginx-light ca-certificates
 )

@@ -3,6 +3,7 @@
 #include "kc/config.h"
 
 #include "kc/log.h"
+#include "kc/redis.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,7 +15,7 @@
 #include <strings.h>
 #include <arpa/inet.h>
 
-enum setting_type { SET_DURATION, SET_SIZE, SET_BOOL, SET_STRING, SET_LOG_LEVEL };
+enum setting_type { SET_DURATION, SET_MILLIS, SET_SIZE, SET_BOOL, SET_STRING, SET_LOG_LEVEL };
 
 struct setting {
     const char *env;       /* environment variable */
@@ -48,6 +49,10 @@ static const struct setting settings[] = {
     {"KC_AUTH_TOKEN", "authToken", SET_STRING, OFF(auth_token), 0, 0},
     {"KC_STATIC_DIR", "staticDir", SET_STRING, OFF(static_dir), 0, 0},
     {"LOG_LEVEL", "logLevel", SET_LOG_LEVEL, OFF(log_level), 0, 0},
+    /* Fleet mode (redis.c); the URL is checked after loading, without echoing it. */
+    {"KC_REDIS_URL", "redisUrl", SET_STRING, OFF(redis_url), 0, 0},
+    {"KC_REDIS_PREFIX", "redisPrefix", SET_STRING, OFF(redis_prefix), 0, 0},
+    {"KC_REDIS_TIMEOUT_MS", "redisTimeout", SET_MILLIS, OFF(redis_timeout_ms), 10, 60000},
 };
 
 /* Per-cluster endpoint settings: env names apply to the `default` cluster only. */
@@ -132,8 +137,13 @@ static int apply_setting(struct kc_config *cfg, const struct setting *s, const c
 {
     char *base = (char *)cfg;
     switch (s->type) {
-    case SET_DURATION: {
-        int64_t ms = kc_config_parse_duration(value);
+    case SET_DURATION:
+    case SET_MILLIS: {
+        /* SET_MILLIS (the *_MS settings): a plain number means milliseconds. */
+        long long plain;
+        int64_t ms = s->type == SET_MILLIS && parse_size(value, &plain) == 0
+                         ? (int64_t)plain
+                         : kc_config_parse_duration(value);
         if (ms < s->min || ms > s->max) {
             set_err(err, errlen,
                     "invalid %s: \"%s\" (want a duration like 5s or 500ms, %lldms..%lldms)",
@@ -621,6 +631,34 @@ static int apply_cluster_env(struct kc_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* The Redis URL holds a password: its error line names the setting and the reason, never the
+ * text. The prefix goes into every key, so it stays short and printable. */
+static int validate_redis(struct kc_config *cfg, char *err, size_t errlen)
+{
+    const char *origin = getenv("KC_REDIS_URL") ? "KC_REDIS_URL" : "config key redisUrl";
+    if (cfg->redis_url) {
+        struct kc_redis_url u;
+        char why[200];
+        if (kc_redis_url_parse(cfg->redis_url, &u, why, sizeof why) != 0) {
+            set_err(err, errlen, "invalid %s: %s", origin, why);
+            return -1;
+        }
+        kc_redis_url_clear(&u);
+    }
+    if (cfg->redis_prefix) {
+        size_t n = strlen(cfg->redis_prefix);
+        int ok = n <= 64;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = cfg->redis_prefix[i] > ' ' && cfg->redis_prefix[i] < 127;
+        if (!ok) {
+            set_err(err, errlen, "invalid %s: want up to 64 printable characters, no spaces",
+                    getenv("KC_REDIS_PREFIX") ? "KC_REDIS_PREFIX" : "config key redisPrefix");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void set_defaults(struct kc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -640,6 +678,7 @@ static void set_defaults(struct kc_config *cfg)
     cfg->upstream_max_inflight = 64;
     cfg->upstream_queue_limit = 1024;
     cfg->log_level = KC_LOG_INFO;
+    cfg->redis_timeout_ms = 500;
 }
 
 static const char *arg_value(int argc, char **argv, const char *flag)
@@ -705,7 +744,7 @@ int kc_config_load(struct kc_config *cfg, int argc, char **argv, char *err, size
             set_err(err, errlen, "out of memory configuring clusters");
         return -1;
     }
-    return 0;
+    return validate_redis(cfg, err, errlen);
 }
 
 void kc_config_free(struct kc_config *cfg)
@@ -730,6 +769,10 @@ void kc_config_free(struct kc_config *cfg)
         free(cfg->alert_rules[i].name);
     free(cfg->alert_rules);
     free(cfg->alert_webhook_url);
+    if (cfg->redis_url) /* a credential: do not leave it in freed memory */
+        memset(cfg->redis_url, 0, strlen(cfg->redis_url));
+    free(cfg->redis_url);
+    free(cfg->redis_prefix);
     memset(cfg, 0, sizeof *cfg);
 }
 

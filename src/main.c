@@ -5,6 +5,7 @@
 #include "kc/gateway.h"
 #include "kc/log.h"
 #include "kc/metrics_service.h"
+#include "kc/redis.h"
 #include "kc/upstream.h"
 
 #include <curl/curl.h>
@@ -63,6 +64,9 @@ int main(int argc, char **argv)
     gw.metrics = kc_metrics_service_new(&gw);
     if (!gw.metrics)
         goto out;
+    /* Fleet mode only when configured: without KC_REDIS_URL no Redis code runs at all. */
+    if (cfg.redis_url && !(gw.redis = kc_redis_new(gw.base, &cfg)))
+        goto out;
     for (size_t i = 0; i < cfg.cluster_count; i++)
         KC_INFO("cluster", "{s:s,s:s,s:I,s:b}", "name", cfg.clusters[i].name, "connect_url",
                 cfg.clusters[i].connect_urls[0], "connect_urls",
@@ -78,6 +82,8 @@ out:
     /* Connections first: their pending requests release what they wait on. */
     kc_server_free(gw.server);
     kc_metrics_service_free(gw.metrics);
+    /* After its users: pending Redis commands of theirs were cancelled when they were freed. */
+    kc_redis_free(gw.redis);
     kc_upstream_free(gw.upstream);
     free(gw.clusters);
     if (gw.base)

@@ -13,6 +13,7 @@
 #include "kc/log.h"
 #include "kc/metrics.h"
 #include "kc/prom.h"
+#include "kc/redis.h"
 #include "kc/stats.h"
 #include "kc/upstream.h"
 #include "kc/timefmt.h"
@@ -774,6 +775,11 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
         .upstream_queued = (size_t)up.queued_now,
     };
     kc_stats_render(out, &g);
+    if (ms->gw->redis) {
+        struct kc_redis_stats rs;
+        kc_redis_stats(ms->gw->redis, &rs);
+        kc_prom_render_redis(out, &rs);
+    }
     fclose(out);
     free(cl);
     kc_reply_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);

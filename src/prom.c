@@ -2,6 +2,8 @@
  * once with HELP/TYPE and then its samples for every cluster, as the text format requires. */
 #include "kc/prom.h"
 
+#include "kc/redis.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -262,5 +264,35 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
             fprintf(out, "} %d\n",
                     json_is_true(json_object_get(json_object_get(w, "jolokia"), "reachable")));
         }
+    }
+}
+
+void kc_prom_render_redis(FILE *out, const struct kc_redis_stats *st)
+{
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } families[] = {
+        {"kconnect_redis_up", "gauge", "1 in fleet mode (Redis READY), 0 in local fallback.",
+         st->reachable ? 1 : 0},
+        {"kconnect_redis_latency_seconds", "gauge", "Round trip of the last Redis PING.",
+         st->latency_ms >= 0 ? st->latency_ms / 1000.0 : NAN},
+        {"kconnect_redis_commands_total", "counter", "Commands sent to Redis.",
+         (double)st->commands},
+        {"kconnect_redis_timeouts_total", "counter",
+         "Redis commands and connects that timed out (each drops the connection).",
+         (double)st->timeouts},
+        {"kconnect_redis_errors_total", "counter", "Error replies from Redis.", (double)st->errors},
+        {"kconnect_redis_reconnects_total", "counter", "Connection attempts after the first.",
+         (double)st->reconnects},
+        {"kconnect_redis_fallbacks_total", "counter",
+         "Falls from fleet mode to local mode (READY lost).", (double)st->fallbacks},
+    };
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        family_header(out, families[f].name, families[f].type, families[f].help);
+        fputs(families[f].name, out);
+        fputc(' ', out);
+        write_value(out, families[f].value);
+        fputc('\n', out);
     }
 }

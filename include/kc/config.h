@@ -74,6 +74,10 @@ struct kc_config {
     struct kc_alert_rule *alert_rules;
     size_t alert_rule_count;
     char *alert_webhook_url;
+
+    char *redis_url;              /* NULL = local mode; holds a password: never logged */
+    char *redis_prefix;           /* NULL = "kc:" */
+    int64_t redis_timeout_ms;     /* per command */
 };
 
 /* Fills *cfg from defaults, then the config file (argv --config or KC_CONFIG), then the

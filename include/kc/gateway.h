@@ -11,6 +11,7 @@ struct kc_config;
 struct kc_cluster_cfg;
 struct kc_upstream;
 struct kc_metrics_service;
+struct kc_redis;
 
 /* Runtime state of one cluster. */
 struct kc_cluster {
@@ -27,6 +28,7 @@ struct kc_gateway {
     size_t cluster_count;
     struct kc_metrics_service *metrics;
     struct kc_server *server;
+    struct kc_redis *redis;           /* NULL = local mode (no KC_REDIS_URL) */
     int64_t started_at_ms;            /* wall clock */
 };
 

@@ -16,6 +16,10 @@ struct kc_prom_cluster {
 /* Writes every connector, task and worker family for the given clusters to out. */
 void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *clusters, size_t n);
 
+struct kc_redis_stats;
+/* Writes the kconnect_redis_* families (fleet mode's Redis connection). */
+void kc_prom_render_redis(FILE *out, const struct kc_redis_stats *st);
+
 /* Writes `value` as a Prometheus label value (\\, \", \n escaped). */
 void kc_prom_write_label(FILE *out, const char *value);
 

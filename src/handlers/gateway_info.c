@@ -8,6 +8,7 @@
 #include "kc/http.h"
 #include "kc/jolokia.h"
 #include "kc/log.h"
+#include "kc/redis.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,22 @@ static void on_connect_probe(const struct kc_fetch_result *r, void *arg)
     set_finish_if_done(s);
 }
 
+/* Redis as the gateway sees it now (no probe: its own PING heartbeat keeps this current).
+ * The URL is the masked one; the password never leaves redis.c. */
+static json_t *redis_health(const struct kc_gateway *gw)
+{
+    if (!gw->redis)
+        return json_pack("{s:b,s:s}", "configured", 0, "mode", "local");
+    struct kc_redis_stats st;
+    kc_redis_stats(gw->redis, &st);
+    return json_pack("{s:b,s:s,s:s,s:s,s:b,s:o,s:s,s:s?}", "configured", 1, "url",
+                     kc_redis_display_url(gw->redis), "prefix", kc_redis_prefix(gw->redis),
+                     "state", kc_redis_state_name(st.state), "reachable", st.reachable,
+                     "latencyMs", st.latency_ms >= 0 ? json_real(st.latency_ms) : json_null(),
+                     "mode", kc_redis_ready(gw->redis) ? "fleet" : "local", "error",
+                     st.last_error);
+}
+
 static void start_probes(struct kc_gateway *gw, evhtp_request_t *req, int health)
 {
     struct probe_set *s = calloc(1, sizeof *s);
@@ -309,9 +326,9 @@ static void start_probes(struct kc_gateway *gw, evhtp_request_t *req, int health
     s->health = health;
     json_t *list = json_array();
     if (health)
-        s->doc = json_pack("{s:s,s:I,s:o}", "version", KC_VERSION, "uptimeSeconds",
+        s->doc = json_pack("{s:s,s:I,s:o,s:o}", "version", KC_VERSION, "uptimeSeconds",
                            (json_int_t)((kc_wall_ms() - gw->started_at_ms) / 1000), "clusters",
-                           list);
+                           list, "redis", redis_health(gw));
     else
         s->doc = json_pack("{s:o}", "clusters", list);
     if (!s->doc) {
