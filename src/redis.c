@@ -22,7 +22,7 @@
 #define KC_REDIS_MAX_SUBS 8
 /* A Redis that stalls is noticed by a PING that gets no answer: every HEARTBEAT_MS plus the
  * command timeout (500 ms by default) keeps the fallback under one second. */
-#define HEARTBEAT_MS 400
+#define HEARTBEAT_MS 250
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 

@@ -23,6 +23,19 @@ function reach(ok, err) {
   return ok ? h('span.t-ok', { 'data-reachable': 'true' }, h('span.dot.ok'), ' reachable') : h('span.t-bad', { 'data-reachable': 'false' }, h('span.dot.bad'), ' unreachable', err ? ` — ${err}` : '');
 }
 
+/** Fleet mode's Redis (KC_REDIS_URL), shown only when configured; the URL comes masked. */
+function redisSection(rd) {
+  if (!rd || !rd.configured) return null;
+  const fleet = rd.mode === 'fleet';
+  return section(h('span', icon('database', 14), ' Redis (fleet mode)'),
+    h('table.tbl', { 'data-testid': 'health-redis' },
+      h('thead', h('tr', h('th', 'URL'), h('th', 'Status'), h('th', 'State'), h('th.num', 'Latency'), h('th', 'Mode'))),
+      h('tbody', h('tr', { 'data-component': 'redis' }, h('td.mono.wrap', rd.url), h('td', reach(rd.reachable, rd.error)), h('td.mono', rd.state),
+        h('td.num', rd.latencyMs != null ? `${num(rd.latencyMs, 2)} ms` : '—'),
+        h('td', { 'data-mode': rd.mode }, fleet ? 'fleet' : 'local (fallback)')))),
+    fleet ? null : callout('warn', 'Redis unavailable: this gateway works alone', ' — it keeps answering from its own collections and returns to fleet mode by itself when Redis answers again (KC_REDIS_URL, KC_REDIS_TIMEOUT_MS).'));
+}
+
 export function healthPage(ctx) {
   const { app, life, el } = ctx;
   const body = h('div', h('div.loading', h('span.spinner'), 'Checking…'));
@@ -39,6 +52,7 @@ export function healthPage(ctx) {
         ['Version', r.version || s.version], ['Uptime', duration(r.uptimeSeconds)], ['Read-only', s.readOnly ? 'yes (KC_READ_ONLY)' : 'no'],
         ['Metrics cache TTL', s.metricsCacheTtlMs != null ? `${num(s.metricsCacheTtlMs, 0)} ms` : '—'],
       ])),
+      redisSection(r.redis),
       (r.clusters || []).map((c) => {
         const jol = c.jolokia || [];
         const down = jol.filter((j) => !j.reachable);
