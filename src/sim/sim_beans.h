@@ -53,10 +53,11 @@ struct sim_bean_filter {
     const char *connector; /* exact connector name (unquoted) */
 };
 
-/* Calls fn for every bean on worker matching f (may be NULL); fn returns false to stop. */
+/* Calls fn for every bean on worker matching f (may be NULL) at time now (which beans exist
+ * can depend on it); fn returns false to stop. */
 typedef bool (*sim_bean_fn)(const struct sim_bean *b, void *arg);
-void sim_beans_each(const struct sim_model *m, int worker, const struct sim_bean_filter *f,
-                    sim_bean_fn fn, void *arg);
+void sim_beans_each(const struct sim_model *m, double now, int worker,
+                    const struct sim_bean_filter *f, sim_bean_fn fn, void *arg);
 
 enum sim_attr_type {
     SIM_ATTR_DOUBLE,

@@ -236,6 +236,26 @@ static void lag_unknown(struct sim *s, evhtp_request_t *r)
     json_decref(body);
 }
 
+/* A source task's source has no new data (as a file source before its file gets lines): it
+ * polls and writes nothing for `ms` milliseconds, or until `ms: 0` when `ms` is absent. Set
+ * before a move or restart, the new instance has sent nothing: no producer-topic beans. */
+static void no_data(struct sim *s, evhtp_request_t *r)
+{
+    json_t *body = read_body(r);
+    struct sim_connector *c;
+    struct sim_task *t = body_task(s, r, body, &c);
+    json_t *ms = json_object_get(body, "ms");
+    if (t && ms && (!json_is_integer(ms) || json_integer_value(ms) < 0)) {
+        reply_error(r, 400, "bad_request", "ms must be a non-negative integer");
+    } else if (t && c->kind != SIM_SOURCE) {
+        reply_error(r, 400, "bad_request", "only a source task polls a source");
+    } else if (t) {
+        sim_model_no_data(t, ms ? (double)json_integer_value(ms) : -1.0, sim_model_now());
+        truth(s, r, NULL, c);
+    }
+    json_decref(body);
+}
+
 void sim_control_on_request(evhtp_request_t *r, void *arg)
 {
     struct sim *s = arg;
@@ -266,6 +286,8 @@ void sim_control_on_request(evhtp_request_t *r, void *arg)
         move_task(s, r);
     } else if (strcmp(path, "/tasks/lag-unknown") == 0 && m == htp_method_POST) {
         lag_unknown(s, r);
+    } else if (strcmp(path, "/tasks/no-data") == 0 && m == htp_method_POST) {
+        no_data(s, r);
     } else {
         reply_error(r, 404, "not_found", "unknown control route");
     }

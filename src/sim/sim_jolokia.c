@@ -435,7 +435,7 @@ static json_t *do_read(const struct jctx *x, const struct jopts *o, const json_t
         .result = pattern ? json_object() : NULL,
         .names = json_array(),
     };
-    sim_beans_each(x->sim->model, x->agent->worker, &filter, on_read_bean, &w);
+    sim_beans_each(x->sim->model, x->now, x->agent->worker, &filter, on_read_bean, &w);
 
     json_t *resp;
     if (w.matched == 0) {
@@ -519,7 +519,7 @@ static json_t *do_search(const struct jctx *x, const struct jopts *o, const json
     }
     struct search_walk w = {
         .pat = &on, .canonical = o->canonical, .names = json_array()};
-    sim_beans_each(x->sim->model, x->agent->worker, NULL, on_search_bean, &w);
+    sim_beans_each(x->sim->model, x->now, x->agent->worker, NULL, on_search_bean, &w);
     sim_objectname_clear(&on);
     return ok_response(x, o, json_pack("{s:s,s:s}", "type", "search", "mbean", mbean), w.names);
 }

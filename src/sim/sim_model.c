@@ -257,11 +257,19 @@ static size_t tasks_max(const struct sim_connector *c)
     return (size_t)n;
 }
 
+/* Seconds of the current RUNNING segment in which the task produced: a source with no data
+ * (no_data_until in the future, INFINITY for good) polls nothing, so its counters stand. */
+static double segment_s(const struct sim_task *t, double now)
+{
+    double from = t->run_since > t->no_data_until ? t->run_since : t->no_data_until;
+    return now > from ? now - from : 0.0;
+}
+
 static void task_set_state(const struct sim_model *m, struct sim_task *t, enum sim_state st,
                            double now)
 {
     if (t->state == SIM_RUNNING && st != SIM_RUNNING) {
-        t->run_base += now - t->run_since;
+        t->run_base += segment_s(t, now);
         t->frozen_at = now;
         t->wall_ms_at_freeze = sim_model_wall_ms(m, now);
     } else if (st == SIM_RUNNING && t->state != SIM_RUNNING) {
@@ -527,6 +535,34 @@ void sim_model_move_task(struct sim_model *m, struct sim_connector *c, struct si
     task_renew(m, t, task_target(c), 0.0, now);
 }
 
+void sim_model_no_data(struct sim_task *t, double ms, double now)
+{
+    if (t->state == SIM_RUNNING) {
+        /* Keep what the segment produced so far; the new span counts from now. */
+        t->run_base += segment_s(t, now);
+        t->run_since = now;
+    }
+    t->no_data_since = now;
+    t->no_data_until = ms < 0 ? INFINITY : ms == 0 ? 0.0 : now + ms / 1000.0;
+}
+
+double sim_model_topic_records(const struct sim_task_counters *k, size_t topic, size_t n)
+{
+    return sim_model_share(k->records, topic, n);
+}
+
+double sim_model_topic_bytes(const struct sim_task *t, const struct sim_task_counters *k,
+                             size_t topic, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    /* A topic's bytes are those of its own records (cut where the record shares are cut), so a
+     * topic without a record has no byte and the topics still add up to k->bytes exactly. */
+    double lo = floor(k->records * (double)topic / (double)n);
+    double hi = floor(k->records * (double)(topic + 1) / (double)n);
+    return floor(hi * t->bytes_per_record) - floor(lo * t->bytes_per_record);
+}
+
 void sim_model_advance(struct sim_model *m, double now)
 {
     if (!m->pending)
@@ -577,7 +613,8 @@ void sim_model_task_counters(const struct sim_model *m, const struct sim_connect
                              const struct sim_task *t, double now, struct sim_task_counters *out)
 {
     bool running = t->state == SIM_RUNNING;
-    double rs = t->run_base + (running ? now - t->run_since : 0.0);
+    bool no_data = now < t->no_data_until; /* polls nothing: nothing in flight, rates 0 */
+    double rs = t->run_base + (running ? segment_s(t, now) : 0.0);
     if (rs < 0)
         rs = 0;
     memset(out, 0, sizeof *out);
@@ -585,10 +622,10 @@ void sim_model_task_counters(const struct sim_model *m, const struct sim_connect
     out->records = floor(t->rate * rs);
     double inflight = rs > 0 ? floor(t->rate * 0.05) : 0.0;
     out->polled = out->records + inflight;
-    out->active = (running || t->state == SIM_FAILED) ? inflight : 0.0;
+    out->active = ((running && !no_data) || t->state == SIM_FAILED) ? inflight : 0.0;
     out->bytes = floor(out->records * t->bytes_per_record);
     out->errors = floor(out->records * t->error_prob);
-    out->records_rate = running ? t->rate : 0.0;
+    out->records_rate = running && !no_data ? t->rate : 0.0;
     out->bytes_rate = out->records_rate * t->bytes_per_record;
     /* A Max stat with no sample in its window is NaN: not running, or no fetch yet. */
     out->lag_max = (running && c->kind == SIM_SINK && now >= t->lag_unknown_until) ? t->lag : NAN;
@@ -598,6 +635,11 @@ void sim_model_task_counters(const struct sim_model *m, const struct sim_connect
         if (since < 0)
             since = 0;
         int64_t ref = running ? sim_model_wall_ms(m, now) : t->wall_ms_at_freeze;
+        /* A running task without data last produced when the span began (or, resumed since,
+         * when it was last frozen). */
+        if (running && no_data)
+            ref = t->no_data_since >= t->run_since ? sim_model_wall_ms(m, t->no_data_since)
+                                                   : t->wall_ms_at_freeze;
         out->last_error_ms = ref - (int64_t)(since * 1000.0);
     }
 }

@@ -46,6 +46,10 @@ struct sim_task {
     double frozen_at;          /* when it last left RUNNING */
     double due;                /* RESTARTING: when it comes back */
     double lag_unknown_until;  /* records-lag-max is NaN (no fetch yet) until this time */
+    /* A source task polls nothing until this time (0: never; INFINITY: until told): its source
+     * has no new data. Kept by a new instance (a move or restart does not fill the source). */
+    double no_data_until;
+    double no_data_since; /* when the current no-data span was set */
     int64_t wall_ms_at_freeze; /* wall clock matching frozen_at, for last-error-timestamp */
 };
 
@@ -154,6 +158,18 @@ int sim_model_fail_task(struct sim_model *m, struct sim_connector *c, struct sim
  * in start() never subscribed or sent), until PUT topics/reset. */
 bool sim_model_topics_active(const struct sim_connector *c);
 void sim_model_reset_topics(struct sim_connector *c);
+/* A source task's source has no new data: it polls and writes nothing for ms milliseconds
+ * (ms < 0: until called again with ms = 0; ms = 0 ends it now). Counters keep what they had;
+ * a new instance during it stays at 0, so it has no producer-topic beans. */
+void sim_model_no_data(struct sim_task *t, double ms, double now);
+
+/* Records (or payload bytes) the task has sent to its topic k of n: Kafka's producer creates a
+ * topic's sensors, so the producer-topic-metrics bean, with its first record to that topic. The
+ * per-topic bytes add up to the task's byte total exactly. */
+double sim_model_topic_records(const struct sim_task_counters *k, size_t topic, size_t n);
+double sim_model_topic_bytes(const struct sim_task *t, const struct sim_task_counters *k,
+                             size_t topic, size_t n);
+
 /* Moves a task to another worker: a new instance there, counters from 0. */
 void sim_model_move_task(struct sim_model *m, struct sim_connector *c, struct sim_task *t,
                          int worker, double now);

@@ -1238,6 +1238,79 @@ def test_nan_fails_the_whole_element_on_jolokia_2_0_to_2_4(version, fails):
     finally:
         p.assert_clean_exit()
 
+def test_no_producer_topic_bean_before_the_first_record():
+    """Kafka's producer creates a topic's producer-topic-metrics bean with its first record to
+    that topic: a source task that has written nothing (recorded on 4.1.1: write and poll totals
+    0.0) has its Connect beans and producer-metrics, but its producer-topic pattern is a 404.
+    POST /tasks/no-data holds a source without data; a new instance then stays at 0."""
+    p = start_sim("--seed", "3")
+    try:
+        c = Cluster(p)
+        w = c.worker_of("orders-src", 0)
+        target = (w + 1) % 3
+        topics = ("kafka.producer:type=producer-topic-metrics,"
+                  "client-id=connector-producer-orders-src-0,*")
+        assert c.jread(w, {"type": "read", "mbean": topics})["status"] == 200
+        c.ctl("POST", "/tasks/no-data", {"connector": "orders-src", "task": 0})
+        t = c.ctl("POST", "/tasks/move", {"connector": "orders-src", "task": 0, "worker": target})
+        assert t["tasks"][0]["state"] == "RUNNING"
+        time.sleep(0.1)  # a held task stays at 0 over a real interval
+        truth = c.truth("orders-src")["tasks"][0]
+        assert (truth["records_total"], truth["bytes_total"], truth["records_rate"]) == (0, 0, 0)
+        els = [{"type": "read", "mbean": "kafka.connect:type=source-task-metrics,"
+                                         "connector=orders-src,task=0",
+                "attribute": ["source-record-write-total", "source-record-poll-total",
+                              "source-record-write-rate", "source-record-active-count"]},
+               {"type": "read", "mbean": topics, "attribute": ["byte-total", "byte-rate"]},
+               {"type": "read", "mbean": topics.replace(",*", ",topic=orders")},
+               {"type": "read", "mbean": "kafka.producer:type=producer-metrics,"
+                                         "client-id=connector-producer-orders-src-0",
+                "attribute": ["record-send-total", "record-size-avg"]}]
+        task, pattern, exact, producer = c.jread(target, els)
+        assert task["value"] == {"source-record-write-total": 0.0, "source-record-poll-total": 0.0,
+                                 "source-record-write-rate": 0.0,
+                                 "source-record-active-count": 0.0}
+        assert pattern["status"] == 404 and pattern["error"] == (
+            "No MBean with pattern %s found for READ request" % topics)
+        assert exact["status"] == 404
+        assert producer["value"] == {"record-send-total": 0.0, "record-size-avg": None}
+        names = c.jread(target, {"type": "search",
+                                 "mbean": "kafka.producer:type=producer-topic-metrics,*"})["value"]
+        assert not [n for n in names if "orders-src-0" in n]
+        # The data comes: every bean there has sent to its topic, and the topics' bytes add up
+        # to the task's total.
+        c.ctl("POST", "/tasks/no-data", {"connector": "orders-src", "task": 0, "ms": 0})
+        seen = set()
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            before = c.truth("orders-src")["tasks"][0]["bytes_total"]
+            d = c.jread(target, {"type": "read", "mbean": topics,
+                                 "attribute": ["byte-total", "record-send-total"]})
+            after = c.truth("orders-src")["tasks"][0]["bytes_total"]
+            if d["status"] == 404:
+                assert not seen, "a producer-topic bean went away"
+                continue
+            for name, v in d["value"].items():
+                assert v["record-send-total"] > 0 and v["byte-total"] > 0, (name, v)
+                seen.add(name.rsplit("topic=", 1)[1])
+            assert before <= sum(v["byte-total"] for v in d["value"].values()) <= after
+        assert seen == {"orders", "order_items"}
+        # For ms milliseconds only: the totals stand, then move on.
+        held = c.ctl("POST", "/tasks/no-data",
+                     {"connector": "orders-src", "task": 1, "ms": 300})["tasks"][1]
+        time.sleep(0.1)
+        still = c.truth("orders-src")["tasks"][1]
+        assert still["records_total"] == held["records_total"] and still["records_rate"] == 0
+        kctest.wait_until(lambda: c.truth("orders-src")["tasks"][1]["records_total"] >
+                          held["records_total"], timeout=5, what="data after 300 ms")
+        for body, status in (({"connector": "orders-sink", "task": 0}, 400),
+                             ({"connector": "orders-src", "task": 0, "ms": -1}, 400),
+                             ({"connector": "orders-src", "task": 9}, 404)):
+            assert kctest.http("POST", c.control + "/tasks/no-data", body=body).status == status
+    finally:
+        p.assert_clean_exit()
+
+
 # ---- scale ----
 
 def test_5000_connectors_fast():
