@@ -4,6 +4,7 @@
 
 #include "kc/config.h"
 #include "kc/log.h"
+#include "kc/urlenc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -33,37 +34,11 @@ static void url_err(char *err, size_t errlen, const char *why)
     snprintf(err, errlen, "%s; want redis://[:password@]host[:port][/db]", why);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* New string: text[0..n) with %XX decoded; NULL on a bad escape, a NUL byte, or OOM. */
 static char *pct_decode(const char *text, size_t n)
 {
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (text[i] != '%') {
-            out[k++] = text[i];
-            continue;
-        }
-        int hi = i + 2 < n ? hexval((unsigned char)text[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval((unsigned char)text[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[k++] = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    out[k] = '\0';
-    return out;
+    int bad;
+    return kc_urldec_segment(text, n, &bad);
 }
 
 static int parse_uint(const char *s, size_t n, long max, long *out)
