@@ -179,6 +179,16 @@ def http(method, url, body=None, headers=None, timeout=15.0):
         return Response(e.code, e.headers, e.read())
 
 
+def json_kind(v):
+    """The JSON type of a parsed value: null, bool, int, float, str, list or dict."""
+    if v is None:
+        return "null"
+    for t, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), (list, "list")):
+        if isinstance(v, t):
+            return name
+    return "dict"
+
+
 def get_json(url, **kw):
     r = http("GET", url, **kw)
     return r.status, (json.loads(r.body) if r.body else None)

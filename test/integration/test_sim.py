@@ -27,22 +27,6 @@ def fixture(name):
 
 # ---- helpers ----
 
-def kind(v):
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "str"
-    if isinstance(v, list):
-        return "list"
-    return "dict"
-
-
 # Keys whose value may be null where the fixture shows a value (WIRE: "no default → null").
 NULLABLE = ("default_value", "value", "last_modified")
 # Keys holding free-form string maps (connector configs): only the value type is compared.
@@ -52,7 +36,7 @@ FREE_MAPS = ("config",)
 def assert_shape(actual, expected, path="$", optional=()):
     """Same keys (except `optional` ones missing from either side) and the same JSON types,
     recursively; a Java double that was NaN (null) matches a float and vice versa."""
-    ka, ke = kind(actual), kind(expected)
+    ka, ke = kctest.json_kind(actual), kctest.json_kind(expected)
     last = path.rsplit(".", 1)[-1]
     if {ka, ke} <= {"float", "null"} or (ka == "null" and last in NULLABLE):
         return

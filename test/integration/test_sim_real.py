@@ -112,22 +112,6 @@ def rule_for(folder, case, path):
     return "exact"
 
 
-def kind(v):
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "str"
-    if isinstance(v, list):
-        return "list"
-    return "dict"
-
-
 class Ctx:
     def __init__(self, folder, case, meta):
         self.folder, self.case, self.meta = folder, case, meta
@@ -147,7 +131,7 @@ def compare(ctx, real, sim, path=""):
     rule = rule_for(ctx.folder, ctx.case, path)
     if rule == "skip":
         return
-    kr, ks = kind(real), kind(sim)
+    kr, ks = kctest.json_kind(real), kctest.json_kind(sim)
     # Java doubles that were NaN print as null: a float and a null agree in Jolokia values.
     # In record_nan's cases a real null is the NaN under test: the sim must write null there.
     nan_ok = ctx.folder.startswith("jolokia") and {kr, ks} <= {"float", "null"} and \
