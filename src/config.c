@@ -3,7 +3,7 @@
 #include "kc/config.h"
 
 #include "kc/log.h"
-#include "kc/redis.h"
+#include "kc/redis_url.h"
 
 #include <errno.h>
 #include <jansson.h>
