@@ -12,8 +12,8 @@
  * calling libevhtp's own callbacks in between. A connection whose callbacks are not the ones
  * expected keeps libevhtp's plain path: correctness never depends on the fast paths.
  * The read and write events are reached through <event2/bufferevent_struct.h>, which
- * libevent publishes with a warning that it may change: written against Debian's 2.1.12,
- * the version this product is built with. */
+ * libevent publishes with a warning that it may change: written against Debian's 2.1.12 and
+ * libevhtp 1.2.18, and CMakeLists.txt refuses to build with any other version of either. */
 #ifndef KC_CONN_IO_H
 #define KC_CONN_IO_H
 
