@@ -39,6 +39,19 @@ def api(gw, method, path, body=None, timeout=130):
     return r.status, (json.loads(r.body) if r.body else None)
 
 
+def api_settled(gw, method, path, body=None):
+    """A write that is not itself under test, retried while Connect answers that its group
+    rebalances (409 other than "already exists", 500 "a rebalance is expected")."""
+    def once():
+        code, doc = api(gw, method, path, body)
+        msg = (doc or {}).get("message", "") if isinstance(doc, dict) else ""
+        busy = (code == 409 and "already exists" not in msg) or \
+            (code == 500 and "rebalance is expected" in msg)
+        return None if busy else (code, doc)
+    return wait_until(once, timeout=60, interval=0.5, what="%s %s outside a rebalance"
+                      % (method, path))
+
+
 def is_connect_error(status, body):
     """Connect's own error body, untouched: exactly error_code (= the status) and message."""
     return (isinstance(body, dict) and set(body) == {"error_code", "message"}
@@ -57,8 +70,10 @@ def source_config(st, name):
 def test_connector_deleted_while_watched(real):
     st, gw = real
     name = "watched-src"
-    code, body = api(gw, "PUT", "/connectors/%s/config" % enc(name), source_config(st, name))
+    code, body = api_settled(gw, "PUT", "/connectors/%s/config" % enc(name),
+                             source_config(st, name))
     assert code == 201, (code, body)
+
     def running():
         # Right after the create Connect has no status for it yet: 503 until it has.
         r = http("GET", gw.url() + "/api/default/connectors/%s/metrics" % enc(name), timeout=30)
@@ -80,7 +95,7 @@ def test_connector_deleted_while_watched(real):
         except socket.timeout:
             pass
     assert "event: metrics" in text, text
-    code, body = api(gw, "DELETE", "/connectors/%s" % enc(name))
+    code, body = api_settled(gw, "DELETE", "/connectors/%s" % enc(name))
     assert code == 204, (code, body)
     rest, ended = read_stream_until_closed(sock, 30)
     sock.close()
