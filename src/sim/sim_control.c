@@ -215,6 +215,29 @@ static void move_task(struct sim *s, evhtp_request_t *r)
     json_decref(body);
 }
 
+/* The target of a timed hold on one task: {"connector","task","ms"?} naming a task of `kind`.
+ * Returns the task (its connector in *c, `ms` in *ms, -1 when absent), or NULL once an error
+ * reply is sent. */
+static struct sim_task *hold_target(struct sim *s, evhtp_request_t *r, json_t *body,
+                                    enum sim_kind kind, const char *wrong_kind,
+                                    struct sim_connector **c, double *ms)
+{
+    struct sim_task *t = body_task(s, r, body, c);
+    json_t *jms = json_object_get(body, "ms");
+    if (!t)
+        return NULL;
+    if (jms && (!json_is_integer(jms) || json_integer_value(jms) < 0)) {
+        reply_error(r, 400, "bad_request", "ms must be a non-negative integer");
+        return NULL;
+    }
+    if ((*c)->kind != kind) {
+        reply_error(r, 400, "bad_request", wrong_kind);
+        return NULL;
+    }
+    *ms = jms ? (double)json_integer_value(jms) : -1.0;
+    return t;
+}
+
 /* records-lag-max of a sink task's consumer is NaN (a Max stat with no sample: no fetch since
  * the task's consumer started) for `ms` milliseconds, or until the task gets a new instance
  * (move or restart) when `ms` is absent; `ms: 0` ends it. */
@@ -222,15 +245,11 @@ static void lag_unknown(struct sim *s, evhtp_request_t *r)
 {
     json_t *body = read_body(r);
     struct sim_connector *c;
-    struct sim_task *t = body_task(s, r, body, &c);
-    json_t *ms = json_object_get(body, "ms");
-    if (t && ms && (!json_is_integer(ms) || json_integer_value(ms) < 0)) {
-        reply_error(r, 400, "bad_request", "ms must be a non-negative integer");
-    } else if (t && c->kind != SIM_SINK) {
-        reply_error(r, 400, "bad_request", "only a sink task's consumer has records-lag-max");
-    } else if (t) {
-        double now = sim_model_now();
-        t->lag_unknown_until = ms ? now + (double)json_integer_value(ms) / 1000.0 : INFINITY;
+    double ms;
+    struct sim_task *t = hold_target(s, r, body, SIM_SINK,
+                                     "only a sink task's consumer has records-lag-max", &c, &ms);
+    if (t) {
+        t->lag_unknown_until = ms >= 0 ? sim_model_now() + ms / 1000.0 : INFINITY;
         truth(s, r, NULL, c);
     }
     json_decref(body);
@@ -243,14 +262,11 @@ static void no_data(struct sim *s, evhtp_request_t *r)
 {
     json_t *body = read_body(r);
     struct sim_connector *c;
-    struct sim_task *t = body_task(s, r, body, &c);
-    json_t *ms = json_object_get(body, "ms");
-    if (t && ms && (!json_is_integer(ms) || json_integer_value(ms) < 0)) {
-        reply_error(r, 400, "bad_request", "ms must be a non-negative integer");
-    } else if (t && c->kind != SIM_SOURCE) {
-        reply_error(r, 400, "bad_request", "only a source task polls a source");
-    } else if (t) {
-        sim_model_no_data(t, ms ? (double)json_integer_value(ms) : -1.0, sim_model_now());
+    double ms;
+    struct sim_task *t = hold_target(s, r, body, SIM_SOURCE, "only a source task polls a source",
+                                     &c, &ms);
+    if (t) {
+        sim_model_no_data(t, ms, sim_model_now());
         truth(s, r, NULL, c);
     }
     json_decref(body);
