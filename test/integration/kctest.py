@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from http.server import ThreadingHTTPServer
 
 BUILD_DIR = os.environ.get("KC_BUILD_DIR") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build")
@@ -256,3 +257,17 @@ def sse_events(text):
             out.append((event, line[6:]))
             event = None
     return out
+
+
+class LoopbackHTTP:
+    """A stand-in HTTP server on 127.0.0.1 (port 0) serving `handler` from its own thread."""
+
+    def __init__(self, handler):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

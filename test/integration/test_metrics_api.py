@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import kctest
 from conftest import start_gateway, start_sim
 from kctest import (control, counters, enc, get_json, http, read_stream_until_closed,
                     sse_events, truth, wait_until)
@@ -403,14 +404,11 @@ class StubConnect:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = kctest.LoopbackHTTP(Handler)
+        self.url = self.server.url
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 def test_a_starting_worker_404_is_not_a_deleted_connector():
