@@ -6,6 +6,7 @@
 #include "kc/metrics.h"
 #include "kc/timefmt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,29 @@ static struct tracked **find_link(struct kc_alerts *a, const char *cluster, cons
     return link;
 }
 
+static void tracked_free(struct tracked *t)
+{
+    free(t->cluster);
+    free(t->connector);
+    free(t);
+}
+
+static struct tracked *tracked_new(const struct kc_alerts *a, const char *cluster,
+                                   const char *connector, unsigned h)
+{
+    struct tracked *t = calloc(1, sizeof *t + a->nrules * sizeof t->rs[0]);
+    if (!t)
+        return NULL;
+    t->cluster = strdup(cluster);
+    t->connector = strdup(connector);
+    if (!t->cluster || !t->connector) {
+        tracked_free(t);
+        return NULL;
+    }
+    t->hash = h;
+    return t;
+}
+
 static struct tracked *track(struct kc_alerts *a, struct tracked **link, const char *cluster,
                              const char *connector, unsigned h)
 {
@@ -306,18 +330,9 @@ static struct tracked *track(struct kc_alerts *a, struct tracked **link, const c
         a->dropped++;
         return NULL;
     }
-    struct tracked *t = calloc(1, sizeof *t + a->nrules * sizeof t->rs[0]);
+    struct tracked *t = tracked_new(a, cluster, connector, h);
     if (!t)
         return NULL;
-    t->cluster = strdup(cluster);
-    t->connector = strdup(connector);
-    if (!t->cluster || !t->connector) {
-        free(t->cluster);
-        free(t->connector);
-        free(t);
-        return NULL;
-    }
-    t->hash = h;
     *link = t;
     a->tracked++;
     return t;
@@ -327,9 +342,7 @@ static void untrack(struct kc_alerts *a, struct tracked **link)
 {
     struct tracked *t = *link;
     *link = t->next;
-    free(t->cluster);
-    free(t->connector);
-    free(t);
+    tracked_free(t);
     a->tracked--;
 }
 
@@ -568,6 +581,359 @@ json_t *kc_alerts_json(struct kc_alerts *a, const char *cluster, int64_t now_ms)
     return json_pack("{s:s,s:I,s:o,s:o,s:I}", "cluster", cluster, "rules", (json_int_t)a->nrules,
                      "active", active_json(a, cluster), "resolved", resolved_json(a, cluster),
                      "dropped", (json_int_t)a->dropped);
+}
+
+/* ---- state export / import (fleet mode: the next lease holder continues) ---- */
+
+#define STATE_VERSION 1
+
+static const char *rule_name(const struct kc_alert_rule *r)
+{
+    return r->name ? r->name : "";
+}
+
+/* Messages are cut at MESSAGE_MAX bytes, possibly inside a UTF-8 sequence, which jansson
+ * refuses: the longest valid prefix goes instead, so one message never fails an export. */
+static json_t *message_json(const char *msg)
+{
+    json_t *s = NULL;
+    for (size_t len = strlen(msg); !s && len > 0; len--)
+        s = json_stringn(msg, len);
+    return s ? s : json_string("");
+}
+
+/* JSON has no NaN or infinity (json_real refuses them). */
+static double finite_or_zero(double v)
+{
+    return isfinite(v) ? v : 0;
+}
+
+static json_t *tracked_state_json(const struct kc_alerts *a, const struct tracked *t)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < a->nrules; i++) {
+        const struct rule_state *rs = &t->rs[i];
+        if (rs->phase == PHASE_IDLE)
+            continue;
+        int firing = rs->phase == PHASE_FIRING;
+        json_t *e = json_pack("[I,s,I,f,o]", (json_int_t)i, firing ? "f" : "p",
+                              (json_int_t)(firing ? rs->firing_since : rs->pending_since),
+                              finite_or_zero(rs->value), message_json(rs->message));
+        if (json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}
+
+json_t *kc_alerts_export(const struct kc_alerts *a, const char *cluster)
+{
+    if (!a || !cluster)
+        return NULL;
+    json_t *rules = json_array(), *tracked = json_object(), *resolved = json_array();
+    json_t *doc = json_pack("{s:i,s:o,s:o,s:o}", "v", STATE_VERSION, "rules", rules, "tracked",
+                            tracked, "resolved", resolved);
+    if (!doc)
+        return NULL; /* json_pack took the members, even on failure */
+    for (size_t i = 0; i < a->nrules; i++)
+        if (json_array_append_new(rules, json_string(rule_name(&a->rules[i]))) != 0)
+            goto fail;
+    for (size_t b = 0; b < NBUCKETS; b++)
+        for (const struct tracked *t = a->buckets[b]; t; t = t->next)
+            if (strcmp(t->cluster, cluster) == 0 &&
+                json_object_set_new(tracked, t->connector, tracked_state_json(a, t)) != 0)
+                goto fail;
+    for (size_t k = 0; k < a->res_count; k++) {
+        const struct resolved *r = &a->res[(a->res_head + k) % a->max_resolved];
+        if (strcmp(r->cluster, cluster) != 0)
+            continue;
+        json_t *e = json_pack("[s,I,I,I,f,o]", r->connector, (json_int_t)r->rule,
+                              (json_int_t)r->since, (json_int_t)r->resolved_at,
+                              finite_or_zero(r->value), message_json(r->message));
+        if (json_array_append_new(resolved, e) != 0)
+            goto fail;
+    }
+    return doc;
+fail:
+    json_decref(doc);
+    return NULL;
+}
+
+/* What an import builds before it touches the evaluator, so that -1 leaves it unchanged. */
+struct import {
+    const struct kc_alerts *a;
+    const char *cluster;
+    unsigned char *rule_ok;   /* [nrules]: the export's rule at that index has our name */
+    struct tracked **buckets; /* [NBUCKETS]: the new tracked connectors of cluster */
+    size_t ntracked, room, dropped;
+    struct resolved *res; /* the new resolved ring, oldest first from 0 */
+    size_t res_count;
+};
+
+/* jansson's unpack and object iteration take a json_t * but only read it. */
+static json_t *readonly(const json_t *j)
+{
+    return (json_t *)(uintptr_t)j;
+}
+
+/* Times from the export stay within 0 … year 9999, so `now - since` cannot overflow. */
+static int valid_time(json_int_t ms)
+{
+    return ms >= 0 && ms <= 253402300799999LL;
+}
+
+/* Counts are written as integers (value_json): a double past 2^53 would not convert. */
+static int valid_value(double v)
+{
+    return fabs(v) <= 9007199254740992.0;
+}
+
+/* A rule index from the export, or -1 when it names no rule of ours. */
+static long import_rule(const struct import *im, json_int_t idx)
+{
+    if (idx < 0 || (uint64_t)idx >= im->a->nrules || !im->rule_ok[idx])
+        return -1;
+    return (long)idx;
+}
+
+/* Fills rs (zeroed, one per rule) from one connector's list; unknown or malformed entries are
+ * skipped. 1 when a rule is pending or firing. */
+static int import_rule_states(const struct import *im, const json_t *list, struct rule_state *rs)
+{
+    int any = 0;
+    size_t k;
+    const json_t *e;
+    json_array_foreach(list, k, e) {
+        json_int_t idx, since;
+        const char *phase, *msg;
+        double value;
+        if (json_unpack(readonly(e), "[I,s,I,F,s]", &idx, &phase, &since, &value, &msg) != 0)
+            continue;
+        long i = import_rule(im, idx);
+        if (i < 0 || !valid_time(since) || !valid_value(value) ||
+            (strcmp(phase, "p") != 0 && strcmp(phase, "f") != 0))
+            continue;
+        rs[i].phase = phase[0] == 'f' ? PHASE_FIRING : PHASE_PENDING;
+        rs[i].pending_since = rs[i].firing_since = since;
+        rs[i].value = value;
+        snprintf(rs[i].message, sizeof rs[i].message, "%s", msg);
+        any = 1;
+    }
+    return any;
+}
+
+static int import_tracked(struct import *im, const json_t *tracked)
+{
+    const struct kc_alerts *a = im->a;
+    struct rule_state *rs = calloc(a->nrules ? a->nrules : 1, sizeof *rs);
+    if (!rs)
+        return -1;
+    const char *connector;
+    const json_t *list;
+    json_object_foreach(readonly(tracked), connector, list) {
+        if (!json_is_array(list))
+            continue;
+        memset(rs, 0, a->nrules * sizeof *rs);
+        if (!import_rule_states(im, list, rs))
+            continue;
+        unsigned h = hash_key(im->cluster, connector);
+        struct tracked **link = &im->buckets[h % NBUCKETS];
+        for (; *link; link = &(*link)->next)
+            if ((*link)->hash == h && strcmp((*link)->connector, connector) == 0)
+                break;
+        if (*link) /* a key with an embedded NUL can repeat another one */
+            continue;
+        if (im->ntracked >= im->room) {
+            im->dropped++;
+            continue;
+        }
+        struct tracked *t = tracked_new(a, im->cluster, connector, h);
+        if (!t) {
+            free(rs);
+            return -1;
+        }
+        memcpy(t->rs, rs, a->nrules * sizeof *rs);
+        *link = t;
+        im->ntracked++;
+    }
+    free(rs);
+    return 0;
+}
+
+static int cmp_resolved_at(const void *x, const void *y)
+{
+    const struct resolved *p = x, *q = y;
+    return p->resolved_at < q->resolved_at ? -1 : p->resolved_at > q->resolved_at;
+}
+
+/* The new ring: the evaluator's resolved alerts of other clusters merged with the imported
+ * ones by resolution time (pruning walks the ring oldest first), the newest max_resolved kept. */
+static int import_resolved(struct import *im, const json_t *arr)
+{
+    const struct kc_alerts *a = im->a;
+    if (a->max_resolved == 0)
+        return 0;
+    size_t n = json_array_size(arr), first = n > a->max_resolved ? n - a->max_resolved : 0;
+    struct resolved *in = calloc(n - first ? n - first : 1, sizeof *in);
+    im->res = calloc(a->max_resolved, sizeof *im->res);
+    if (!in || !im->res) {
+        free(in);
+        return -1;
+    }
+    /* The export lists them oldest first: only the newest can be kept anyway. */
+    size_t nin = 0;
+    for (size_t k = first; k < n; k++) {
+        json_int_t idx, since, at;
+        const char *connector, *msg;
+        double value;
+        if (json_unpack(json_array_get(arr, k), "[s,I,I,I,F,s]", &connector, &idx, &since, &at,
+                        &value, &msg) != 0 ||
+            import_rule(im, idx) < 0 || !valid_time(since) || !valid_time(at) ||
+            !valid_value(value))
+            continue;
+        struct resolved *r = &in[nin];
+        r->cluster = strdup(im->cluster);
+        r->connector = strdup(connector);
+        if (!r->cluster || !r->connector) {
+            resolved_clear(r);
+            goto oom;
+        }
+        r->rule = (size_t)idx;
+        r->since = since;
+        r->resolved_at = at;
+        r->value = value;
+        snprintf(r->message, sizeof r->message, "%s", msg);
+        nin++;
+    }
+    /* Insertion sort keeps equal times in export order (qsort is not stable); nin is small. */
+    for (size_t i = 1; i < nin; i++)
+        for (size_t j = i; j > 0 && cmp_resolved_at(&in[j - 1], &in[j]) > 0; j--) {
+            struct resolved tmp = in[j];
+            in[j] = in[j - 1];
+            in[j - 1] = tmp;
+        }
+    /* Merge from the newest end; the entries of other clusters are copied (the old ring keeps
+     * them until the import commits). */
+    size_t old = a->res_count, keep = a->max_resolved, w = keep;
+    size_t i = nin;
+    while (w > 0 && (i > 0 || old > 0)) {
+        const struct resolved *o = NULL;
+        while (old > 0) {
+            o = &a->res[(a->res_head + old - 1) % a->max_resolved];
+            if (strcmp(o->cluster, im->cluster) != 0)
+                break;
+            o = NULL;
+            old--;
+        }
+        if (!o && i == 0)
+            break;
+        struct resolved *dst = &im->res[--w];
+        if (o && (i == 0 || o->resolved_at > in[i - 1].resolved_at)) {
+            *dst = *o;
+            dst->cluster = strdup(o->cluster);
+            dst->connector = strdup(o->connector);
+            old--;
+            if (!dst->cluster || !dst->connector)
+                goto oom;
+        } else {
+            *dst = in[--i];
+            memset(&in[i], 0, sizeof in[i]);
+        }
+    }
+    /* Slide the kept entries to the front: the ring starts at 0. */
+    im->res_count = keep - w;
+    memmove(im->res, im->res + w, im->res_count * sizeof *im->res);
+    memset(im->res + im->res_count, 0, w * sizeof *im->res);
+    for (size_t k = 0; k < nin; k++)
+        resolved_clear(&in[k]); /* imported ones older than every kept one */
+    free(in);
+    return 0;
+oom:
+    for (size_t k = 0; k < nin; k++)
+        resolved_clear(&in[k]);
+    free(in);
+    for (size_t k = 0; k < a->max_resolved; k++)
+        resolved_clear(&im->res[k]);
+    free(im->res);
+    im->res = NULL;
+    return -1;
+}
+
+static void import_free(struct import *im)
+{
+    if (im->buckets)
+        for (size_t b = 0; b < NBUCKETS; b++)
+            while (im->buckets[b]) {
+                struct tracked *t = im->buckets[b];
+                im->buckets[b] = t->next;
+                tracked_free(t);
+            }
+    free(im->buckets);
+    if (im->res)
+        for (size_t k = 0; k < im->res_count; k++)
+            resolved_clear(&im->res[k]);
+    free(im->res);
+    free(im->rule_ok);
+}
+
+int kc_alerts_import(struct kc_alerts *a, const char *cluster, const json_t *state)
+{
+    json_t *v = json_object_get(state, "v"), *rules = json_object_get(state, "rules");
+    json_t *tracked = json_object_get(state, "tracked");
+    json_t *resolved = json_object_get(state, "resolved");
+    if (!a || !cluster || !json_is_integer(v) || json_integer_value(v) != STATE_VERSION ||
+        !json_is_array(rules) || !json_is_object(tracked) || !json_is_array(resolved))
+        return -1;
+
+    size_t old_tracked = 0;
+    for (size_t b = 0; b < NBUCKETS; b++)
+        for (const struct tracked *t = a->buckets[b]; t; t = t->next)
+            old_tracked += strcmp(t->cluster, cluster) == 0;
+    size_t others = a->tracked - old_tracked;
+    struct import im = {
+        .a = a,
+        .cluster = cluster,
+        .rule_ok = calloc(a->nrules ? a->nrules : 1, 1),
+        .buckets = calloc(NBUCKETS, sizeof *im.buckets),
+        .room = a->max_tracked > others ? a->max_tracked - others : 0,
+    };
+    if (!im.rule_ok || !im.buckets)
+        goto fail;
+    for (size_t i = 0; i < a->nrules && i < json_array_size(rules); i++) {
+        const char *name = json_string_value(json_array_get(rules, i));
+        im.rule_ok[i] = name && strcmp(name, rule_name(&a->rules[i])) == 0;
+    }
+    if (import_tracked(&im, tracked) != 0 || import_resolved(&im, resolved) != 0)
+        goto fail;
+
+    /* Commit: nothing below allocates. */
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        struct tracked **link = &a->buckets[b];
+        while (*link)
+            if (strcmp((*link)->cluster, cluster) == 0)
+                untrack(a, link);
+            else
+                link = &(*link)->next;
+        *link = im.buckets[b]; /* link is the chain's end */
+        im.buckets[b] = NULL;
+    }
+    a->tracked += im.ntracked;
+    a->dropped += im.dropped;
+    if (a->max_resolved) {
+        while (a->res_count)
+            resolved_drop_oldest(a);
+        free(a->res);
+        a->res = im.res;
+        a->res_head = 0;
+        a->res_count = im.res_count;
+        im.res = NULL;
+    }
+    import_free(&im);
+    return 0;
+fail:
+    import_free(&im);
+    return -1;
 }
 
 size_t kc_alerts_tracked(const struct kc_alerts *a)

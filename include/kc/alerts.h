@@ -58,6 +58,24 @@ json_t *kc_alerts_take_event(struct kc_alerts *a);
  * keep time are pruned here. NULL on allocation failure. */
 json_t *kc_alerts_json(struct kc_alerts *a, const char *cluster, int64_t now_ms);
 
+/* One cluster's state, for the next evaluator of that cluster (fleet mode: another replica may
+ * take the collection lease). Shape, compact because it is stored per cluster each collection:
+ *   {"v":1,"rules":[name, …],
+ *    "tracked":{connector:[[rule, "p"|"f", since, value, message], …], …},
+ *    "resolved":[[connector, rule, since, resolvedAt, value, message], …]}
+ * `rule` indexes "rules" (the exporter's rule names, in config order); "p" is pending since
+ * (the `for` clock), "f" firing since; times epoch ms; resolved oldest first. Only connectors with
+ * a pending or firing rule appear. New reference; NULL on allocation failure. */
+json_t *kc_alerts_export(const struct kc_alerts *a, const char *cluster);
+/* Replaces every tracked connector and resolved alert of `cluster` with `state` (borrowed; as
+ * exported, possibly by another process running the same rules). Queues no events. Entries that
+ * do not fit (a rule whose name differs from this evaluator's rule at that index, malformed,
+ * duplicate) are skipped; the max_tracked bound holds (connectors past it count as dropped) and
+ * the newest max_resolved resolved alerts of all clusters are kept. 0; -1 when state is not an
+ * export (not an object, "v" not 1, a member missing or of the wrong type) or on allocation
+ * failure, and a is then unchanged. */
+int kc_alerts_import(struct kc_alerts *a, const char *cluster, const json_t *state);
+
 /* Counters for tests and logs. */
 size_t kc_alerts_tracked(const struct kc_alerts *a); /* connectors with state */
 size_t kc_alerts_resolved_count(const struct kc_alerts *a);
