@@ -6,14 +6,22 @@ and a HEALTHCHECK on /health; compose and the Kubernetes manifests use the real 
 termination grace period longer than preStop + KC_SHUTDOWN_TIMEOUT; the Prometheus rules and
 config pass promtool, and the alerts fire (and stay quiet) on synthetic series.
 
-Needs python3-yaml (Debian). promtool (Debian `prometheus`) and kubectl are used when present;
-the tests that need them are skipped with a loud reason otherwise.
+Fleet mode: compose has a redis service the console's KC_REDIS_URL points at (with and without a
+password), a balancer in front of the scalable console; the kustomize component
+kubernetes/components/redis parses, its patches target the real Deployment, container and
+NetworkPolicy, and the rendered fleet lets the gateway (and only it) reach Redis on 6379. The
+Redis start scripts are run against the local redis-server when there is one.
+
+Needs python3-yaml (Debian). promtool (Debian `prometheus`), kubectl, nginx and redis-server are
+used when present; the tests that need them are skipped with a loud reason otherwise.
 """
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -26,6 +34,7 @@ SOURCE_DIR = os.path.abspath(os.environ.get("KC_SOURCE_DIR") or
                              os.path.join(os.path.dirname(__file__), "..", ".."))
 DEPLOY = os.path.join(SOURCE_DIR, "deploy")
 K8S = os.path.join(DEPLOY, "kubernetes")
+REDIS_COMPONENT = os.path.join(K8S, "components", "redis")
 PROM = os.path.join(DEPLOY, "prometheus")
 
 # The contract's environment variables (spec README §2 + the gateway issue). Used when src/
@@ -308,6 +317,241 @@ def test_compose_console(compose, known_env):
             assert os.path.exists(os.path.join(DEPLOY, v.split(":")[0])), v
 
 
+# ----------------------------------------------------------------------------- compose: fleet
+
+def compose_interpolate(text, env):
+    """Compose's interpolation of one value: $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:+r},
+    ${VAR+r}, nested (compose-spec 12-interpolation)."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            depth, j = 0, i
+            while True:  # the matching brace, nested ${…} included
+                if text.startswith("${", j):
+                    depth, j = depth + 1, j + 2
+                    continue
+                if text[j] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            body = text[i + 2:j]
+            m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])(.*))?$", body, re.S)
+            assert m, "bad interpolation ${%s}" % body
+            name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+            val = env.get(name)
+            present = val is not None and (val != "" or not op or not op.startswith(":"))
+            if op in ("-", ":-"):
+                out.append(val if present else compose_interpolate(arg, env))
+            elif op in ("+", ":+"):
+                out.append(compose_interpolate(arg, env) if present else "")
+            elif op in ("?", ":?"):
+                assert present, "required variable %s" % name
+                out.append(val)
+            else:
+                out.append(val or "")
+            i = j + 1
+        elif re.match(r"\$[A-Za-z_]", text[i:]):
+            m = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)", text[i:])
+            out.append(env.get(m.group(1)) or "")
+            i += len(m.group(0))
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def test_compose_interpolate():
+    env = {"P": "s3cret", "E": ""}
+    assert compose_interpolate("redis://${P:+:${P}@}h:1/0", env) == "redis://:s3cret@h:1/0"
+    assert compose_interpolate("redis://${E:+:${E}@}h:1/0", env) == "redis://h:1/0"
+    assert compose_interpolate("redis://${U:+:${U}@}h", env) == "redis://h"
+    assert compose_interpolate("$${P:+x $$P} ${U:-d} ${E-d}", env) == "${P:+x $P} d "
+
+
+def parse_redis_url(url):
+    """redis://[[user]:password@]host[:port][/db] the way src/redis_url.c reads it."""
+    m = re.fullmatch(r"redis://(?:(?P<userinfo>.*)@)?(?P<host>[A-Za-z0-9._-]+)(?::(?P<port>\d+))?"
+                     r"(?:/(?P<db>\d*))?", url)
+    assert m, "not a redis:// URL the gateway accepts: %r" % url
+    user = password = None
+    if m.group("userinfo") is not None:
+        user, sep, password = m.group("userinfo").partition(":")
+        assert sep and password, "user info needs ':' and a non-empty password: %r" % url
+        assert "%" not in password, "a '%' in the password would be read as an escape"
+    return {"host": m.group("host"), "port": int(m.group("port") or 6379),
+            "db": int(m.group("db") or 0), "user": user or None, "password": password}
+
+
+def compose_text():
+    return read(os.path.join(DEPLOY, "docker-compose.yml"))
+
+
+REDIS_FLAGS = ('--save ""', "--appendonly no", "--maxmemory 256mb",
+               "--maxmemory-policy volatile-lru")
+
+
+def test_compose_redis(compose):
+    svcs = compose["services"]
+    assert "redis" in svcs, "fleet mode: compose has no redis service"
+    r = svcs["redis"]
+    assert re.fullmatch(r"redis:7\.\d+-alpine", r["image"]), \
+        "want the official image pinned to a 7.x minor, alpine: %s" % r["image"]
+    script = " ".join(r["command"] if isinstance(r["command"], list) else [r["command"]])
+    script = re.sub(r"\\\n\s*", " ", script)
+    for flag in REDIS_FLAGS:
+        assert flag in script, "redis runs without %s" % flag
+    assert not r.get("ports"), "redis must not be published on the host"
+    hc = " ".join(r["healthcheck"]["test"])
+    assert "redis-cli" in hc and "ping" in hc.lower(), "redis healthcheck must PING"
+    user = str(r.get("user", ""))
+    assert user and not user.startswith(("0", "root")), "redis runs as root"
+    assert r.get("read_only") is True and r.get("cap_drop") == ["ALL"]
+
+
+@pytest.mark.parametrize("password", [None, "", "0123abcdef"])
+def test_compose_console_points_at_redis(compose, password):
+    svcs = compose["services"]
+    console = svcs["kconnect-console"]
+    env = env_dict(console["environment"])
+    assert "KC_REDIS_URL" in env, "the console is not in fleet mode"
+    shell = {} if password is None else {"REDIS_PASSWORD": password}
+    u = parse_redis_url(compose_interpolate(env["KC_REDIS_URL"], shell))
+    assert u["host"] in svcs, "KC_REDIS_URL names %r, not a service of the stack" % u["host"]
+    assert svcs[u["host"]]["image"].startswith("redis:"), "KC_REDIS_URL names %s" % u["host"]
+    assert u["port"] == 6379
+    assert u["password"] == (password or None), \
+        "KC_REDIS_URL's password does not follow REDIS_PASSWORD"
+    # The redis side asks for the same password: requirepass from the same variable.
+    redis_env = {k: compose_interpolate(str(v), shell)
+                 for k, v in env_dict(svcs["redis"].get("environment")).items()}
+    script = compose_interpolate(" ".join(svcs["redis"]["command"]), shell)
+    m = re.search(r"requirepass \"\$([A-Z_]+)\"", script)
+    assert m and redis_env.get(m.group(1), "") == (password or ""), \
+        "redis' requirepass does not come from REDIS_PASSWORD"
+    dep = console.get("depends_on", {})
+    assert "redis" in dep, "the console should start after redis"
+
+
+def test_compose_console_scales(compose):
+    """`--scale kconnect-console=N` works: no fixed host port or container name on the console,
+    a balancer publishes 8080 and proxies to the console service by name."""
+    svcs = compose["services"]
+    console = svcs["kconnect-console"]
+    assert not console.get("ports"), "a host port on the console breaks --scale (port clash)"
+    assert "container_name" not in console and "hostname" not in console
+    lbs = [n for n, s in svcs.items() for p in s.get("ports", []) if str(p).endswith(":8080")]
+    assert len(lbs) == 1, "want one service publishing :8080 in front of the console: %s" % lbs
+    lb = svcs[lbs[0]]
+    assert "kconnect-console" in lb.get("depends_on", [])
+    confs = [v.split(":")[0] for v in lb.get("volumes", []) if ".conf" in v]
+    assert confs, "the balancer mounts no config"
+    conf = read(os.path.join(DEPLOY, confs[0]))
+    assert re.search(r"proxy_pass\s+http://\$\w+:8080;", conf) and \
+        re.search(r"set\s+\$\w+\s+kconnect-console;", conf), \
+        "the balancer must resolve the console service per request (all replicas)"
+    assert "resolver 127.0.0.11" in conf, "Docker's DNS re-resolves replicas"
+    assert re.search(r"proxy_buffering\s+off;", conf), "SSE streams must not be buffered"
+    assert int(re.search(r"proxy_read_timeout\s+(\d+)s;", conf).group(1)) > 15, \
+        "the stream heartbeat (15 s) must fit in proxy_read_timeout"
+    prom = read(os.path.join(PROM, "prometheus.yml"))
+    assert "dns_sd_configs" in prom, "Prometheus must scrape every replica, not the balancer"
+
+
+def test_compose_balancer_nginx_config(tmp_path):
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if not nginx:
+        pytest.skip("nginx not installed: compose's balancer config is NOT checked by nginx -t")
+    for d in ("logs", "tmp"):
+        (tmp_path / d).mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("pid %s/nginx.pid;\nerror_log %s/logs/error.log;\nevents {}\nhttp {\n"
+                    "  access_log off;\n  client_body_temp_path %s/tmp/cb;\n"
+                    "  proxy_temp_path %s/tmp/pt;\n  fastcgi_temp_path %s/tmp/ft;\n"
+                    "  uwsgi_temp_path %s/tmp/ut;\n  scgi_temp_path %s/tmp/st;\n"
+                    "  include %s;\n}\n" % ((tmp_path,) * 7 + (
+                        os.path.join(DEPLOY, "nginx", "console-lb.conf"),)))
+    run([nginx, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "logs" / "error.log"),
+         "-c", str(conf)])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_redis_script(script, env, tmp_path):
+    """Runs a Redis start script of the deploy files with the local redis-server on a free
+    loopback port; returns (port, process)."""
+    if not shutil.which("redis-server") or not shutil.which("redis-cli"):
+        pytest.skip("redis-server/redis-cli not installed: the Redis start scripts are NOT run")
+    port = free_port()
+    script = script.replace("redis-server -", "redis-server - --port %d --bind 127.0.0.1 "
+                            "--dir %s" % (port, tmp_path), 1)
+    script = re.sub(r"--dir /data\b", "", script)
+    proc = subprocess.Popen(["/bin/sh", "-ec", script], env=dict(os.environ, **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return port, proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the Redis start script did not listen:\n%s\n%s" % (script, proc.communicate()[0]))
+
+
+def redis_cli(port, *args, password=None):
+    env = dict(os.environ)
+    env.pop("REDISCLI_AUTH", None)
+    if password:
+        env["REDISCLI_AUTH"] = password
+    out = subprocess.run(["redis-cli", "-p", str(port)] + list(args), env=env,
+                         capture_output=True, text=True, timeout=10)
+    return out.stdout
+
+
+def check_running_redis(port, password):
+    if password:
+        assert "NOAUTH" in redis_cli(port, "ping"), "Redis answers without the password"
+    assert redis_cli(port, "ping", password=password).strip() == "PONG"
+    got = {}
+    for key in ("save", "appendonly", "maxmemory", "maxmemory-policy"):
+        lines = redis_cli(port, "config", "get", key, password=password).split("\n")
+        got[key] = lines[1] if len(lines) > 1 else None  # "save" is empty: no snapshots
+    assert got == {"save": "", "appendonly": "no", "maxmemory": str(256 << 20),
+                   "maxmemory-policy": "volatile-lru"}, got
+
+
+@pytest.mark.parametrize("password", ["", "0123abcdef"])
+def test_compose_redis_script_runs(compose, password, tmp_path):
+    r = compose["services"]["redis"]
+    shell = {"REDIS_PASSWORD": password}
+    script = compose_interpolate(r["command"][0], shell)
+    env = {k: compose_interpolate(str(v), shell) for k, v in env_dict(r["environment"]).items()}
+    port, proc = run_redis_script(script, env, tmp_path)
+    try:
+        check_running_redis(port, password)
+        hc = compose_interpolate(r["healthcheck"]["test"][1], shell)
+        hc = hc.replace("redis-cli ", "redis-cli -p %d " % port)
+        out = subprocess.run(["/bin/sh", "-c", hc], env=dict(os.environ, **env), timeout=10)
+        assert out.returncode == 0, "the redis healthcheck fails on a healthy Redis: %s" % hc
+        if password:
+            out = subprocess.run(["ps", "-o", "args=", "-p", str(proc.pid)], capture_output=True,
+                                 text=True)
+            assert password not in out.stdout, "the password is on Redis' command line"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # ----------------------------------------------------------------------------- kubernetes
 
 @pytest.fixture(scope="module")
@@ -320,7 +564,7 @@ def k8s():
         for doc in load_yaml_docs(path):
             assert doc.get("apiVersion") and doc.get("kind"), "%s: not a manifest" % res
             objs[(doc["kind"], doc["metadata"]["name"])] = doc
-    listed = set(kust["resources"]) | {"kustomization.yaml"}
+    listed = set(kust["resources"]) | {"kustomization.yaml", "components"}  # optional components
     orphans = sorted(set(os.listdir(K8S)) - listed)
     assert not orphans, "files under deploy/kubernetes not in kustomization: %s" % orphans
     return objs
@@ -481,6 +725,240 @@ def test_k8s_selectors_and_policies(k8s):
     assert egress == {53, 8083, 8778}, "egress only to DNS, Connect and Jolokia, got %s" % egress
     for r in np["egress"]:
         assert r.get("to"), "an egress rule without `to` allows every destination"
+
+
+# ----------------------------------------------------------------------------- kubernetes: fleet
+
+@pytest.fixture(scope="module")
+def redis_component():
+    kust = yaml.safe_load(read(os.path.join(REDIS_COMPONENT, "kustomization.yaml")))
+    assert kust["apiVersion"] == "kustomize.config.k8s.io/v1alpha1"
+    assert kust["kind"] == "Component", "components/redis must be a kustomize Component"
+    objs = {}
+    for res in kust["resources"]:
+        path = os.path.join(REDIS_COMPONENT, res)
+        assert os.path.isfile(path), "component resource %s missing" % res
+        for doc in load_yaml_docs(path):
+            assert doc.get("apiVersion") and doc.get("kind"), "%s: not a manifest" % res
+            objs[(doc["kind"], doc["metadata"]["name"])] = doc
+    patches = kust.get("patches", [])
+    listed = set(kust["resources"]) | {p["path"] for p in patches if "path" in p} | \
+        {"kustomization.yaml"}
+    orphans = sorted(set(os.listdir(REDIS_COMPONENT)) - listed)
+    assert not orphans, "files under components/redis not in its kustomization: %s" % orphans
+    return kust, objs
+
+
+def test_k8s_components_shown_in_base():
+    """The base works without the component and shows (commented) how to enable it."""
+    text = read(os.path.join(K8S, "kustomization.yaml"))
+    kust = yaml.safe_load(text)
+    assert not kust.get("components"), "the base must work without Redis (components commented)"
+    for name in sorted(os.listdir(os.path.join(K8S, "components"))):
+        assert re.search(r"^#\s*-\s*components/%s\s*$" % re.escape(name), text, re.M), \
+            "kustomization.yaml does not show how to enable components/%s" % name
+
+
+def patch_targets(kust, kind):
+    return [p for p in kust.get("patches", []) if p.get("target", {}).get("kind") == kind]
+
+
+def test_redis_component_patches_target_the_gateway(k8s, redis_component):
+    kust, _ = redis_component
+    dep = one(k8s, "Deployment")
+    np = one(k8s, "NetworkPolicy")
+    dp = patch_targets(kust, "Deployment")
+    assert len(dp) == 1 and dp[0]["target"]["name"] == dep["metadata"]["name"]
+    patch = yaml.safe_load(read(os.path.join(REDIS_COMPONENT, dp[0]["path"])))
+    assert patch["kind"] == "Deployment" and patch["metadata"]["name"] == dep["metadata"]["name"]
+    pcs = patch["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in pcs] == [container(dep)["name"]], \
+        "the env patch names a container the gateway Deployment does not have"
+    assert "KC_REDIS_URL" in {e["name"] for e in pcs[0]["env"]}
+    npp = patch_targets(kust, "NetworkPolicy")
+    assert len(npp) == 1 and npp[0]["target"]["name"] == np["metadata"]["name"]
+    ops = yaml.safe_load(read(os.path.join(REDIS_COMPONENT, npp[0]["path"])))
+    assert ops == [{"op": "add", "path": "/spec/egress/-", "value": ops[0]["value"]}], ops
+
+
+def render_fleet(k8s, redis_component):
+    """The base with the component applied, in Python: strategic merge of the env patch (new
+    names first, as kustomize does) and the JSON patch of the NetworkPolicy."""
+    import copy
+    kust, comp = redis_component
+    objs = copy.deepcopy(k8s)
+    objs.update(copy.deepcopy(comp))
+    dep = objs[("Deployment", one(k8s, "Deployment")["metadata"]["name"])]
+    patch = yaml.safe_load(read(os.path.join(REDIS_COMPONENT,
+                                             patch_targets(kust, "Deployment")[0]["path"])))
+    c = container(dep)
+    new = patch["spec"]["template"]["spec"]["containers"][0]["env"]
+    names = {e["name"] for e in new}
+    c["env"] = new + [e for e in c.get("env", []) if e["name"] not in names]
+    np = objs[("NetworkPolicy", one(k8s, "NetworkPolicy")["metadata"]["name"])]
+    for op in yaml.safe_load(read(os.path.join(REDIS_COMPONENT,
+                                               patch_targets(kust, "NetworkPolicy")[0]["path"]))):
+        np["spec"]["egress"].append(op["value"])
+    return list(objs.values())
+
+
+def kubectl_fleet(tmp_path):
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl not installed: base + components/redis not rendered by kustomize "
+                    "(checked by the Python rendering only)")
+    base = os.path.relpath(K8S, str(tmp_path))  # kustomize refuses absolute paths
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [base], "components": [os.path.join(base, "components", "redis")]}))
+    out = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+@pytest.fixture(params=["python", "kubectl"])
+def fleet(request, k8s, redis_component, tmp_path):
+    if request.param == "kubectl":
+        return kubectl_fleet(tmp_path)
+    return render_fleet(k8s, redis_component)
+
+
+def by_kind(objs, kind):
+    return [o for o in objs if o["kind"] == kind]
+
+
+def selects(sel, labels):
+    return bool(sel) and all(labels.get(k) == v for k, v in sel.items())
+
+
+def pod_labels(dep):
+    return dep["spec"]["template"]["metadata"]["labels"]
+
+
+def test_fleet_rendered(fleet, known_env):
+    deps = {d["metadata"]["name"]: d for d in by_kind(fleet, "Deployment")}
+    assert set(deps) == {"kconnect-console", "kconnect-console-redis"}, set(deps)
+    gw, rd = deps["kconnect-console"], deps["kconnect-console-redis"]
+    gw_labels, rd_labels = pod_labels(gw), pod_labels(rd)
+
+    # KC_REDIS_URL: the component's Service, the password from the component's Secret.
+    env = container(gw)["env"]
+    names = [e["name"] for e in env]
+    url = next(e["value"] for e in env if e["name"] == "KC_REDIS_URL")
+    refs = re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", url)
+    for ref in refs:  # Kubernetes expands $(VAR) only from variables defined earlier
+        assert ref in names and names.index(ref) < names.index("KC_REDIS_URL"), ref
+    u = parse_redis_url(re.sub(r"\$\([A-Za-z0-9_]+\)", "placeholder", url))
+    svc = next((s for s in by_kind(fleet, "Service") if s["metadata"]["name"] == u["host"]), None)
+    assert svc, "KC_REDIS_URL names %r, not a Service of the component" % u["host"]
+    assert selects(svc["spec"]["selector"], rd_labels)
+    assert not selects(svc["spec"]["selector"], gw_labels)
+    assert u["port"] in [p["port"] for p in svc["spec"]["ports"]]
+    secret = next(s for s in by_kind(fleet, "Secret")
+                  if s["metadata"]["name"] != "kconnect-console-credentials")
+    data = dict(secret.get("stringData") or {}, **(secret.get("data") or {}))
+    assert refs, "the Redis password must come from a Secret, not sit in KC_REDIS_URL"
+    for ref in refs:
+        key = next(e for e in env if e["name"] == ref)["valueFrom"]["secretKeyRef"]
+        assert key["name"] == secret["metadata"]["name"] and key["key"] in data
+        assert not key.get("optional"), "fleet mode without its password would fail AUTH"
+    for k, v in data.items():
+        assert "REPLACE_ME" in v, "the component's Secret must hold a clear placeholder"
+        assert re.fullmatch(r"[A-Za-z0-9._~-]+", v), "the placeholder must be URL-safe"
+    unknown = sorted(set(names) - known_env - set(refs))
+    assert not unknown, "the gateway gets env names it does not read: %s" % unknown
+
+    # The base's selectors still pick only the gateway pods.
+    for kind, path in (("Service", ("spec", "selector")),
+                       ("PodDisruptionBudget", ("spec", "selector", "matchLabels"))):
+        for o in by_kind(fleet, kind):
+            sel = o
+            for p in path:
+                sel = sel[p]
+            if selects(sel, gw_labels):
+                assert not selects(sel, rd_labels), \
+                    "%s %s selects Redis" % (kind, o["metadata"]["name"])
+
+    # NetworkPolicies: gateway egress to Redis on 6379; Redis ingress from the gateway only.
+    nps = {n["metadata"]["name"]: n["spec"] for n in by_kind(fleet, "NetworkPolicy")}
+    gnp = next((s for s in nps.values()
+                if selects(s["podSelector"]["matchLabels"], gw_labels)), None)
+    rnp = next((s for s in nps.values()
+                if selects(s["podSelector"]["matchLabels"], rd_labels)), None)
+    assert gnp and rnp, "want a NetworkPolicy for the gateway pods and one for the Redis pods"
+    egress = {p["port"] for r in gnp["egress"] for p in r["ports"]}
+    assert egress == {53, 8083, 8778, 6379}, "gateway egress with Redis: %s" % egress
+    to_redis = [r for r in gnp["egress"] if any(p["port"] == 6379 for p in r["ports"])]
+    assert len(to_redis) == 1 and all(
+        selects(to.get("podSelector", {}).get("matchLabels"), rd_labels) and
+        "namespaceSelector" not in to
+        for to in to_redis[0]["to"]), "egress on 6379 must go to the Redis pods only"
+    assert set(rnp["policyTypes"]) == {"Ingress", "Egress"} and not rnp.get("egress"), \
+        "Redis needs no egress at all"
+    assert len(rnp["ingress"]) == 1
+    ing = rnp["ingress"][0]
+    assert {p["port"] for p in ing["ports"]} == {6379}
+    assert ing["from"] and all(selects(f["podSelector"]["matchLabels"], gw_labels) and
+                               not selects(f["podSelector"]["matchLabels"], rd_labels)
+                               for f in ing["from"]), "Redis must admit the gateway pods only"
+
+
+def test_redis_component_deployment(redis_component):
+    _, objs = redis_component
+    dep = objs[("Deployment", "kconnect-console-redis")]
+    spec = dep["spec"]
+    assert spec["replicas"] == 1, "one Redis primary (no Cluster, no replicas behind the Service)"
+    assert spec["strategy"]["type"] == "Recreate", "never two primaries during a rollout"
+    pod = spec["template"]["spec"]
+    assert selects(spec["selector"]["matchLabels"], pod_labels(dep))
+    psc = pod["securityContext"]
+    assert psc["runAsNonRoot"] is True and int(psc["runAsUser"]) != 0
+    assert psc["seccompProfile"]["type"] == "RuntimeDefault"
+    assert pod["automountServiceAccountToken"] is False
+    (c,) = pod["containers"]
+    assert re.fullmatch(r"redis:7\.\d+-alpine", c["image"]), c["image"]
+    csc = c["securityContext"]
+    assert csc["readOnlyRootFilesystem"] is True and csc["allowPrivilegeEscalation"] is False
+    assert csc["capabilities"]["drop"] == ["ALL"]
+    for k in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(c["resources"][k]), "redis resources.%s" % k
+    script = re.sub(r"\\\n\s*", " ", " ".join(c.get("command", []) + c.get("args", [])))
+    for flag in REDIS_FLAGS:
+        assert flag in script, "redis runs without %s" % flag
+    assert "requirepass" in script and "redis-server -" in script, \
+        "the password goes in on stdin (redis-server -), not on the command line"
+    env = {e["name"]: e for e in c["env"]}
+    pw = re.search(r"requirepass \"\$([A-Z_]+)\"", script).group(1)
+    assert env[pw]["valueFrom"]["secretKeyRef"]["name"] == "kconnect-console-redis"
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"redis": 6379}
+    assert "readinessProbe" in c and "livenessProbe" in c
+    # maxmemory must fit in the memory limit with room for Redis' own overhead.
+    limit = c["resources"]["limits"]["memory"]
+    mib = int(re.fullmatch(r"(\d+)Mi", limit).group(1))
+    assert mib >= 256 * 1.25, "memory limit %s too close to maxmemory 256mb" % limit
+
+
+def test_redis_component_script_runs(redis_component, tmp_path):
+    _, objs = redis_component
+    c = objs[("Deployment", "kconnect-console-redis")]["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"][:2] == ["/bin/sh", "-ec"]
+    password = "0123abcdef-REPLACE_ME"
+    env = {e["name"]: password for e in c["env"]}
+    port, proc = run_redis_script(c["args"][0], env, tmp_path)
+    try:
+        check_running_redis(port, password)
+        probe = " ".join(c["readinessProbe"]["exec"]["command"][2:])
+        probe = probe.replace("redis-cli ", "redis-cli -p %d " % port)
+        out = subprocess.run(["/bin/sh", "-c", probe], env=dict(os.environ, **env), timeout=10)
+        assert out.returncode == 0, "the readiness probe fails on a healthy Redis"
+        out = subprocess.run(["ps", "-o", "args=", "-p", str(proc.pid)], capture_output=True,
+                             text=True)
+        assert password not in out.stdout, "the password is on Redis' command line"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 # ----------------------------------------------------------------------------- env names in docs
