@@ -35,6 +35,24 @@ struct kc_doc *kc_doc_new_take(int status, char *body, size_t len)
     return d;
 }
 
+struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned char *gz,
+                                  size_t gz_len)
+{
+    struct kc_doc *d = calloc(1, sizeof *d);
+    if (!d) {
+        free(body);
+        free(gz);
+        return NULL;
+    }
+    d->refs = 1;
+    d->status = status;
+    d->body = body;
+    d->len = len;
+    d->gz = gz;
+    d->gz_len = gz ? gz_len : 0;
+    return d;
+}
+
 struct kc_doc *kc_doc_ref(struct kc_doc *d)
 {
     if (d)
@@ -205,8 +223,8 @@ void kc_doccache_set_doc(struct kc_doccache *c, struct kc_doccache_entry *e, str
     uint64_t seq = e->doc ? e->doc->seq : 0;
     kc_doc_unref(e->doc);
     e->doc = doc;
-    if (doc)
-        doc->seq = seq + 1;
+    if (doc && doc->seq <= seq)
+        doc->seq = seq + 1; /* a fleet document comes with its own, larger one */
     e->fresh_until_ms = fresh_until_ms;
     e->refresh_from_ms = refresh_from_ms;
     c->bytes += entry_bytes(e);

@@ -3,7 +3,9 @@
 #include "kc/history.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 _Static_assert(sizeof(struct kc_history_sample) == 56, "update the size in kc/history.h");
 
@@ -134,4 +136,47 @@ json_t *kc_history_to_json(const struct kc_history *h, int64_t since_ms, int64_t
 fail:
     json_decref(out);
     return NULL;
+}
+
+/* Text, so a sample in a Redis stream reads the same to any build and to an operator's
+ * redis-cli: t,records/s,bytes/s,totals×3,errorRate,lag(or "-"),running,failed,other. */
+int kc_history_sample_format(const struct kc_history_sample *s, char *buf, size_t cap)
+{
+    char lag[32] = "-";
+    if (!isnan(s->lag))
+        snprintf(lag, sizeof lag, "%.9g", (double)s->lag);
+    int n = snprintf(buf, cap, "%lld,%.9g,%.9g,%.17g,%.17g,%.17g,%.9g,%s,%u,%u,%u",
+                     (long long)s->t_ms, (double)s->records_per_sec, (double)s->bytes_per_sec,
+                     s->total_records, s->total_bytes, s->total_errors, (double)s->error_rate,
+                     lag, s->tasks_running, s->tasks_failed, s->tasks_other);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int kc_history_sample_parse(const char *text, size_t len, struct kc_history_sample *out)
+{
+    char buf[KC_HISTORY_SAMPLE_TEXT_MAX];
+    if (len >= sizeof buf)
+        return -1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    long long t;
+    double rps, bps, tr, tb, te, er;
+    char lag[32];
+    unsigned run, failed, other;
+    int used = 0;
+    if (sscanf(buf, "%lld,%lf,%lf,%lf,%lf,%lf,%lf,%31[^,],%u,%u,%u%n", &t, &rps, &bps, &tr, &tb,
+               &te, &er, lag, &run, &failed, &other, &used) != 11 ||
+        buf[used] != '\0' || run > UINT16_MAX || failed > UINT16_MAX || other > UINT16_MAX)
+        return -1;
+    char *end;
+    double lagv = strcmp(lag, "-") == 0 ? NAN : strtod(lag, &end);
+    if (!isnan(lagv) && *end != '\0')
+        return -1;
+    *out = (struct kc_history_sample){
+        .t_ms = t, .records_per_sec = (float)rps, .bytes_per_sec = (float)bps,
+        .total_records = tr, .total_bytes = tb, .total_errors = te, .error_rate = (float)er,
+        .lag = (float)lagv, .tasks_running = (uint16_t)run, .tasks_failed = (uint16_t)failed,
+        .tasks_other = (uint16_t)other,
+    };
+    return 0;
 }

@@ -4,6 +4,7 @@
 #include "kc/timefmt.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,66 @@ void kc_metrics_state_free(struct kc_metrics_state *st)
         return;
     free(st->tasks);
     free(st);
+}
+
+/* The encoding is this build's memory image behind a tag naming its layout: the replicas of a
+ * fleet run one version, and a state another build wrote is refused (rates then restart from
+ * the tasks' *-rate attributes for one collection), never misread. */
+struct state_head {
+    char tag[4];          /* "KMS1" */
+    uint32_t task_size;   /* sizeof(struct prev_task) */
+    int64_t t_ms;
+    uint32_t count;
+    uint32_t valid;
+};
+
+size_t kc_metrics_state_encoded_size(const struct kc_metrics_state *st)
+{
+    return sizeof(struct state_head) + (st ? st->count : 0) * sizeof(struct prev_task);
+}
+
+void kc_metrics_state_encode(const struct kc_metrics_state *st, unsigned char *out)
+{
+    struct state_head h = {.tag = {'K', 'M', 'S', '1'}, .task_size = sizeof(struct prev_task)};
+    if (st) {
+        h.t_ms = st->t_ms;
+        h.count = (uint32_t)st->count;
+        h.valid = (uint32_t)st->valid;
+    }
+    memcpy(out, &h, sizeof h);
+    if (h.count)
+        memcpy(out + sizeof h, st->tasks, h.count * sizeof(struct prev_task));
+}
+
+int kc_metrics_state_merge(struct kc_metrics_state *st, const unsigned char *in, size_t len)
+{
+    struct state_head h;
+    if (len < sizeof h)
+        return -1;
+    memcpy(&h, in, sizeof h);
+    if (memcmp(h.tag, "KMS1", 4) != 0 || h.task_size != sizeof(struct prev_task) ||
+        h.count > (len - sizeof h) / sizeof(struct prev_task) ||
+        len != sizeof h + (size_t)h.count * sizeof(struct prev_task))
+        return -1;
+    if (!h.valid || (st->valid && st->t_ms >= h.t_ms))
+        return 1;
+    struct prev_task *tasks = NULL;
+    if (h.count) {
+        if (!(tasks = malloc(h.count * sizeof *tasks)))
+            return -1;
+        memcpy(tasks, in + sizeof h, h.count * sizeof *tasks);
+        for (uint32_t i = 1; i < h.count; i++)
+            if (tasks[i - 1].id >= tasks[i].id) { /* prev_find needs them sorted */
+                free(tasks);
+                return -1;
+            }
+    }
+    free(st->tasks);
+    st->tasks = tasks;
+    st->count = h.count;
+    st->t_ms = h.t_ms;
+    st->valid = 1;
+    return 0;
 }
 
 static const struct prev_task *prev_find(const struct kc_metrics_state *st, int id)

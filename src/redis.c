@@ -95,6 +95,9 @@ struct kc_redis {
 
     struct sub subs[KC_REDIS_MAX_SUBS];
     size_t nsubs;
+
+    kc_redis_change_fn on_change; /* fleet mode entered or left */
+    void *change_ctx;
 };
 
 static const char *const state_names[] = {
@@ -145,9 +148,9 @@ static void fail(struct kc_redis *r, const char *why)
     enum kc_redis_state was = r->state;
     if (was == KC_REDIS_READY)
         r->fallbacks++;
+    r->state = KC_REDIS_BACKOFF; /* before on_change: its callee sees local mode */
     int repeated = strcmp(r->last_error, why) == 0 && was != KC_REDIS_READY;
     snprintf(r->last_error, sizeof r->last_error, "%s", why);
-    r->state = KC_REDIS_BACKOFF;
     if (r->lookup) { /* evdns calls on_resolved later with a cancel; it frees the lookup */
         r->lookup->r = NULL;
         if (r->lookup->req)
@@ -167,6 +170,8 @@ static void fail(struct kc_redis *r, const char *why)
     else
         KC_WARN("redis_unavailable", "{s:s,s:s,s:s,s:s,s:I}", "url", r->display_url, "error", why,
                 "was", kc_redis_state_name(was), "mode", "local", "retry_ms", (json_int_t)delay);
+    if (was == KC_REDIS_READY && r->on_change)
+        r->on_change(0, r->change_ctx);
 }
 
 static void free_link(struct link *l)
@@ -276,6 +281,8 @@ static void enter_ready(struct kc_redis *r)
     arm(r->timer, HEARTBEAT_MS);
     KC_INFO("redis_ready", "{s:s,s:s,s:s,s:f}", "url", r->display_url, "address", r->addr,
             "mode", "fleet", "latency_ms", r->latency_ms);
+    if (r->on_change)
+        r->on_change(1, r->change_ctx);
 }
 
 static void on_internal(struct kc_redis *r, const char *step, enum kc_redis_error err,
@@ -646,6 +653,14 @@ int kc_redis_subscribe(struct kc_redis *r, const char *pattern, kc_redis_message
         r->state == KC_REDIS_CONNECTING)
         (void)send_subscribe(r, s); /* a failure drops the link; the reconnect subscribes */
     return 0;
+}
+
+void kc_redis_on_change(struct kc_redis *r, kc_redis_change_fn fn, void *ctx)
+{
+    if (!r)
+        return;
+    r->on_change = fn;
+    r->change_ctx = ctx;
 }
 
 void kc_redis_stats(const struct kc_redis *r, struct kc_redis_stats *out)

@@ -22,6 +22,10 @@ struct kc_doc {
 /* Takes ownership of body (malloc'ed, len bytes). Returns a doc with one reference, or NULL
  * (body freed) on allocation failure. */
 struct kc_doc *kc_doc_new_take(int status, char *body, size_t len);
+/* The same with the gzip form already made (fleet mode: as the collecting replica made it);
+ * takes both buffers (gz may be NULL). */
+struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned char *gz,
+                                  size_t gz_len);
 struct kc_doc *kc_doc_ref(struct kc_doc *d);
 void kc_doc_unref(struct kc_doc *d);
 size_t kc_doc_bytes(const struct kc_doc *d);
@@ -49,7 +53,8 @@ void kc_doccache_free(struct kc_doccache *c);
 struct kc_doccache_entry *kc_doccache_get(struct kc_doccache *c, const char *key);
 /* Existing or new entry (NULL on allocation failure). May evict other unpinned entries. */
 struct kc_doccache_entry *kc_doccache_put(struct kc_doccache *c, const char *key);
-/* Replaces the entry's document (takes the caller's reference to doc). */
+/* Replaces the entry's document (takes the caller's reference to doc). Its seq becomes the
+ * previous one + 1, unless the caller set a larger one. */
 void kc_doccache_set_doc(struct kc_doccache *c, struct kc_doccache_entry *e, struct kc_doc *doc,
                          int64_t fresh_until_ms, int64_t refresh_from_ms);
 /* Re-counts user_bytes after the owner changed it. */

@@ -43,4 +43,11 @@ const struct kc_history_sample *kc_history_at(const struct kc_history *h, size_t
  * NULL on allocation failure; h may be NULL (empty columns). */
 json_t *kc_history_to_json(const struct kc_history *h, int64_t since_ms, int64_t interval_ms);
 
+/* Fleet mode keeps history in Redis streams: one sample as a line of text (at most
+ * KC_HISTORY_SAMPLE_TEXT_MAX bytes) and back. format returns the length or -1 when cap is too
+ * small; parse returns 0 or -1 on anything that is not such a line. */
+#define KC_HISTORY_SAMPLE_TEXT_MAX 256
+int kc_history_sample_format(const struct kc_history_sample *s, char *buf, size_t cap);
+int kc_history_sample_parse(const char *text, size_t len, struct kc_history_sample *out);
+
 #endif

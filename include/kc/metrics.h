@@ -34,6 +34,13 @@ struct kc_metrics_input {
 struct kc_metrics_state;
 struct kc_metrics_state *kc_metrics_state_new(void); /* new; NULL on allocation failure */
 void kc_metrics_state_free(struct kc_metrics_state *st);
+/* Fleet mode shares the previous sample: bytes of this build (layout-tagged), written into out
+ * (encoded_size bytes); st may be NULL (an empty state). */
+size_t kc_metrics_state_encoded_size(const struct kc_metrics_state *st);
+void kc_metrics_state_encode(const struct kc_metrics_state *st, unsigned char *out);
+/* Takes the encoded state when it is newer than st's: 0 taken, 1 older (st kept), -1 not an
+ * encoding of this build or out of memory (st kept). */
+int kc_metrics_state_merge(struct kc_metrics_state *st, const unsigned char *in, size_t len);
 
 struct kc_task_counts {
     unsigned running, failed, paused, unassigned, restarting, other, total;

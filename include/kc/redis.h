@@ -66,6 +66,11 @@ void kc_redis_cancel(struct kc_redis_cmd *cmd);
 int kc_redis_subscribe(struct kc_redis *r, const char *pattern, kc_redis_message_fn on_message,
                        void *ctx);
 
+/* Told when fleet mode starts (ready = 1) or ends (0, a fallback: commands in flight then get
+ * KC_REDIS_DISCONNECTED or KC_REDIS_TIMEOUT on their own). One observer. */
+typedef void (*kc_redis_change_fn)(int ready, void *ctx);
+void kc_redis_on_change(struct kc_redis *r, kc_redis_change_fn fn, void *ctx);
+
 struct kc_redis_stats {
     enum kc_redis_state state;
     int reachable;          /* READY and the last PING answered */

@@ -1,0 +1,125 @@
+/* kc/fleet.h — fleet mode's protocol on Redis: who collects (a lease per collection), the
+ * finished documents every replica serves, the previous samples and alert state the next
+ * collector needs, the published documents streams follow, and the shared history.
+ *
+ * Keys, all under the configured prefix P and all with a TTL:
+ *   P doc:<key>      the envelope of the current document        PX = its freshness (TTL)
+ *   P lease:<key>    the replica collecting <key> now            PX = bounded by upstream timeouts
+ *   P state:<key>    previous samples (rates) + last event id    PX = KC_FLEET_STATE_KEEP_MS
+ *   P alerts:<cl>    alert state of cluster <cl>                 PX = KC_FLEET_ALERTS_KEEP_MS
+ *   P hist:<key>     a stream of history samples                 MAXLEN ~ history, PEXPIRE span
+ * and one channel, P docs, on which every stored envelope is published.
+ * <key> is the metrics service's cache key (binary-safe). */
+#ifndef KC_FLEET_H
+#define KC_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kc_redis;
+struct kc_fleet;
+struct kc_fleet_op;
+
+#define KC_FLEET_STATE_KEEP_MS 600000   /* a previous sample older than 10 min is not kept */
+#define KC_FLEET_ALERTS_KEEP_MS 3600000 /* as long as resolved alerts are shown */
+
+/* ---- the envelope of a document (pure) ---- */
+
+#define KC_FLEET_DOC_GOOD 1u      /* 200 without warnings: refreshed ahead, kept a whole TTL */
+#define KC_FLEET_DOC_NOT_FOUND 2u /* Connect does not know the connector */
+
+struct kc_fleet_doc {
+    int status;
+    unsigned flags;       /* KC_FLEET_DOC_* */
+    uint64_t seq;         /* the stream event id, increasing across the fleet per key */
+    int64_t made_ms;      /* wall clock of the collection */
+    int64_t ttl_ms;       /* freshness when made */
+    const char *body;     /* borrowed (into the encoded bytes when decoded) */
+    size_t body_len;
+    const unsigned char *gz;
+    size_t gz_len;
+    const char *alerts;   /* cluster summaries: the alerts document evaluated with it */
+    size_t alerts_len;
+};
+
+/* New malloc'ed bytes in *out; 0 or -1 (OOM). */
+int kc_fleet_doc_encode(const struct kc_fleet_doc *d, char **out, size_t *out_len);
+/* Pointers of *d point into buf. 0, or -1 when buf is not an envelope of this version. */
+int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d);
+
+/* ---- the client ---- */
+
+/* A document published by some replica (possibly this one). key/doc borrowed for the call. */
+typedef void (*kc_fleet_doc_fn)(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
+                                void *ctx);
+
+/* r is borrowed and must outlive the fleet; subscribes to P docs. NULL on OOM. */
+struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *ctx);
+void kc_fleet_free(struct kc_fleet *f);
+/* Fleet mode now (Redis ready). NULL → 0. */
+int kc_fleet_active(const struct kc_fleet *f);
+
+enum kc_fleet_outcome {
+    KC_FLEET_HIT,   /* a fresh document is in Redis: doc, remaining_ms */
+    KC_FLEET_WON,   /* this replica holds the lease: collect; state/alerts as stored */
+    KC_FLEET_LOST,  /* another replica collects: wait for its publish, remaining_ms of its lease */
+    KC_FLEET_ERROR, /* Redis failed or answered garbage: collect locally */
+};
+
+struct kc_fleet_acquired {
+    enum kc_fleet_outcome outcome;
+    struct kc_fleet_doc doc;           /* HIT */
+    int64_t remaining_ms;              /* HIT: the document's; LOST: the lease's */
+    const char *state;                 /* WON: may be empty */
+    size_t state_len;
+    const char *alert_state;           /* WON with an alerts cluster: may be empty */
+    size_t alert_state_len;
+};
+typedef void (*kc_fleet_acquire_fn)(const struct kc_fleet_acquired *a, void *ctx);
+
+/* One atomic step (a Lua script): the document if it stays fresh for more than margin_ms, else
+ * the lease if free (with the stored state, and the alert state of alerts_cluster when not
+ * NULL), else the lease's remaining time. Called exactly once unless cancelled; NULL when
+ * nothing was sent (not in fleet mode, OOM): the callback then never runs. The handle is valid
+ * until the callback starts. */
+struct kc_fleet_op *kc_fleet_acquire(struct kc_fleet *f, const char *key, int64_t lease_ms,
+                                     int64_t margin_ms, const char *alerts_cluster,
+                                     kc_fleet_acquire_fn done, void *ctx);
+/* Abandons an acquire or history read whose callback has not run (it never will). NULL ok. */
+void kc_fleet_op_cancel(struct kc_fleet_op *op);
+
+/* What the lease holder leaves behind. */
+struct kc_fleet_store {
+    const char *envelope; size_t envelope_len; int64_t doc_px;
+    const char *state; size_t state_len;             /* empty: leave the stored state */
+    const char *alerts_cluster;                      /* NULL: no alert state */
+    const char *alert_state; size_t alert_state_len;
+};
+/* Stores the document (and state, unless the lease went to another replica meanwhile),
+ * releases this replica's lease and publishes the envelope. Fire and forget: a failure only
+ * costs the fleet one more collection. -1 when nothing was sent. */
+int kc_fleet_store(struct kc_fleet *f, const char *key, const struct kc_fleet_store *st);
+
+/* History: appends one encoded sample to P hist:<key> (MAXLEN ~ max_samples, expiring keep_ms
+ * after the last append). Fire and forget. */
+int kc_fleet_history_add(struct kc_fleet *f, const char *key, const char *sample, size_t len,
+                         size_t max_samples, int64_t keep_ms);
+/* The samples, oldest first; each borrowed for the call. ok = 0 on error (then n = 0). */
+typedef void (*kc_fleet_history_fn)(int ok, const char *const *samples, const size_t *lens,
+                                    size_t n, void *ctx);
+struct kc_fleet_op *kc_fleet_history_read(struct kc_fleet *f, const char *key, size_t max_samples,
+                                          kc_fleet_history_fn done, void *ctx);
+
+struct kc_fleet_stats {
+    unsigned long long hits, lease_wins, lease_losses, lease_expired_waits, published,
+        received, applied, local_fallbacks, errors;
+};
+void kc_fleet_stats(const struct kc_fleet *f, struct kc_fleet_stats *out);
+/* Counted by the metrics service, which knows why it collected locally / applied a publish. */
+void kc_fleet_count_fallback(struct kc_fleet *f);
+void kc_fleet_count_applied(struct kc_fleet *f);
+void kc_fleet_count_expired_wait(struct kc_fleet *f);
+/* This replica's lease owner id (host:pid:random), borrowed. */
+const char *kc_fleet_owner(const struct kc_fleet *f);
+
+#endif

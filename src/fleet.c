@@ -1,0 +1,491 @@
+/* fleet.c — fleet mode's Redis protocol (kc/fleet.h): the envelope codec, the lease taken and the
+ * document stored by one Lua script each, the publish subscription, and the history stream.
+ *
+ * Why Lua: "serve the stored document, else take the lease" must be one step. Done as GET then
+ * SET NX, a replica could read "no document" just before the holder stores it and releases its
+ * lease, then win the freed lease and collect the same TTL twice. Scripts run atomically in
+ * Redis (2.6 and later), on a single primary; Redis Cluster is not supported (keys of one
+ * script live in different slots). */
+#include "kc/fleet.h"
+
+#include "kc/log.h"
+#include "kc/redis.h"
+
+#include <event2/util.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ENVELOPE_MAGIC "KCF1"
+
+/* KEYS: doc, lease, state[, alerts]. ARGV: owner, lease_ms, margin_ms. */
+static const char acquire_lua[] =
+    "local d = redis.call('GET', KEYS[1])\n"
+    "if d then\n"
+    "  local t = redis.call('PTTL', KEYS[1])\n"
+    "  if t > tonumber(ARGV[3]) then return {1, d, t} end\n"
+    "end\n"
+    "if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+    "  local a = ''\n"
+    "  if KEYS[4] then a = redis.call('GET', KEYS[4]) or '' end\n"
+    "  return {2, redis.call('GET', KEYS[3]) or '', a}\n"
+    "end\n"
+    "return {3, redis.call('PTTL', KEYS[2])}\n";
+
+/* KEYS: doc, lease, state[, alerts]. ARGV: owner, envelope, doc_px, state, state_px, channel,
+ * message head, alert_state, alerts_px. The state is written only while the lease is ours or
+ * gone: a replica that took over an expired lease has the newer one coming. */
+static const char store_lua[] =
+    "local mine = redis.call('GET', KEYS[2])\n"
+    "if mine == ARGV[1] then redis.call('DEL', KEYS[2]) end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
+    "if mine == ARGV[1] or not mine then\n"
+    "  if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end\n"
+    "  if KEYS[4] and ARGV[8] ~= '' then redis.call('SET', KEYS[4], ARGV[8], 'PX', ARGV[9]) end\n"
+    "end\n"
+    "redis.call('PUBLISH', ARGV[6], ARGV[7] .. ARGV[2])\n"
+    "return 1\n";
+
+struct kc_fleet {
+    struct kc_redis *redis;
+    kc_fleet_doc_fn on_doc;
+    void *ctx;
+    char owner[96];
+    char *channel;
+    struct kc_fleet_stats stats;
+};
+
+/* ---- envelope ---- */
+
+int kc_fleet_doc_encode(const struct kc_fleet_doc *d, char **out, size_t *out_len)
+{
+    char head[160];
+    int n = snprintf(head, sizeof head, ENVELOPE_MAGIC " %d %u %" PRIu64 " %" PRId64 " %" PRId64
+                                                      " %zu %zu %zu\n",
+                     d->status, d->flags, d->seq, d->made_ms, d->ttl_ms, d->body_len, d->gz_len,
+                     d->alerts_len);
+    size_t len = (size_t)n + d->body_len + d->gz_len + d->alerts_len;
+    char *buf = malloc(len);
+    if (!buf)
+        return -1;
+    char *p = buf;
+    memcpy(p, head, (size_t)n), p += n;
+    if (d->body_len)
+        memcpy(p, d->body, d->body_len), p += d->body_len;
+    if (d->gz_len)
+        memcpy(p, d->gz, d->gz_len), p += d->gz_len;
+    if (d->alerts_len)
+        memcpy(p, d->alerts, d->alerts_len);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d)
+{
+    memset(d, 0, sizeof *d);
+    const char *nl = memchr(buf, '\n', len < 160 ? len : 160);
+    if (!nl || len < 5 || memcmp(buf, ENVELOPE_MAGIC " ", 5) != 0)
+        return -1;
+    char head[160];
+    memcpy(head, buf, (size_t)(nl - buf));
+    head[nl - buf] = '\0';
+    int status;
+    unsigned flags;
+    uint64_t seq;
+    int64_t made, ttl;
+    size_t bl, gl, al;
+    int used = 0;
+    if (sscanf(head, ENVELOPE_MAGIC " %d %u %" SCNu64 " %" SCNd64 " %" SCNd64 " %zu %zu %zu%n",
+               &status, &flags, &seq, &made, &ttl, &bl, &gl, &al, &used) != 8 ||
+        head[used] != '\0')
+        return -1;
+    size_t rest = len - (size_t)(nl + 1 - buf);
+    if (bl > rest || gl > rest - bl || al != rest - bl - gl || status < 100 || status > 599)
+        return -1;
+    d->status = status;
+    d->flags = flags;
+    d->seq = seq;
+    d->made_ms = made;
+    d->ttl_ms = ttl;
+    d->body = nl + 1;
+    d->body_len = bl;
+    d->gz = gl ? (const unsigned char *)d->body + bl : NULL;
+    d->gz_len = gl;
+    d->alerts = al ? d->body + bl + gl : NULL;
+    d->alerts_len = al;
+    return 0;
+}
+
+/* ---- keys ---- */
+
+/* P + kind + key, new. */
+static char *key_of(const struct kc_fleet *f, const char *kind, const char *key)
+{
+    const char *p = kc_redis_prefix(f->redis);
+    size_t n = strlen(p) + strlen(kind) + strlen(key) + 1;
+    char *k = malloc(n);
+    if (k)
+        snprintf(k, n, "%s%s%s", p, kind, key);
+    return k;
+}
+
+/* ---- publish ---- */
+
+/* "<key length>:<key><envelope>" */
+static void on_message(const char *channel, const char *data, size_t len, void *ctx)
+{
+    (void)channel;
+    struct kc_fleet *f = ctx;
+    f->stats.received++;
+    char *end;
+    unsigned long klen = strtoul(data, &end, 10);
+    if (end == data || (size_t)(end - data) >= len || *end != ':' ||
+        klen > len - (size_t)(end + 1 - data)) {
+        f->stats.errors++;
+        return;
+    }
+    const char *key = end + 1;
+    struct kc_fleet_doc d;
+    if (kc_fleet_doc_decode(key + klen, len - (size_t)(key + klen - data), &d) != 0) {
+        f->stats.errors++;
+        return;
+    }
+    f->on_doc(key, klen, &d, f->ctx);
+}
+
+/* A glob pattern that matches exactly `s` (the prefix is the operator's text). */
+static char *glob_escape(const char *s)
+{
+    char *out = malloc(2 * strlen(s) + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        if (strchr("*?[]\\", *s))
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p = '\0';
+    return out;
+}
+
+struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *ctx)
+{
+    struct kc_fleet *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->redis = r;
+    f->on_doc = on_doc;
+    f->ctx = ctx;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    uint32_t rnd = 0;
+    evutil_secure_rng_get_bytes(&rnd, sizeof rnd);
+    snprintf(f->owner, sizeof f->owner, "%s:%ld:%08" PRIx32, host, (long)getpid(), rnd);
+    f->channel = key_of(f, "docs", "");
+    char *pattern = f->channel ? glob_escape(f->channel) : NULL;
+    if (!pattern || kc_redis_subscribe(r, pattern, on_message, f) != 0) {
+        free(pattern);
+        kc_fleet_free(f);
+        return NULL;
+    }
+    free(pattern);
+    return f;
+}
+
+void kc_fleet_free(struct kc_fleet *f)
+{
+    if (!f)
+        return;
+    free(f->channel);
+    free(f);
+}
+
+int kc_fleet_active(const struct kc_fleet *f)
+{
+    return f && kc_redis_ready(f->redis);
+}
+
+const char *kc_fleet_owner(const struct kc_fleet *f)
+{
+    return f->owner;
+}
+
+/* ---- operations with an answer ---- */
+
+/* The caller's handle of a command whose answer it waits for: freed after the callback ran, or
+ * by kc_fleet_op_cancel (then the callback never runs). */
+struct kc_fleet_op {
+    struct kc_fleet *f;
+    struct kc_redis_cmd *cmd;
+    kc_fleet_acquire_fn acquired;
+    kc_fleet_history_fn history;
+    void *ctx;
+};
+
+void kc_fleet_op_cancel(struct kc_fleet_op *op)
+{
+    if (!op)
+        return;
+    kc_redis_cancel(op->cmd);
+    free(op);
+}
+
+/* ---- acquire ---- */
+
+static int is_str(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_STRING;
+}
+
+static void on_acquired(enum kc_redis_error err, const redisReply *reply, void *arg)
+{
+    struct kc_fleet_op *op = arg;
+    struct kc_fleet *f = op->f;
+    struct kc_fleet_acquired a = {.outcome = KC_FLEET_ERROR};
+    if (err == KC_REDIS_OK && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER) {
+        const redisReply *const *e = (const redisReply *const *)reply->element;
+        switch (e[0]->integer) {
+        case 1:
+            if (reply->elements == 3 && is_str(e[1]) && e[2]->type == REDIS_REPLY_INTEGER &&
+                kc_fleet_doc_decode(e[1]->str, e[1]->len, &a.doc) == 0) {
+                a.outcome = KC_FLEET_HIT;
+                a.remaining_ms = e[2]->integer;
+                f->stats.hits++;
+            }
+            break;
+        case 2:
+            if (reply->elements == 3 && is_str(e[1]) && is_str(e[2])) {
+                a.outcome = KC_FLEET_WON;
+                a.state = e[1]->str;
+                a.state_len = e[1]->len;
+                a.alert_state = e[2]->str;
+                a.alert_state_len = e[2]->len;
+                f->stats.lease_wins++;
+            }
+            break;
+        case 3:
+            if (e[1]->type == REDIS_REPLY_INTEGER) {
+                a.outcome = KC_FLEET_LOST;
+                a.remaining_ms = e[1]->integer > 0 ? e[1]->integer : 0;
+                f->stats.lease_losses++;
+            }
+            break;
+        }
+    }
+    if (a.outcome == KC_FLEET_ERROR) {
+        f->stats.errors++;
+        if (err == KC_REDIS_OK && reply->type == REDIS_REPLY_ERROR)
+            KC_WARN("fleet_acquire_refused", "{s:s}", "error", reply->str ? reply->str : "");
+    }
+    kc_fleet_acquire_fn done = op->acquired;
+    void *ctx = op->ctx;
+    free(op); /* first: the callback may start the next operation */
+    done(&a, ctx);
+}
+
+struct kc_fleet_op *kc_fleet_acquire(struct kc_fleet *f, const char *key, int64_t lease_ms,
+                                      int64_t margin_ms, const char *alerts_cluster,
+                                      kc_fleet_acquire_fn done, void *ctx)
+{
+    struct kc_fleet_op *op = calloc(1, sizeof *op);
+    char *kdoc = key_of(f, "doc:", key), *klease = key_of(f, "lease:", key),
+         *kstate = key_of(f, "state:", key),
+         *kalerts = alerts_cluster ? key_of(f, "alerts:", alerts_cluster) : NULL;
+    struct kc_redis_cmd *cmd = NULL;
+    if (op && kdoc && klease && kstate && (!alerts_cluster || kalerts)) {
+        op->f = f;
+        op->acquired = done;
+        op->ctx = ctx;
+        char lease[24], margin[24];
+        snprintf(lease, sizeof lease, "%" PRId64, lease_ms);
+        snprintf(margin, sizeof margin, "%" PRId64, margin_ms);
+        const char *argv[] = {"EVAL", acquire_lua, kalerts ? "4" : "3", kdoc, klease, kstate,
+                              kalerts ? kalerts : f->owner, f->owner, lease, margin};
+        const char **a = argv;
+        int argc = 10;
+        if (!kalerts) { /* no fourth key: the owner moves up */
+            argv[6] = f->owner, argv[7] = lease, argv[8] = margin;
+            argc = 9;
+        }
+        enum kc_redis_error why;
+        cmd = op->cmd = kc_redis_command(f->redis, argc, a, NULL, on_acquired, op, &why);
+    }
+    if (!cmd) {
+        free(op);
+        op = NULL;
+    }
+    free(kdoc), free(klease), free(kstate), free(kalerts);
+    return op;
+}
+
+/* ---- store ---- */
+
+static void on_stored(enum kc_redis_error err, const redisReply *reply, void *arg)
+{
+    struct kc_fleet *f = arg;
+    if (err != KC_REDIS_OK || reply->type == REDIS_REPLY_ERROR) {
+        f->stats.errors++;
+        if (err == KC_REDIS_OK)
+            KC_WARN("fleet_store_refused", "{s:s}", "error", reply->str ? reply->str : "");
+    }
+}
+
+int kc_fleet_store(struct kc_fleet *f, const char *key, const struct kc_fleet_store *st)
+{
+    char *kdoc = key_of(f, "doc:", key), *klease = key_of(f, "lease:", key),
+         *kstate = key_of(f, "state:", key),
+         *kalerts = st->alerts_cluster ? key_of(f, "alerts:", st->alerts_cluster) : NULL;
+    size_t klen = strlen(key);
+    char *head = malloc(klen + 24);
+    int rc = -1;
+    if (kdoc && klease && kstate && head && (!st->alerts_cluster || kalerts)) {
+        int hn = snprintf(head, klen + 24, "%zu:%s", klen, key);
+        char doc_px[24], state_px[24], alerts_px[24];
+        snprintf(doc_px, sizeof doc_px, "%" PRId64, st->doc_px > 0 ? st->doc_px : 1);
+        snprintf(state_px, sizeof state_px, "%d", KC_FLEET_STATE_KEEP_MS);
+        snprintf(alerts_px, sizeof alerts_px, "%d", KC_FLEET_ALERTS_KEEP_MS);
+        const char *argv[16];
+        size_t lens[16];
+        int argc = 0;
+#define ARG(p, n) (argv[argc] = (p), lens[argc++] = (n))
+#define STR(p) ARG((p), strlen(p))
+        STR("EVAL"), STR(store_lua), STR(kalerts ? "4" : "3"), STR(kdoc), STR(klease), STR(kstate);
+        if (kalerts)
+            STR(kalerts);
+        STR(f->owner);
+        ARG(st->envelope, st->envelope_len); /* binary: never through strlen */
+        STR(doc_px);
+        ARG(st->state ? st->state : "", st->state ? st->state_len : 0);
+        STR(state_px);
+        STR(f->channel);
+        ARG(head, (size_t)hn);
+        ARG(st->alert_state ? st->alert_state : "", st->alert_state ? st->alert_state_len : 0);
+        STR(alerts_px);
+#undef STR
+#undef ARG
+        enum kc_redis_error why;
+        if (kc_redis_command(f->redis, argc, argv, lens, on_stored, f, &why)) {
+            f->stats.published++;
+            rc = 0;
+        }
+    }
+    free(kdoc), free(klease), free(kstate), free(kalerts), free(head);
+    return rc;
+}
+
+/* ---- history ---- */
+
+static void on_history_added(enum kc_redis_error err, const redisReply *reply, void *arg)
+{
+    on_stored(err, reply, arg);
+}
+
+int kc_fleet_history_add(struct kc_fleet *f, const char *key, const char *sample, size_t len,
+                         size_t max_samples, int64_t keep_ms)
+{
+    char *k = key_of(f, "hist:", key);
+    if (!k)
+        return -1;
+    char max[24], keep[24];
+    snprintf(max, sizeof max, "%zu", max_samples);
+    snprintf(keep, sizeof keep, "%" PRId64, keep_ms);
+    const char *xadd[] = {"XADD", k, "MAXLEN", "~", max, "*", "s", sample};
+    size_t xlens[] = {4, strlen(k), 6, 1, strlen(max), 1, 1, len};
+    const char *expire[] = {"PEXPIRE", k, keep};
+    enum kc_redis_error why;
+    int rc = kc_redis_command(f->redis, 8, xadd, xlens, on_history_added, f, &why) &&
+                     kc_redis_command(f->redis, 3, expire, NULL, on_history_added, f, &why)
+                 ? 0
+                 : -1;
+    free(k);
+    return rc;
+}
+
+static void on_history(enum kc_redis_error err, const redisReply *reply, void *arg)
+{
+    struct kc_fleet_op *op = arg;
+    size_t n = 0;
+    const char **samples = NULL;
+    size_t *lens = NULL;
+    int ok = err == KC_REDIS_OK && reply->type == REDIS_REPLY_ARRAY;
+    if (ok && reply->elements > 0) {
+        samples = calloc(reply->elements, sizeof *samples);
+        lens = calloc(reply->elements, sizeof *lens);
+        ok = samples && lens;
+        /* [[id, [field, value, …]], …], newest first (XREVRANGE): read back to front. */
+        for (size_t i = reply->elements; ok && i-- > 0;) {
+            const redisReply *e = reply->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            const redisReply *fields = e->element[1];
+            for (size_t j = 0; j + 1 < fields->elements; j += 2)
+                if (is_str(fields->element[j]) && strcmp(fields->element[j]->str, "s") == 0 &&
+                    is_str(fields->element[j + 1])) {
+                    samples[n] = fields->element[j + 1]->str;
+                    lens[n++] = fields->element[j + 1]->len;
+                }
+        }
+    }
+    kc_fleet_history_fn done = op->history;
+    void *ctx = op->ctx;
+    free(op);
+    done(ok, ok ? samples : NULL, ok ? lens : NULL, ok ? n : 0, ctx);
+    free(samples);
+    free(lens);
+}
+
+struct kc_fleet_op *kc_fleet_history_read(struct kc_fleet *f, const char *key, size_t max_samples,
+                                           kc_fleet_history_fn done, void *ctx)
+{
+    struct kc_fleet_op *op = calloc(1, sizeof *op);
+    char *k = key_of(f, "hist:", key);
+    struct kc_redis_cmd *cmd = NULL;
+    if (op && k) {
+        op->f = f;
+        op->history = done;
+        op->ctx = ctx;
+        char count[24];
+        snprintf(count, sizeof count, "%zu", max_samples);
+        /* The newest max_samples: MAXLEN ~ trims lazily, so the stream may hold a few more. */
+        const char *argv[] = {"XREVRANGE", k, "+", "-", "COUNT", count};
+        enum kc_redis_error why;
+        cmd = op->cmd = kc_redis_command(f->redis, 6, argv, NULL, on_history, op, &why);
+    }
+    if (!cmd) {
+        free(op);
+        op = NULL;
+    }
+    free(k);
+    return op;
+}
+
+/* ---- counters ---- */
+
+void kc_fleet_stats(const struct kc_fleet *f, struct kc_fleet_stats *out)
+{
+    if (f)
+        *out = f->stats;
+    else
+        memset(out, 0, sizeof *out);
+}
+
+void kc_fleet_count_fallback(struct kc_fleet *f)
+{
+    f->stats.local_fallbacks++;
+}
+
+void kc_fleet_count_applied(struct kc_fleet *f)
+{
+    f->stats.applied++;
+}
+
+void kc_fleet_count_expired_wait(struct kc_fleet *f)
+{
+    f->stats.lease_expired_waits++;
+}
