@@ -61,11 +61,11 @@ int main(int argc, char **argv)
     gw.upstream = kc_upstream_new(gw.base, cfg.upstream_max_inflight, cfg.upstream_queue_limit);
     if (!gw.upstream)
         goto out;
-    gw.metrics = kc_metrics_service_new(&gw);
-    if (!gw.metrics)
-        goto out;
     /* Fleet mode only when configured: without KC_REDIS_URL no Redis code runs at all. */
     if (cfg.redis_url && !(gw.redis = kc_redis_new(gw.base, &cfg)))
+        goto out;
+    gw.metrics = kc_metrics_service_new(&gw);
+    if (!gw.metrics)
         goto out;
     for (size_t i = 0; i < cfg.cluster_count; i++)
         KC_INFO("cluster", "{s:s,s:s,s:I,s:b}", "name", cfg.clusters[i].name, "connect_url",

@@ -7,6 +7,7 @@
 #include "kc/collector.h"
 #include "kc/config.h"
 #include "kc/doccache.h"
+#include "kc/fleet.h"
 #include "kc/gateway.h"
 #include "kc/history.h"
 #include "kc/http.h"
@@ -84,6 +85,14 @@ struct slot {
     struct kc_metrics_state *state;
     struct kc_history *history;
     json_t *summary;                 /* cluster slots: the last good summary, for Prometheus */
+    /* fleet mode */
+    struct kc_fleet_op *fleet_op;    /* the acquire in flight */
+    struct event *fleet_timer;       /* waiting for another replica's publish, until its lease ends */
+    int fleet_waiting;
+    LIST_ENTRY(slot) fleet_link;     /* in ms->fleet_waiting while waiting */
+    int fleet_holder;                /* the collection in flight runs under this replica's lease */
+    uint64_t fleet_seq;              /* the last event id the fleet gave this key */
+    char *fleet_alerts;              /* cluster slots: the alerts document of the fleet's summary */
 };
 
 struct kc_metrics_service {
@@ -95,7 +104,22 @@ struct kc_metrics_service {
     struct kc_collect_hooks hooks;
     struct kc_alerts *alerts;          /* NULL when no rules are configured */
     struct kc_alert_webhook *webhook;  /* NULL without alerts.webhook.url */
+    struct kc_fleet *fleet;            /* NULL in local mode (no KC_REDIS_URL) */
+    struct kc_collect_hooks fleet_hooks; /* connector collections in fleet mode: no alerts */
+    LIST_HEAD(, slot) fleet_waiting;
 };
+
+static int fleet_on(const struct kc_metrics_service *ms)
+{
+    return kc_fleet_active(ms->fleet);
+}
+
+/* A collection of this slot is under way somewhere: in flight here, being acquired, or being
+ * made by another replica whose publish is awaited. New readers wait for it. */
+static int busy(const struct slot *s)
+{
+    return s->collection || s->fleet_op || s->fleet_waiting;
+}
 
 /* ---- slots ---- */
 
@@ -106,6 +130,12 @@ static void slot_free(void *arg)
         kc_collection_cancel(s->collection);
     if (s->refresh_timer)
         event_free(s->refresh_timer);
+    kc_fleet_op_cancel(s->fleet_op);
+    if (s->fleet_waiting)
+        LIST_REMOVE(s, fleet_link);
+    if (s->fleet_timer)
+        event_free(s->fleet_timer);
+    free(s->fleet_alerts);
     kc_metrics_state_free(s->state);
     kc_history_free(s->history);
     json_decref(s->summary);
@@ -229,10 +259,28 @@ static void record_history(struct kc_metrics_service *ms, const char *cluster,
     };
     kc_history_push(s->history, &sample);
     kc_doccache_account(ms->cache, s->entry, slot_bytes(s));
+    if (s->fleet_holder && fleet_on(ms)) {
+        /* One history for the fleet, written by the replica that collected; it expires one
+         * history span after the last sample (nobody watches any more). */
+        char text[KC_HISTORY_SAMPLE_TEXT_MAX];
+        int n = kc_history_sample_format(&sample, text, sizeof text);
+        int64_t span = (int64_t)ms->gw->cfg->history_samples * ms->gw->cfg->metrics_ttl_ms;
+        if (n > 0)
+            kc_fleet_history_add(ms->fleet, s->entry->key, text, (size_t)n,
+                                 ms->gw->cfg->history_samples, span > 60000 ? span : 60000);
+    }
 }
 
 /* collector hook: every computed connector adds a history sample and is checked by the alert
  * rules (every connector, watched or not). */
+/* collector hook of connector collections in fleet mode: the fleet's alert state belongs to
+ * the cluster summary's lease holder, so transitions are decided once (see fleet_won). */
+static void hook_history_only(void *owner, const char *cluster, const struct kc_metrics_input *in,
+                              const struct kc_metrics_calc *calc)
+{
+    record_history(owner, cluster, in, calc);
+}
+
 static void hook_on_connector(void *owner, const char *cluster, const struct kc_metrics_input *in,
                               const struct kc_metrics_calc *calc)
 {
@@ -271,6 +319,11 @@ static void alerts_after_summary(struct kc_metrics_service *ms, struct slot *s, 
 
 static void reply_alerts(struct slot *s, evhtp_request_t *req)
 {
+    if (s->fleet_alerts && fleet_on(s->ms)) {
+        /* As evaluated by the replica that collected the summary: the same on every replica. */
+        kc_reply_bytes(req, 200, "application/json", s->fleet_alerts, strlen(s->fleet_alerts));
+        return;
+    }
     json_t *doc = kc_metrics_service_alerts(s->ms, s->cl->cfg->name);
     if (!doc) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
@@ -287,9 +340,10 @@ static void reply_doc(evhtp_request_t *req, const struct kc_doc *d)
     kc_reply_prepared(req, d->status, "application/json", d->body, d->len, d->gz, d->gz_len);
 }
 
-static void reply_history(struct slot *s, evhtp_request_t *req, int64_t since_ms)
+static void reply_history_from(struct slot *s, const struct kc_history *h, evhtp_request_t *req,
+                               int64_t since_ms)
 {
-    json_t *doc = kc_history_to_json(s->history, since_ms, s->ms->gw->cfg->metrics_ttl_ms);
+    json_t *doc = kc_history_to_json(h, since_ms, s->ms->gw->cfg->metrics_ttl_ms);
     if (!doc) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
@@ -298,6 +352,67 @@ static void reply_history(struct slot *s, evhtp_request_t *req, int64_t since_ms
     json_object_set_new(doc, "cluster", json_string(s->cl->cfg->name));
     kc_reply_json(req, 200, doc);
     json_decref(doc);
+}
+
+/* A history answer read from the fleet's stream. */
+struct history_read {
+    struct slot *slot;
+    struct kc_pending *pending;
+    struct kc_fleet_op *op;
+    int64_t since_ms;
+};
+
+static void on_history_read_gone(void *arg)
+{
+    struct history_read *hr = arg;
+    kc_fleet_op_cancel(hr->op);
+    hr->slot->entry->pins--;
+    free(hr);
+}
+
+static void on_fleet_history(int ok, const char *const *samples, const size_t *lens, size_t n,
+                             void *arg)
+{
+    struct history_read *hr = arg;
+    struct slot *s = hr->slot;
+    hr->op = NULL;
+    s->entry->pins--;
+    evhtp_request_t *req = kc_pending_end(hr->pending);
+    if (req) {
+        struct kc_history *h = ok && n > 0 ? kc_history_new(n) : NULL;
+        if (h) {
+            struct kc_history_sample sample;
+            for (size_t i = 0; i < n; i++)
+                if (kc_history_sample_parse(samples[i], lens[i], &sample) == 0)
+                    kc_history_push(h, &sample);
+            reply_history_from(s, h, req, hr->since_ms);
+            kc_history_free(h);
+        } else {
+            /* Redis failed (or holds nothing yet): what this replica collected itself. */
+            reply_history_from(s, s->history, req, hr->since_ms);
+        }
+    }
+    free(hr);
+}
+
+/* The fleet's history in fleet mode (the same from every replica), else this replica's ring. */
+static void reply_history(struct slot *s, evhtp_request_t *req, int64_t since_ms)
+{
+    struct kc_metrics_service *ms = s->ms;
+    struct history_read *hr = fleet_on(ms) ? calloc(1, sizeof *hr) : NULL;
+    if (hr) {
+        hr->slot = s;
+        hr->since_ms = since_ms;
+        hr->op = kc_fleet_history_read(ms->fleet, s->entry->key, ms->gw->cfg->history_samples,
+                                       on_fleet_history, hr);
+        if (hr->op && (hr->pending = kc_pending_start(req, on_history_read_gone, hr))) {
+            s->entry->pins++;
+            return;
+        }
+        kc_fleet_op_cancel(hr->op);
+        free(hr);
+    }
+    reply_history_from(s, s->history, req, since_ms);
 }
 
 static void on_waiter_gone(void *arg)
@@ -394,11 +509,198 @@ static void deliver(struct slot *s)
     }
 }
 
+/* What follows a new document, however it came (collected here, or from the fleet): waiters,
+ * streams and scrapes get it, streams keep the next one coming, and a connector Connect does
+ * not know leaves the cache. Returns 0, or -1 when the slot was removed. */
+static int after_new_doc(struct slot *s, int not_found, int64_t now)
+{
+    struct kc_metrics_service *ms = s->ms;
+    deliver(s);
+    broadcast(s);
+    notify_scrapes(s);
+    if (s->subscriber_count > 0)
+        schedule_refresh(s, now); /* streams: one collection per TTL for all subscribers */
+    if (not_found && s->subscriber_count == 0 && s->entry->pins == 0) {
+        /* Never keep a key for a connector Connect does not know. */
+        kc_doccache_remove(ms->cache, s->entry);
+        return -1;
+    }
+    kc_doccache_trim(ms->cache);
+    return 0;
+}
+
+/* ---- fleet mode: state shared through Redis ---- */
+
+/* The margin a refresh ahead starts before expiry: twice the last collection's duration plus
+ * 20 ms, at most a fifth of the TTL. */
+static int64_t refresh_margin(const struct slot *s)
+{
+    int64_t ttl = s->ms->gw->cfg->metrics_ttl_ms;
+    int64_t margin = 2 * s->last_duration_ms + 20;
+    return margin > ttl / 5 ? ttl / 5 : margin;
+}
+
+/* How long a replica may hold a collection: every upstream step timed out, plus a second. */
+static int64_t lease_ms(const struct kc_cluster *cl)
+{
+    return 2 * (int64_t)cl->cfg->connect.total_timeout_ms +
+           (int64_t)cl->cfg->jolokia.total_timeout_ms + 1000;
+}
+
+/* State blob: "KS1 <last event id>\n", then per connector [u32 name length][name][u32 state
+ * length][state] (kc_metrics_state encoding). A connector collection stores its own; a summary
+ * the states of every connector it computed. */
+#define STATE_MAGIC "KS1 "
+
+static void blob_put_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static uint32_t blob_get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Appends one connector's state to the blob at *buf (grown as needed). -1 on OOM. */
+static int blob_add(char **buf, size_t *len, size_t *cap, const char *name,
+                    const struct kc_metrics_state *st)
+{
+    size_t nlen = strlen(name), slen = kc_metrics_state_encoded_size(st);
+    size_t need = *len + 8 + nlen + slen;
+    if (need > *cap) {
+        size_t ncap = *cap * 2 > need ? *cap * 2 : need;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = ncap;
+    }
+    unsigned char *p = (unsigned char *)*buf + *len;
+    blob_put_u32(p, (uint32_t)nlen);
+    memcpy(p + 4, name, nlen);
+    blob_put_u32(p + 4 + nlen, (uint32_t)slen);
+    kc_metrics_state_encode(st, p + 8 + nlen);
+    *len = need;
+    return 0;
+}
+
+/* The state blob of what slot s just collected (doc is the summary for cluster slots). NULL on
+ * OOM: the fleet then keeps the previous state. */
+static char *state_blob(struct slot *s, const json_t *doc, uint64_t seq, size_t *out_len)
+{
+    size_t cap = 4096, len;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    len = (size_t)snprintf(buf, cap, STATE_MAGIC "%llu\n", (unsigned long long)seq);
+    if (s->name) {
+        if (s->state && blob_add(&buf, &len, &cap, s->name, s->state) != 0)
+            goto oom;
+    } else {
+        size_t i;
+        json_t *row;
+        json_array_foreach(json_object_get(doc, "connectors"), i, row)
+        {
+            const char *name = json_string_value(json_object_get(row, "name"));
+            struct slot *cs = name ? slot_get(s->ms, s->cl, name, 0) : NULL;
+            if (cs && cs->state && blob_add(&buf, &len, &cap, name, cs->state) != 0)
+                goto oom;
+        }
+    }
+    *out_len = len;
+    return buf;
+oom:
+    free(buf);
+    return NULL;
+}
+
+/* Takes the stored states that are newer than ours: rates stay right when the collector moves
+ * from one replica to another. */
+static void state_blob_load(struct slot *s, const char *blob, size_t len)
+{
+    const char *nl = memchr(blob, '\n', len < 32 ? len : 32);
+    if (!nl || len < 4 || memcmp(blob, STATE_MAGIC, 4) != 0)
+        return;
+    s->fleet_seq = strtoull(blob + 4, NULL, 10);
+    const unsigned char *p = (const unsigned char *)nl + 1, *end = (const unsigned char *)blob + len;
+    char name[1024];
+    while (end - p >= 8) {
+        uint32_t nlen = blob_get_u32(p);
+        if (nlen >= sizeof name || (size_t)(end - p) < 8 + (size_t)nlen)
+            return;
+        uint32_t slen = blob_get_u32(p + 4 + nlen);
+        if ((size_t)(end - p) - 8 - nlen < slen)
+            return;
+        memcpy(name, p + 4, nlen);
+        name[nlen] = '\0';
+        struct slot *cs = s->name ? (strcmp(s->name, name) == 0 ? s : NULL)
+                                  : slot_get(s->ms, s->cl, name, 1);
+        if (cs && (cs->state || (cs->state = kc_metrics_state_new())))
+            kc_metrics_state_merge(cs->state, p + 8 + nlen, slen);
+        p += 8 + nlen + slen;
+    }
+}
+
+/* The lease holder leaves its document, states (and the cluster's alerts) for the fleet. */
+static void fleet_store(struct slot *s, const struct kc_collect_result *res,
+                        const struct kc_doc *d, int64_t fresh_ms)
+{
+    struct kc_metrics_service *ms = s->ms;
+    char *alerts_doc = NULL, *alert_state = NULL;
+    if (!s->name && ms->alerts) {
+        json_t *a = kc_metrics_service_alerts(ms, s->cl->cfg->name);
+        json_t *st = kc_alerts_export(ms->alerts, s->cl->cfg->name);
+        alerts_doc = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        alert_state = st ? json_dumps(st, JSON_COMPACT) : NULL;
+        json_decref(a);
+        json_decref(st);
+        free(s->fleet_alerts);
+        s->fleet_alerts = alerts_doc ? strdup(alerts_doc) : NULL;
+    }
+    struct kc_fleet_doc fd = {
+        .status = d->status,
+        .flags = (res->status == 200 && !res->degraded ? KC_FLEET_DOC_GOOD : 0) |
+                 (res->not_found ? KC_FLEET_DOC_NOT_FOUND : 0),
+        .seq = d->seq,
+        .made_ms = d->made_ms,
+        .ttl_ms = fresh_ms,
+        .body = d->body,
+        .body_len = d->len,
+        .gz = d->gz,
+        .gz_len = d->gz_len,
+        .alerts = alerts_doc,
+        .alerts_len = alerts_doc ? strlen(alerts_doc) : 0,
+    };
+    size_t state_len = 0, env_len = 0;
+    char *state = res->status == 200 ? state_blob(s, res->doc, d->seq, &state_len) : NULL;
+    char *env = NULL;
+    if (kc_fleet_doc_encode(&fd, &env, &env_len) == 0) {
+        struct kc_fleet_store st = {
+            .envelope = env, .envelope_len = env_len, .doc_px = fresh_ms,
+            .state = state, .state_len = state_len,
+            .alerts_cluster = alert_state ? s->cl->cfg->name : NULL,
+            .alert_state = alert_state, .alert_state_len = alert_state ? strlen(alert_state) : 0,
+        };
+        kc_fleet_store(ms->fleet, s->entry->key, &st);
+    }
+    free(env);
+    free(state);
+    free(alerts_doc);
+    free(alert_state);
+}
+
+/* ---- collections ---- */
+
 static void on_collected(const struct kc_collect_result *res, void *arg)
 {
     struct slot *s = arg;
     struct kc_metrics_service *ms = s->ms;
+    int holder = s->fleet_holder;
     s->collection = NULL;
+    s->fleet_holder = 0;
     s->entry->pins--;
     char *body = json_dumps(res->doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
     struct kc_doc *d = body ? kc_doc_new_take(res->status, body, strlen(body)) : NULL;
@@ -428,31 +730,35 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
         if (ms->alerts)
             alerts_after_summary(ms, s, res->doc);
     }
-    if (s->name && res->not_found && ms->alerts) {
+    if (s->name && res->not_found && ms->alerts && !holder) {
+        /* (In fleet mode the summary's lease holder resolves it: one decision for the fleet.) */
         kc_alerts_forget(ms->alerts, s->cl->cfg->name, s->name, kc_wall_ms());
         alerts_drain(ms);
     }
-    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
-    KC_DEBUG("collected", "{s:s,s:s?,s:i,s:i,s:b}", "cluster", s->cl->cfg->name, "connector",
-             s->name, "status", res->status, "upstream_requests", res->upstream_requests,
-             "background", s->background);
-    deliver(s);
-    broadcast(s);
-    notify_scrapes(s);
-    if (s->subscriber_count > 0)
-        schedule_refresh(s, now); /* streams: one collection per TTL for all subscribers */
-    if (res->not_found && s->subscriber_count == 0 && s->entry->pins == 0) {
-        /* Never keep a key for a connector Connect does not know. */
-        kc_doccache_remove(ms->cache, s->entry);
-        return;
+    if (holder) {
+        /* Event ids increase across the fleet: above the last one stored for this key, and
+         * normally the collection's wall-clock millisecond. */
+        uint64_t cur = s->entry->doc ? s->entry->doc->seq : 0;
+        uint64_t seq = (uint64_t)(d->made_ms > 0 ? d->made_ms : 0);
+        if (seq <= cur)
+            seq = cur + 1;
+        if (seq <= s->fleet_seq)
+            seq = s->fleet_seq + 1;
+        d->seq = s->fleet_seq = seq;
     }
-    kc_doccache_trim(ms->cache);
+    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
+    if (holder && fleet_on(ms))
+        fleet_store(s, res, d, fresh - now);
+    KC_DEBUG("collected", "{s:s,s:s?,s:i,s:i,s:b,s:b}", "cluster", s->cl->cfg->name, "connector",
+             s->name, "status", res->status, "upstream_requests", res->upstream_requests,
+             "background", s->background, "fleet", holder);
+    after_new_doc(s, res->not_found, now);
 }
 
 static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct slot *s = arg;
-    if (!s->collection)
+    if (!busy(s))
         start_collection(s, 1);
 }
 
@@ -460,16 +766,13 @@ static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
  * its collection starts just early enough to land before the current one expires — a margin
  * of twice the last collection's duration plus 20 ms, at most a fifth of the TTL. Readers of
  * a watched connector never wait, no document is older than the TTL, and the upstreams see
- * about one collection per TTL, not one every 0.8 TTL. */
+ * about one collection per TTL, not one every 0.8 TTL. In fleet mode every replica with
+ * readers asks; the lease lets one of them collect for all. */
 static void schedule_refresh(struct slot *s, int64_t now)
 {
-    if (s->collection || (s->refresh_timer && evtimer_pending(s->refresh_timer, NULL)))
+    if (busy(s) || (s->refresh_timer && evtimer_pending(s->refresh_timer, NULL)))
         return;
-    int64_t ttl = s->ms->gw->cfg->metrics_ttl_ms;
-    int64_t margin = 2 * s->last_duration_ms + 20;
-    if (margin > ttl / 5)
-        margin = ttl / 5;
-    int64_t delay = s->entry->fresh_until_ms - margin - now;
+    int64_t delay = s->entry->fresh_until_ms - refresh_margin(s) - now;
     if (delay <= 0) {
         start_collection(s, 1);
         return;
@@ -482,21 +785,24 @@ static void schedule_refresh(struct slot *s, int64_t now)
     evtimer_add(s->refresh_timer, &tv);
 }
 
-static void start_collection(struct slot *s, int background)
+/* Collects here, now (local mode, a lease won, or Redis failing). */
+static void start_local_collection(struct slot *s)
 {
     struct kc_metrics_service *ms = s->ms;
-    s->background = background;
     s->collect_started_ms = kc_mono_ms();
     if (s->refresh_timer)
         evtimer_del(s->refresh_timer);
+    /* In fleet mode a connector collection leaves alerts to the summary's lease holder. */
+    const struct kc_collect_hooks *hooks = s->fleet_holder && s->name ? &ms->fleet_hooks : &ms->hooks;
     if (s->name)
-        s->collection = kc_collect_connector(ms->gw, s->cl, s->name, &ms->hooks, on_collected, s);
+        s->collection = kc_collect_connector(ms->gw, s->cl, s->name, hooks, on_collected, s);
     else
-        s->collection = kc_collect_cluster(ms->gw, s->cl, &ms->hooks, on_collected, s);
+        s->collection = kc_collect_cluster(ms->gw, s->cl, hooks, on_collected, s);
     if (s->collection) {
         s->entry->pins++;
         return;
     }
+    s->fleet_holder = 0; /* the lease expires by itself */
     /* Could not even start: answer the waiters with an error document. */
     char *body = strdup("{\"error\":\"metrics_fetch_failed\",\"message\":\"kafka connect is "
                         "unreachable: too many requests waiting\"}");
@@ -508,6 +814,181 @@ static void start_collection(struct slot *s, int background)
         deliver(s);
         notify_scrapes(s);
     }
+}
+
+static void fleet_stop_waiting(struct slot *s)
+{
+    if (!s->fleet_waiting)
+        return;
+    s->fleet_waiting = 0;
+    LIST_REMOVE(s, fleet_link);
+    s->entry->pins--;
+    if (s->fleet_timer)
+        evtimer_del(s->fleet_timer);
+}
+
+/* A document from the fleet (a fresh one in Redis, or another replica's publish), valid for
+ * remaining_ms more. Older than ours (or ours, echoed back): only its freshness counts. */
+static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t remaining_ms)
+{
+    struct kc_metrics_service *ms = s->ms;
+    int64_t now = kc_mono_ms();
+    int64_t ttl = ms->gw->cfg->metrics_ttl_ms;
+    if (remaining_ms > ttl)
+        remaining_ms = ttl;
+    int64_t fresh = now + remaining_ms;
+    int64_t refresh_from = fd->flags & KC_FLEET_DOC_GOOD ? fresh - ttl / 5 : fresh;
+    fleet_stop_waiting(s);
+    struct kc_doc *cur = s->entry->doc;
+    if (cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms)) {
+        if (fd->seq == cur->seq && fresh > s->entry->fresh_until_ms) {
+            s->entry->fresh_until_ms = fresh;
+            s->entry->refresh_from_ms = refresh_from;
+        }
+        deliver(s);
+        notify_scrapes(s);
+        if (s->subscriber_count > 0)
+            schedule_refresh(s, now);
+        return;
+    }
+    char *body = malloc(fd->body_len + 1);
+    unsigned char *gz = fd->gz_len ? malloc(fd->gz_len) : NULL;
+    if (!body || (fd->gz_len && !gz)) {
+        free(body);
+        free(gz);
+        return; /* like a lost publish: the wait times out and the slot asks again */
+    }
+    memcpy(body, fd->body, fd->body_len);
+    body[fd->body_len] = '\0';
+    if (gz)
+        memcpy(gz, fd->gz, fd->gz_len);
+    struct kc_doc *d = kc_doc_new_take_gz(fd->status, body, fd->body_len, gz, fd->gz_len);
+    if (!d)
+        return;
+    d->seq = fd->seq; /* kc_doccache_set_doc raises it above ours if a local fallback passed it */
+    d->made_ms = fd->made_ms;
+    if (fd->seq > s->fleet_seq)
+        s->fleet_seq = fd->seq;
+    if (!s->name) {
+        if (fd->status == 200) {
+            /* Prometheus renders from the parsed summary. */
+            json_t *summary = json_loadb(fd->body, fd->body_len, 0, NULL);
+            if (summary) {
+                json_decref(s->summary);
+                s->summary = summary;
+            }
+        }
+        free(s->fleet_alerts);
+        s->fleet_alerts = NULL;
+        if (fd->alerts_len && (s->fleet_alerts = malloc(fd->alerts_len + 1))) {
+            memcpy(s->fleet_alerts, fd->alerts, fd->alerts_len);
+            s->fleet_alerts[fd->alerts_len] = '\0';
+        }
+    }
+    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
+    kc_fleet_count_applied(ms->fleet);
+    after_new_doc(s, (fd->flags & KC_FLEET_DOC_NOT_FOUND) != 0, now);
+}
+
+/* The lease holder died or its publish was lost: ask again (a fresh document, or the lease). */
+static void on_fleet_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+    struct slot *s = arg;
+    fleet_stop_waiting(s);
+    kc_fleet_count_expired_wait(s->ms->fleet);
+    start_collection(s, s->background);
+}
+
+static void fleet_wait(struct slot *s, int64_t lease_left_ms)
+{
+    if (!s->fleet_timer && !(s->fleet_timer = evtimer_new(s->ms->gw->base, on_fleet_wait_over, s))) {
+        kc_fleet_count_fallback(s->ms->fleet);
+        start_local_collection(s);
+        return;
+    }
+    s->fleet_waiting = 1;
+    LIST_INSERT_HEAD(&s->ms->fleet_waiting, s, fleet_link);
+    s->entry->pins++;
+    struct timeval tv = kc_timeval_from_ms(lease_left_ms + 50);
+    evtimer_add(s->fleet_timer, &tv);
+}
+
+/* The lease is ours: the previous samples (and the cluster's alert state) the last holder
+ * stored become ours, then this replica collects for the fleet. */
+static void fleet_won(struct slot *s, const struct kc_fleet_acquired *a)
+{
+    struct kc_metrics_service *ms = s->ms;
+    if (a->state_len)
+        state_blob_load(s, a->state, a->state_len);
+    if (!s->name && ms->alerts && a->alert_state_len) {
+        json_t *st = json_loadb(a->alert_state, a->alert_state_len, 0, NULL);
+        if (st)
+            kc_alerts_import(ms->alerts, s->cl->cfg->name, st);
+        json_decref(st);
+    }
+    s->fleet_holder = 1;
+    start_local_collection(s);
+}
+
+static void on_fleet_acquired(const struct kc_fleet_acquired *a, void *arg)
+{
+    struct slot *s = arg;
+    s->fleet_op = NULL;
+    s->entry->pins--;
+    switch (a->outcome) {
+    case KC_FLEET_HIT:
+        fleet_apply(s, &a->doc, a->remaining_ms);
+        break;
+    case KC_FLEET_WON:
+        fleet_won(s, a);
+        break;
+    case KC_FLEET_LOST:
+        fleet_wait(s, a->remaining_ms);
+        break;
+    case KC_FLEET_ERROR:
+    default:
+        kc_fleet_count_fallback(s->ms->fleet);
+        start_local_collection(s);
+        break;
+    }
+}
+
+/* Redis left: whoever waits for another replica's publish collects here instead. */
+static void on_redis_change(int ready, void *arg)
+{
+    struct kc_metrics_service *ms = arg;
+    if (ready)
+        return;
+    struct slot *s;
+    while ((s = LIST_FIRST(&ms->fleet_waiting))) {
+        fleet_stop_waiting(s);
+        kc_fleet_count_fallback(ms->fleet);
+        start_local_collection(s);
+    }
+}
+
+/* Starts the next document of s: in fleet mode through the lease (or the stored document);
+ * otherwise, or when Redis cannot answer, a collection here. */
+static void start_collection(struct slot *s, int background)
+{
+    struct kc_metrics_service *ms = s->ms;
+    s->background = background;
+    if (ms->fleet) {
+        if (fleet_on(ms)) {
+            s->fleet_op = kc_fleet_acquire(ms->fleet, s->entry->key, lease_ms(s->cl),
+                                           background && s->entry->doc ? refresh_margin(s) : 0,
+                                           !s->name && ms->alerts ? s->cl->cfg->name : NULL,
+                                           on_fleet_acquired, s);
+            if (s->fleet_op) {
+                s->entry->pins++;
+                if (s->refresh_timer)
+                    evtimer_del(s->refresh_timer);
+                return;
+            }
+        }
+        kc_fleet_count_fallback(ms->fleet);
+    }
+    start_local_collection(s);
 }
 
 /* Serves from cache (starting a refresh ahead in the TTL's last fifth), joins the collection
@@ -547,7 +1028,7 @@ static void serve_slot(struct slot *s, evhtp_request_t *req, enum waiter_kind ki
     }
     TAILQ_INSERT_TAIL(&s->waiters, w, link);
     s->entry->pins++;
-    if (s->collection) {
+    if (busy(s)) {
         kc_stats_cache(cache_name, KC_CACHE_COALESCED);
         kc_http_note_cache(req, "coalesced");
         return;
@@ -594,6 +1075,19 @@ void kc_metrics_serve_summary(struct kc_metrics_service *ms, evhtp_request_t *re
         return;
     }
     serve_slot(s, req, WAIT_METRICS, 0);
+}
+
+json_t *kc_metrics_service_fleet_json(const struct kc_metrics_service *ms)
+{
+    struct kc_fleet_stats f;
+    kc_fleet_stats(ms->fleet, &f);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hits", (json_int_t)f.hits,
+                     "leaseWins", (json_int_t)f.lease_wins, "leaseLosses",
+                     (json_int_t)f.lease_losses, "leaseExpiredWaits",
+                     (json_int_t)f.lease_expired_waits, "published", (json_int_t)f.published,
+                     "received", (json_int_t)f.received, "applied", (json_int_t)f.applied,
+                     "localFallbacks", (json_int_t)f.local_fallbacks, "errors",
+                     (json_int_t)f.errors);
 }
 
 json_t *kc_metrics_service_alerts(struct kc_metrics_service *ms, const char *cluster)
@@ -709,7 +1203,7 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
         }
         if (stream_send(sub, s->entry->doc) == 0)
             schedule_refresh(s, now);
-    } else if (!s->collection) {
+    } else if (!busy(s)) {
         start_collection(s, 1);
     }
 }
@@ -779,6 +1273,9 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
         struct kc_redis_stats rs;
         kc_redis_stats(ms->gw->redis, &rs);
         kc_prom_render_redis(out, &rs);
+        struct kc_fleet_stats fs;
+        kc_fleet_stats(ms->fleet, &fs);
+        kc_prom_render_fleet(out, &fs);
     }
     fclose(out);
     free(cl);
@@ -832,12 +1329,12 @@ void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t 
                 schedule_refresh(s, now);
             continue;
         }
-        kc_stats_cache("cluster_metrics", s->collection ? KC_CACHE_COALESCED : KC_CACHE_MISS);
+        kc_stats_cache("cluster_metrics", busy(s) ? KC_CACHE_COALESCED : KC_CACHE_MISS);
         l->waiting = 1;
         s->entry->pins++;
         LIST_INSERT_HEAD(&s->scrapes, l, link);
         sc->outstanding++;
-        if (!s->collection)
+        if (!busy(s))
             start_collection(s, 0);
     }
     if (sc->outstanding == 1) {
@@ -855,6 +1352,25 @@ void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t 
 }
 
 /* ---- life cycle ---- */
+
+/* A document some replica published: the slots here that want this key take it (waiters,
+ * streams, a local copy to serve); a key nobody asked for here is not kept. */
+static void on_fleet_doc(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
+                         void *ctx)
+{
+    struct kc_metrics_service *ms = ctx;
+    char buf[256];
+    char *k = key_len < sizeof buf ? buf : malloc(key_len + 1);
+    if (!k)
+        return;
+    memcpy(k, key, key_len);
+    k[key_len] = '\0';
+    struct kc_doccache_entry *e = kc_doccache_get(ms->cache, k);
+    if (k != buf)
+        free(k);
+    if (e && e->user && !((struct slot *)e->user)->collection)
+        fleet_apply(e->user, doc, doc->ttl_ms);
+}
 
 struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
 {
@@ -874,6 +1390,16 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
     ms->hooks.state_for = hook_state_for;
     ms->hooks.on_connector = hook_on_connector;
     ms->hooks.owner = ms;
+    ms->fleet_hooks = ms->hooks;
+    ms->fleet_hooks.on_connector = hook_history_only;
+    LIST_INIT(&ms->fleet_waiting);
+    if (gw->redis) {
+        if (!(ms->fleet = kc_fleet_new(gw->redis, on_fleet_doc, ms))) {
+            kc_metrics_service_free(ms);
+            return NULL;
+        }
+        kc_redis_on_change(gw->redis, on_redis_change, ms);
+    }
     if (gw->cfg->alert_rule_count > 0) {
         ms->alerts = kc_alerts_new(gw->cfg->alert_rules, gw->cfg->alert_rule_count);
         if (!ms->alerts || (gw->cfg->alert_webhook_url &&
@@ -892,7 +1418,10 @@ void kc_metrics_service_free(struct kc_metrics_service *ms)
         return;
     if (ms->heartbeat)
         event_free(ms->heartbeat);
+    if (ms->fleet)
+        kc_redis_on_change(ms->gw->redis, NULL, NULL);
     kc_doccache_free(ms->cache);
+    kc_fleet_free(ms->fleet);
     kc_alert_webhook_free(ms->webhook);
     kc_alerts_free(ms->alerts);
     free(ms);

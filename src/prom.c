@@ -3,6 +3,7 @@
 #include "kc/prom.h"
 
 #include "kc/redis.h"
+#include "kc/fleet.h"
 
 #include <math.h>
 #include <string.h>
@@ -294,5 +295,41 @@ void kc_prom_render_redis(FILE *out, const struct kc_redis_stats *st)
         fputc(' ', out);
         write_value(out, families[f].value);
         fputc('\n', out);
+    }
+}
+
+void kc_prom_render_fleet(FILE *out, const struct kc_fleet_stats *st)
+{
+    const struct {
+        const char *name, *help;
+        unsigned long long value;
+    } families[] = {
+        {"kconnect_fleet_hits_total",
+         "Documents served from the fleet's store in Redis instead of a collection here.",
+         st->hits},
+        {"kconnect_fleet_lease_wins_total", "Collections this replica made for the fleet.",
+         st->lease_wins},
+        {"kconnect_fleet_lease_losses_total",
+         "Collections another replica was making: this one waited for its publish.",
+         st->lease_losses},
+        {"kconnect_fleet_lease_expired_waits_total",
+         "Waits that ended without a publish (the holder died): asked again.",
+         st->lease_expired_waits},
+        {"kconnect_fleet_published_total", "Documents this replica stored and published.",
+         st->published},
+        {"kconnect_fleet_received_total", "Published documents received from the fleet.",
+         st->received},
+        {"kconnect_fleet_applied_total",
+         "Fleet documents that replaced this replica's copy (readers, streams, cache).",
+         st->applied},
+        {"kconnect_fleet_local_fallbacks_total",
+         "Collections made locally because Redis could not serve fleet mode.",
+         st->local_fallbacks},
+        {"kconnect_fleet_errors_total", "Fleet operations Redis refused or answered wrongly.",
+         st->errors},
+    };
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        family_header(out, families[f].name, "counter", families[f].help);
+        fprintf(out, "%s %llu\n", families[f].name, families[f].value);
     }
 }

@@ -37,6 +37,9 @@ void kc_metrics_serve_alerts(struct kc_metrics_service *ms, evhtp_request_t *req
  * {"cluster","rules","active","resolved",…}; with no rules {"cluster","active":[],
  * "resolved":[],"rules":0}. Collects nothing. */
 json_t *kc_metrics_service_alerts(struct kc_metrics_service *ms, const char *cluster);
+/* Fleet counters (all 0 in local mode), new reference: {"hits","leaseWins","leaseLosses",
+ * "leaseExpiredWaits","published","received","applied","localFallbacks","errors"}. */
+json_t *kc_metrics_service_fleet_json(const struct kc_metrics_service *ms);
 /* Prometheus text of every cluster's connectors, from the summary cache (one collection per
  * TTL however many scrapers), followed by the gateway's own metrics. */
 void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t *req);

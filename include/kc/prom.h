@@ -19,6 +19,9 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *clusters
 struct kc_redis_stats;
 /* Writes the kconnect_redis_* families (fleet mode's Redis connection). */
 void kc_prom_render_redis(FILE *out, const struct kc_redis_stats *st);
+struct kc_fleet_stats;
+/* kconnect_fleet_* counters (fleet mode). */
+void kc_prom_render_fleet(FILE *out, const struct kc_fleet_stats *st);
 
 /* Writes `value` as a Prometheus label value (\\, \", \n escaped). */
 void kc_prom_write_label(FILE *out, const char *value);

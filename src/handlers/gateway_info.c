@@ -8,6 +8,7 @@
 #include "kc/http.h"
 #include "kc/jolokia.h"
 #include "kc/log.h"
+#include "kc/metrics_service.h"
 #include "kc/redis.h"
 
 #include <stdlib.h>
@@ -307,12 +308,12 @@ static json_t *redis_health(const struct kc_gateway *gw)
         return json_pack("{s:b,s:s}", "configured", 0, "mode", "local");
     struct kc_redis_stats st;
     kc_redis_stats(gw->redis, &st);
-    return json_pack("{s:b,s:s,s:s,s:s,s:b,s:o,s:s,s:s?}", "configured", 1, "url",
+    return json_pack("{s:b,s:s,s:s,s:s,s:b,s:o,s:s,s:s?,s:o*}", "configured", 1, "url",
                      kc_redis_display_url(gw->redis), "prefix", kc_redis_prefix(gw->redis),
                      "state", kc_redis_state_name(st.state), "reachable", st.reachable,
                      "latencyMs", st.latency_ms >= 0 ? json_real(st.latency_ms) : json_null(),
                      "mode", kc_redis_ready(gw->redis) ? "fleet" : "local", "error",
-                     st.last_error);
+                     st.last_error, "fleet", kc_metrics_service_fleet_json(gw->metrics));
 }
 
 static void start_probes(struct kc_gateway *gw, evhtp_request_t *req, int health)
