@@ -1,0 +1,381 @@
+"""Fleet mode end to end: a real redis-server (started here on a free port), three gateways and
+connect-sim, all separate processes on loopback. The fleet costs Connect what one gateway costs,
+and every replica serves the same documents, history, alerts and streams; Redis trouble sends
+each replica back to local mode and fleet mode returns by itself."""
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+import kctest
+from conftest import start_gateway, start_sim
+from kctest import control, counters, enc, get_json, http, wait_until
+from test_alerts import Webhook
+from test_redis import RedisServer, free_port
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed "
+                                "(deploy/install-deps.sh installs it)")
+
+TTL_S = 1.0
+CONNECTOR = "orders-src"
+STATUS_ROUTE = "GET /connectors/{name}/status"
+EXPAND_ROUTE = "GET /connectors"
+
+
+def health_redis(g):
+    return get_json(g.url() + "/api/gateway/health")[1]["redis"]
+
+
+def fleet(g):
+    return health_redis(g)["fleet"]
+
+
+def start_fleet(sim, redis_url, n=3, env=None):
+    base = {"KC_REDIS_URL": redis_url, "METRICS_CACHE_TTL": "%dms" % (TTL_S * 1000),
+            "KC_NEGATIVE_TTL": "300ms"}
+    base.update(env or {})
+    gws = [start_gateway(sim, env=base) for _ in range(n)]
+    for g in gws:
+        wait_until(lambda g=g: health_redis(g)["mode"] == "fleet", timeout=10,
+                   what="fleet mode on %s" % g.url())
+    return gws
+
+
+@pytest.fixture
+def redis():
+    r = RedisServer(free_port())
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def fleet_sim():
+    p = start_sim("--seed", "7")
+    yield p
+    p.assert_clean_exit()
+
+
+@pytest.fixture
+def gws(fleet_sim, redis):
+    gs = start_fleet(fleet_sim, "redis://127.0.0.1:%d" % redis.port)
+    yield gs
+    for g in gs:
+        g.assert_clean_exit()
+
+
+def sse_with_ids(text):
+    """[{"id","event","data"}] of an SSE body read raw (each event is one chunk)."""
+    out, cur = [], {}
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        for field in ("id", "event", "data"):
+            if line.startswith(field + ": "):
+                cur[field] = line[len(field) + 2:]
+        if field == "data" and line.startswith("data: "):
+            out.append(cur)
+            cur = {}
+    return out
+
+
+def redis_cmd(port, *args):
+    """One command over RESP to the test's redis-server (what redis-cli would do)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        f = s.makefile("rwb")
+        f.write(("*%d\r\n" % len(args)).encode())
+        for a in args:
+            a = a.encode() if isinstance(a, str) else a
+            f.write(b"$%d\r\n%s\r\n" % (len(a), a))
+        f.flush()
+
+        def read():
+            line = f.readline().rstrip(b"\r\n")
+            t, rest = line[:1], line[1:]
+            if t == b"*":
+                return [read() for _ in range(int(rest))]
+            if t == b"$":
+                return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2]
+            if t == b":":
+                return int(rest)
+            return rest
+        return read()
+
+
+def hammer(urls, seconds, per_round_sleep=0.02):
+    """Clients spread over the replicas, round robin, for `seconds`. Returns the statuses."""
+    statuses = []
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        statuses.append(http("GET", urls[i % len(urls)]).status)
+        i += 1
+        time.sleep(per_round_sleep)
+    return statuses
+
+
+def test_one_collection_per_ttl_for_the_whole_fleet(fleet_sim, gws):
+    urls = [g.url() + "/api/default/connectors/%s/metrics" % CONNECTOR for g in gws]
+    assert http("GET", urls[0]).status == 200  # warm: the previous sample exists
+    control(fleet_sim, "POST", "/counters/reset")
+    t0 = time.monotonic()
+    statuses = hammer(urls, 5 * TTL_S)
+    elapsed = time.monotonic() - t0
+    c = counters(fleet_sim)
+    assert set(statuses) == {200} and len(statuses) > 60
+    windows = elapsed / TTL_S
+    status_calls = c["connect"]["routes"].get(STATUS_ROUTE, 0)
+    # Three replicas each collecting would make ~3 per TTL; the fleet makes one.
+    assert math.floor(windows) - 1 <= status_calls <= math.ceil(windows) + 1, (status_calls, c)
+    posts = [w["post"] for w in c["jolokia"]["workers"].values() if w["post"]]
+    assert posts and all(p == status_calls for p in posts), c
+    wins = sum(fleet(g)["leaseWins"] for g in gws)
+    assert wins >= status_calls  # every collection was taken by a lease (warm-up one included)
+    # Most answers came from the fleet's store or publish, not a collection of their own.
+    assert sum(fleet(g)["hits"] + fleet(g)["applied"] for g in gws) > 0
+
+
+def test_cluster_summary_one_expand_list_per_ttl(fleet_sim, gws):
+    urls = [g.url() + "/api/default/metrics" for g in gws]
+    assert http("GET", urls[0]).status == 200
+    control(fleet_sim, "POST", "/counters/reset")
+    t0 = time.monotonic()
+    statuses = hammer(urls, 4 * TTL_S)
+    windows = (time.monotonic() - t0) / TTL_S
+    c = counters(fleet_sim)
+    assert set(statuses) == {200}
+    lists = c["connect"]["routes"].get(EXPAND_ROUTE, 0)
+    assert math.floor(windows) - 1 <= lists <= math.ceil(windows) + 1, c
+    # Every replica answers the same document (same bytes: one collection, shared).
+    bodies = {http("GET", u).body for u in urls}
+    assert len(bodies) == 1
+
+
+def test_history_is_the_same_from_every_replica(gws):
+    url = "/api/default/connectors/%s/metrics" % CONNECTOR
+    # Watched through replica 0 only, for a few TTLs: the others never collect it.
+    for _ in range(int(3.5 / 0.25)):
+        assert http("GET", gws[0].url() + url).status == 200
+        time.sleep(0.25)
+    docs = [get_json(g.url() + url + "/history")[1] for g in gws]
+    assert len(docs[0]["t"]) >= 3
+    assert docs[0] == docs[1] == docs[2]
+    # ?since= filters the same everywhere.
+    since = docs[0]["t"][-2]
+    tails = [get_json(g.url() + url + "/history?since=%d" % since)[1] for g in gws]
+    assert tails[0] == tails[1] == tails[2] and tails[0]["t"] == docs[0]["t"][-1:]
+
+
+def test_stream_on_one_replica_sees_collections_made_by_another(gws):
+    a, b = gws[0], gws[1]
+    path = "/api/default/connectors/%s/metrics" % CONNECTOR
+    # B collects (lease won), then a stream opens on A: its first event is B's document.
+    assert http("GET", b.url() + path).status == 200
+    assert fleet(b)["leaseWins"] == 1 and fleet(a)["leaseWins"] == 0
+    b_doc = http("GET", b.url() + path).body
+
+    events = {}
+
+    def read(g, key, seconds):
+        host, port = g.listener()
+        s = socket.create_connection((host, port), timeout=seconds + 2)
+        s.sendall(("GET %s/stream HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        buf = b""
+        deadline = time.monotonic() + seconds
+        s.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        events[key] = sse_with_ids(buf.decode("utf-8", "replace"))
+
+    ta = threading.Thread(target=read, args=(a, "a", 4.5))
+    tb = threading.Thread(target=read, args=(b, "b", 4.5))
+    ta.start()
+    time.sleep(0.05)
+    tb.start()
+    ta.join()
+    tb.join()
+    ea = [e for e in events["a"] if e.get("event") == "metrics"]
+    eb = [e for e in events["b"] if e.get("event") == "metrics"]
+    assert ea and json.loads(ea[0]["data"]) == json.loads(b_doc)
+    # Both streams carry the same documents with the same ids, whichever replica collected.
+    common = {e["id"] for e in ea} & {e["id"] for e in eb}
+    assert len(common) >= 3
+    by_id_a = {e["id"]: e["data"] for e in ea}
+    by_id_b = {e["id"]: e["data"] for e in eb}
+    assert all(by_id_a[i] == by_id_b[i] for i in common)
+    ids = [int(e["id"]) for e in ea]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    # One collection per TTL for both streams together.
+    wins = sum(fleet(g)["leaseWins"] for g in gws)
+    assert wins <= 1 + math.ceil(4.5 / TTL_S) + 1
+
+
+def test_alerts_and_one_webhook_per_transition(fleet_sim, redis, tmp_path):
+    hook = Webhook()
+    cfg = tmp_path / "kc.json"
+    cfg.write_text(json.dumps({"alerts": {"rules": [{"name": "task-failed",
+                                                     "kind": "task_failed"}],
+                                          "webhook": {"url": hook.url}}}))
+    gs = start_fleet(fleet_sim, "redis://127.0.0.1:%d" % redis.port,
+                     env={"KC_CONFIG": str(cfg)})
+    try:
+        def alerts(g):
+            return get_json(g.url() + "/api/default/alerts")[1]
+
+        def active(g, connector):
+            return [x for x in alerts(g)["active"] if x["connector"] == connector]
+
+        # Alerts are evaluated on summary collections: clients on every replica ask for them.
+        stop = threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                for g in gs:
+                    http("GET", g.url() + "/api/default/alerts")
+                time.sleep(0.1)
+
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        control(fleet_sim, "POST", "/tasks/fail", {"connector": CONNECTOR, "task": 0})
+        for g in gs:
+            wait_until(lambda g=g: active(g, CONNECTOR), timeout=10, what="alert on every replica")
+        docs = [alerts(g) for g in gs]
+        assert docs[0]["active"] == docs[1]["active"] == docs[2]["active"]
+        wait_until(lambda: hook.has("fire", "task-failed", CONNECTOR), timeout=10,
+                   what="webhook fire")
+        kctest.http("POST", fleet_sim.url("connect") + "/connectors/%s/restart?includeTasks=true"
+                    "&onlyFailed=true" % enc(CONNECTOR))
+        wait_until(lambda: hook.has("resolve", "task-failed", CONNECTOR), timeout=10,
+                   what="webhook resolve")
+        time.sleep(3 * TTL_S)  # every replica has collected the summary a few more times
+        stop.set()
+        t.join()
+        mine = [(e["event"], e["connector"]) for e in hook.delivered()
+                if e["connector"] == CONNECTOR]
+        assert mine == [("fire", CONNECTOR), ("resolve", CONNECTOR)]
+        # payments-jdbc's task is FAILED from the start: fired once for the fleet, too.
+        assert [e["event"] for e in hook.delivered()
+                if e["connector"] == "payments-jdbc"] == ["fire"]
+        resolved = [alerts(g)["resolved"] for g in gs]
+        assert resolved[0] == resolved[1] == resolved[2] and resolved[0]
+    finally:
+        for g in gs:
+            g.stop()
+        hook.close()
+
+
+def test_lease_holder_killed_mid_collection(fleet_sim, redis):
+    # Short upstream timeouts bound the lease: 2 × 1500 + 1000 + 1000 = 5000 ms.
+    gs = start_fleet(fleet_sim, "redis://127.0.0.1:%d" % redis.port, n=2,
+                     env={"KC_REQUEST_TIMEOUT_MS": "1500", "JOLOKIA_TIMEOUT_MS": "1000"})
+    a, b = gs
+    path = "/api/default/connectors/%s/metrics" % CONNECTOR
+    control(fleet_sim, "PUT", "/faults", {"target": "connect", "fault": "slow", "delay_ms": 1200})
+    result = {}
+
+    def ask_a():
+        try:
+            result["a"] = http("GET", a.url() + path, timeout=10).status
+        except OSError as e:
+            result["a"] = e
+
+    t = threading.Thread(target=ask_a)
+    t.start()
+    # A's status call reached Connect (which answers it 1.2 s later): A holds the lease.
+    wait_until(lambda: counters(fleet_sim)["connect"]["routes"].get(STATUS_ROUTE), timeout=5,
+               what="A collecting")
+    lease = "kc:lease:cdefault\x1f" + CONNECTOR
+    assert redis_cmd(redis.port, "EXISTS", lease) == 1
+    a.kill()  # SIGKILL mid-collection: its lease stays until it expires
+    t.join()
+    control(fleet_sim, "DELETE", "/faults")
+    t0 = time.monotonic()
+    r = http("GET", b.url() + path, timeout=15)
+    waited = time.monotonic() - t0
+    assert r.status == 200, r.body
+    f = fleet(b)
+    assert f["leaseLosses"] >= 1 and f["leaseExpiredWaits"] >= 1 and f["leaseWins"] >= 1, \
+        (f, waited, result)
+    assert waited < 5.0 + 1.5, waited  # within the lease time
+    assert not isinstance(result["a"], int)  # A never answered: it died collecting
+    b.stop()
+
+
+def test_redis_killed_then_back(fleet_sim, redis, gws):
+    path = "/api/default/connectors/%s/metrics" % CONNECTOR
+    for g in gws:
+        assert http("GET", g.url() + path).status == 200
+    redis.stop()
+    t0 = time.monotonic()
+    for g in gws:
+        wait_until(lambda g=g: health_redis(g)["mode"] == "local", timeout=3,
+                   what="local mode")
+    assert time.monotonic() - t0 < 2.0
+    for _ in range(10):  # every replica keeps answering, readiness stays
+        for g in gws:
+            assert http("GET", g.url() + path).status == 200
+            assert http("GET", g.url() + "/api/default/metrics").status == 200
+            assert http("GET", g.url() + "/ready").status == 200
+        time.sleep(0.1)
+    # Back on the same port: fleet mode returns by itself.
+    again = RedisServer(redis.port)
+    try:
+        for g in gws:
+            wait_until(lambda g=g: health_redis(g)["mode"] == "fleet", timeout=15,
+                       what="fleet mode again")
+        time.sleep(TTL_S * 1.2)
+        control(fleet_sim, "POST", "/counters/reset")
+        t0 = time.monotonic()
+        hammer([g.url() + path for g in gws], 3 * TTL_S)
+        windows = (time.monotonic() - t0) / TTL_S
+        calls = counters(fleet_sim)["connect"]["routes"].get(STATUS_ROUTE, 0)
+        assert calls <= math.ceil(windows) + 1
+        m = http("GET", gws[0].url() + "/metrics").body.decode()
+        assert "kconnect_redis_fallbacks_total 1" in m
+        assert "kconnect_fleet_local_fallbacks_total" in m
+    finally:
+        again.stop()
+
+
+def test_redis_with_password(fleet_sim, tmp_path):
+    password = "fl33t-s3cret"
+    r = RedisServer(free_port(), password=password)
+    try:
+        gs = start_fleet(fleet_sim, "redis://:%s@127.0.0.1:%d/2" % (password, r.port), n=2)
+        path = "/api/default/connectors/%s/metrics" % CONNECTOR
+        assert http("GET", gs[0].url() + path).status == 200
+        assert http("GET", gs[1].url() + path).status == 200
+        assert fleet(gs[0])["leaseWins"] + fleet(gs[1])["leaseWins"] == 1
+        for g in gs:
+            h = http("GET", g.url() + "/api/gateway/health").body.decode()
+            g.stop()
+            assert password not in g.stderr() and password not in h
+    finally:
+        r.stop()
+
+
+def test_everything_written_has_a_ttl(gws, redis):
+    path = "/api/default/connectors/%s/metrics" % CONNECTOR
+    for g in gws:
+        http("GET", g.url() + path)
+        http("GET", g.url() + "/api/default/metrics")
+    def cmd(*args):
+        return redis_cmd(redis.port, *args)
+
+    keys = cmd("KEYS", "kc:*")
+    assert any(k.startswith(b"kc:doc:") for k in keys) and any(k.startswith(b"kc:hist:")
+                                                              for k in keys)
+    for k in keys:
+        assert cmd("PTTL", k) > 0, k
