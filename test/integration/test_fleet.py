@@ -156,19 +156,32 @@ def test_cluster_summary_one_expand_list_per_ttl(fleet_sim, gws):
     assert len(bodies) == 1
 
 
-def test_history_is_the_same_from_every_replica(gws):
+def test_history_is_the_same_from_every_replica_and_rates_follow_the_collector(fleet_sim, gws):
     url = "/api/default/connectors/%s/metrics" % CONNECTOR
-    # Watched through replica 0 only, for a few TTLs: the others never collect it.
-    for _ in range(int(3.5 / 0.25)):
-        assert http("GET", gws[0].url() + url).status == 200
-        time.sleep(0.25)
+    # Each TTL the document has expired and the next reader is another replica: it wins the
+    # lease and collects, continuing from the previous sample the last collector stored. One
+    # task stops producing for a while, so the rate changes between windows.
+    for i in range(7):
+        assert http("GET", gws[i % 3].url() + url).status == 200
+        if i == 3:
+            control(fleet_sim, "POST", "/tasks/no-data",
+                    {"connector": CONNECTOR, "task": 0, "ms": int(TTL_S * 1500)})
+        time.sleep(TTL_S * 1.15)
+    assert all(fleet(g)["leaseWins"] >= 2 for g in gws)
     docs = [get_json(g.url() + url + "/history")[1] for g in gws]
-    assert len(docs[0]["t"]) >= 3
+    assert len(docs[0]["t"]) >= 6
     assert docs[0] == docs[1] == docs[2]
+    # Rates are deltas over the previous collection's totals, whichever replica made it: a
+    # replica without the shared sample would show its tasks' rate attributes instead.
+    h = docs[0]
+    for k in range(1, len(h["t"])):
+        dt = (h["t"][k] - h["t"][k - 1]) / 1000.0
+        expect = (h["totalRecords"][k] - h["totalRecords"][k - 1]) / dt
+        assert abs(h["recordsPerSecond"][k] - expect) <= max(1.0, expect * 0.005), (k, h)
     # ?since= filters the same everywhere.
-    since = docs[0]["t"][-2]
+    since = h["t"][-2]
     tails = [get_json(g.url() + url + "/history?since=%d" % since)[1] for g in gws]
-    assert tails[0] == tails[1] == tails[2] and tails[0]["t"] == docs[0]["t"][-1:]
+    assert tails[0] == tails[1] == tails[2] and tails[0]["t"] == h["t"][-1:]
 
 
 def test_stream_on_one_replica_sees_collections_made_by_another(gws):
