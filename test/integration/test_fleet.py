@@ -362,6 +362,24 @@ def test_redis_killed_then_back(fleet_sim, redis, gws):
         again.stop()
 
 
+def test_redis_stalled_requests_answer_within_a_second(redis, gws):
+    path = "/api/default/connectors/%s/metrics" % CONNECTOR
+    os.kill(redis.p.pid, signal.SIGSTOP)  # accepts nothing, answers nothing
+    try:
+        time.sleep(TTL_S * 1.1)  # the cached documents expire: the next reads need a collection
+        for g in gws:
+            t0 = time.monotonic()
+            r = http("GET", g.url() + path, timeout=10)
+            assert r.status == 200 and time.monotonic() - t0 < 1.5, time.monotonic() - t0
+        for g in gws:
+            assert health_redis(g)["mode"] == "local"
+    finally:
+        os.kill(redis.p.pid, signal.SIGCONT)
+    for g in gws:
+        wait_until(lambda g=g: health_redis(g)["mode"] == "fleet", timeout=15,
+                   what="fleet mode after the stall")
+
+
 def test_redis_with_password(fleet_sim, tmp_path):
     password = "fl33t-s3cret"
     r = RedisServer(free_port(), password=password)
