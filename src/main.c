@@ -5,6 +5,7 @@
 #include "kc/gateway.h"
 #include "kc/log.h"
 #include "kc/metrics_service.h"
+#include "kc/looplag.h"
 #include "kc/redis.h"
 #include "kc/upstream.h"
 
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
     gw.upstream = kc_upstream_new(gw.base, cfg.upstream_max_inflight, cfg.upstream_queue_limit);
     if (!gw.upstream)
         goto out;
+    gw.looplag = kc_looplag_start(gw.base);
     /* Fleet mode only when configured: without KC_REDIS_URL no Redis code runs at all. */
     if (cfg.redis_url && !(gw.redis = kc_redis_new(gw.base, &cfg)))
         goto out;
@@ -84,6 +86,7 @@ out:
     kc_metrics_service_free(gw.metrics);
     /* After its users: pending Redis commands of theirs were cancelled when they were freed. */
     kc_redis_free(gw.redis);
+    kc_looplag_free(gw.looplag);
     kc_upstream_free(gw.upstream);
     free(gw.clusters);
     if (gw.base)

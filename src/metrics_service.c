@@ -12,6 +12,7 @@
 #include "kc/history.h"
 #include "kc/http.h"
 #include "kc/log.h"
+#include "kc/looplag.h"
 #include "kc/metrics.h"
 #include "kc/prom.h"
 #include "kc/redis.h"
@@ -1269,6 +1270,7 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
         .upstream_queued = (size_t)up.queued_now,
     };
     kc_stats_render(out, &g);
+    kc_looplag_render(ms->gw->looplag, out);
     if (ms->gw->redis) {
         struct kc_redis_stats rs;
         kc_redis_stats(ms->gw->redis, &rs);

@@ -20,6 +20,8 @@ struct kc_cluster {
     char connect_pool[96];            /* upstream pool key for its Connect URLs */
 };
 
+struct kc_looplag;
+
 struct kc_gateway {
     struct event_base *base;
     struct kc_config *cfg;            /* borrowed; outlives the gateway */
@@ -29,6 +31,7 @@ struct kc_gateway {
     struct kc_metrics_service *metrics;
     struct kc_server *server;
     struct kc_redis *redis;           /* NULL = local mode (no KC_REDIS_URL) */
+    struct kc_looplag *looplag;       /* the loop-lag probe; NULL if it could not start */
     int64_t started_at_ms;            /* wall clock */
 };
 

@@ -472,6 +472,16 @@ def test_prometheus_exposition(sim, gw_ttl):
               if l.startswith('kconnect_task_state{cluster="default",connector="payments-jdbc"')]
     assert any('state="FAILED"' in l for l in states), states
     text = r.body.decode()
+    # The loop-lag probe runs every 10 ms: its histogram counts up between two scrapes.
+    def lag_count(t):
+        return int(next(l for l in t.splitlines()
+                        if l.startswith("kconnect_loop_lag_seconds_count ")).split()[1])
+    assert "# TYPE kconnect_loop_lag_seconds histogram" in text
+    assert 'kconnect_loop_lag_seconds_bucket{le="0.005"}' in text
+    assert "kconnect_loop_lag_max_seconds " in text
+    first = lag_count(text)
+    time.sleep(0.3)
+    assert lag_count(http("GET", gw_ttl.url() + "/metrics").body.decode()) >= first + 10
     if shutil.which("promtool"):
         p = subprocess.run(["promtool", "check", "metrics"], input=r.body, capture_output=True)
         problems = [l for l in (p.stdout + p.stderr).decode().splitlines()
