@@ -32,6 +32,7 @@ static const struct setting settings[] = {
     {"METRICS_CACHE_TTL", "metricsCacheTTL", SET_DURATION, OFF(metrics_ttl_ms), 100, 3600000},
     {"KC_NEGATIVE_TTL", "negativeCacheTTL", SET_DURATION, OFF(negative_ttl_ms), 0, 600000},
     {"METRICS_HISTORY", "metricsHistory", SET_SIZE, OFF(history_samples), 2, 100000},
+    {"KC_STREAM_MAX_ITEMS", "streamMaxItems", SET_SIZE, OFF(stream_max_items), 1, 4096},
     {"KC_CACHE_MAX_ENTRIES", "cacheMaxEntries", SET_SIZE, OFF(cache_max_entries), 16, 10000000},
     {"KC_CACHE_MAX_BYTES", "cacheMaxBytes", SET_SIZE, OFF(cache_max_bytes), 65536, 1LL << 40},
     {"KC_MAX_BODY_BYTES", "maxBodyBytes", SET_SIZE, OFF(max_body_bytes), 1024, 1LL << 30},
@@ -416,6 +417,7 @@ static int load_alerts(struct kc_config *cfg, const json_t *alerts, char *err, s
         return -1;
     }
     size_t n = json_array_size(rules);
+    cfg->alert_rules_configured = rules != NULL;
     if (n) {
         cfg->alert_rules = calloc(n, sizeof *cfg->alert_rules);
         if (!cfg->alert_rules) {
@@ -461,6 +463,32 @@ static int load_alerts(struct kc_config *cfg, const json_t *alerts, char *err, s
         if (validate_url(hook, "alerts.webhook.url", err, errlen) != 0)
             return -1;
         replace_string(&cfg->alert_webhook_url, hook);
+    }
+    return 0;
+}
+
+/* Without alerts.rules, a fresh install still shows what an operator must see first: a FAILED
+ * task and an agent that gives nothing. `"rules": []` turns them off. */
+static int default_alert_rules(struct kc_config *cfg, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        enum kc_alert_kind kind;
+    } defaults[] = {{"task-failed", KC_ALERT_TASK_FAILED},
+                    {"jolokia-unreachable", KC_ALERT_JOLOKIA_DOWN}};
+    if (cfg->alert_rules_configured)
+        return 0;
+    size_t n = sizeof defaults / sizeof defaults[0];
+    cfg->alert_rules = calloc(n, sizeof *cfg->alert_rules);
+    for (size_t i = 0; cfg->alert_rules && i < n; i++) {
+        cfg->alert_rules[i].kind = defaults[i].kind;
+        if (!(cfg->alert_rules[i].name = strdup(defaults[i].name)))
+            break;
+        cfg->alert_rule_count = i + 1;
+    }
+    if (cfg->alert_rule_count != n) {
+        set_err(err, errlen, "out of memory setting the default alert rules");
+        return -1;
     }
     return 0;
 }
@@ -667,6 +695,7 @@ static void set_defaults(struct kc_config *cfg)
     cfg->metrics_ttl_ms = 5000;
     cfg->negative_ttl_ms = 1000;
     cfg->history_samples = 720;
+    cfg->stream_max_items = 64;
     cfg->cache_max_entries = 10000;
     cfg->cache_max_bytes = 64u << 20;
     cfg->max_body_bytes = 1u << 20;
@@ -710,6 +739,8 @@ int kc_config_load(struct kc_config *cfg, int argc, char **argv, char *err, size
     if (!file)
         file = getenv("KC_CONFIG");
     if (file && *file && load_file(cfg, file, err, errlen) != 0)
+        return -1;
+    if (default_alert_rules(cfg, err, errlen) != 0)
         return -1;
 
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {

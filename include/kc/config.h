@@ -53,6 +53,7 @@ struct kc_config {
     int64_t metrics_ttl_ms;
     int64_t negative_ttl_ms;
     size_t history_samples;
+    size_t stream_max_items;   /* connectors and summaries one /api/stream may carry */
     size_t cache_max_entries;
     size_t cache_max_bytes;
 
@@ -73,6 +74,7 @@ struct kc_config {
 
     struct kc_alert_rule *alert_rules;
     size_t alert_rule_count;
+    int alert_rules_configured; /* alerts.rules was in the file (even []): no default rules */
     char *alert_webhook_url;
 
     char *redis_url;              /* NULL = local mode; holds a password: never logged */

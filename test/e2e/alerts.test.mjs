@@ -145,8 +145,26 @@ test('MetricsCard colours follow the alert rules', async () => {
   await page.context().close();
 });
 
-test('without rules the alerts endpoint answers rules: 0 and the UI shows no alert UI', async () => {
-  const plain = await startStack();
+test('a fresh install (no alerts in the config) shows a failed task as an alert', async () => {
+  const fresh = await startStack();
+  try {
+    const { body } = await json(`${fresh.base}/api/default/alerts`);
+    assert.equal(body.rules, 2);
+    const { page, errors } = await newPage(browser, { allow: OPTIONAL_404 });
+    await page.goto(fresh.base + '/clusters/default/connectors');
+    await page.waitForSelector(`${rowSel(FAILING)} [data-testid=alert-badge]`);
+    await page.goto(fresh.base + connectorPath(FAILING));
+    await page.waitForSelector('[data-testid=alert-banner]');
+    assert.match(await page.locator('[data-testid=alert-banner]').textContent(), /task-failed/);
+    assert.deepEqual(errors, [], 'no console errors');
+    await page.context().close();
+  } finally { await fresh.stop(); }
+});
+
+test('with "rules": [] the alerts endpoint answers rules: 0 and the UI shows no alert UI', async () => {
+  const off = path.join(tmp, 'no-rules.json');
+  writeFileSync(off, JSON.stringify({ alerts: { rules: [] } }));
+  const plain = await startStack({ env: { KC_CONFIG: off } });
   try {
     const { body } = await json(`${plain.base}/api/default/alerts`);
     assert.equal(body.rules, 0);

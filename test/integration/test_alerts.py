@@ -106,12 +106,27 @@ def alert_gw(sim, hook, tmp_path):
     g.assert_clean_exit()
 
 
-def test_no_rules_answers_an_empty_list(gateway):
+def test_default_rules_show_a_failed_task(gateway):
+    # No alerts in the config: task_failed and jolokia_unreachable are on.
     status, doc = get_json(gateway.url() + "/api/default/alerts")
-    assert status == 200
-    assert doc == {"cluster": "default", "active": [], "resolved": [], "rules": 0}
+    assert status == 200 and doc["rules"] == 2
+    assert find(doc["active"], "task-failed", "payments-jdbc")
+    assert not [a for a in doc["active"] if a["rule"] == "jolokia-unreachable"]
     status, doc = get_json(gateway.url() + "/api/nope/alerts")
     assert status == 404
+
+
+def test_empty_rules_turn_alerts_off(sim, tmp_path):
+    cfg = tmp_path / "kc.json"
+    cfg.write_text(json.dumps({"alerts": {"rules": []}}))
+    g = start_gateway(sim, env={"KC_CONFIG": str(cfg)})
+    try:
+        status, doc = get_json(g.url() + "/api/default/alerts")
+        assert status == 200
+        assert doc == {"cluster": "default", "active": [], "resolved": [], "rules": 0}
+    finally:
+        g.stop()
+    assert g.sanitizer_report() is None
 
 
 def test_alert_document_shape(sim, alert_gw):
