@@ -1,6 +1,7 @@
 /* metrics_service.c — request coalescing and caching for metrics (spec §6): one slot per
  * connector and per cluster summary holds the cached document, the collection in flight, the
- * requests waiting for it, the stream subscribers, the previous sample and the history. */
+ * requests waiting for it, the stream subscribers, the previous sample and the history. A
+ * stream (one SSE response) holds one link per connector or summary it carries. */
 #include "kc/metrics_service.h"
 
 #include "kc/alerts.h"
@@ -60,11 +61,28 @@ struct prom_scrape {
     struct scrape_link links[];
 };
 
+struct stream_conn;
+
+/* One (slot, stream) link: the slot delivers each new document to every link it holds. */
 struct subscriber {
-    struct slot *slot;
+    struct slot *slot;           /* NULL once dropped (its connector was deleted) */
+    struct stream_conn *conn;
+    uint64_t last_seq;           /* the last event id this link sent, or the client's */
+    int sent;                    /* a document went out on this link */
+    char *prefix;                /* multi streams: '{"cluster":…,"connector":…,"status":' (owned) */
+    LIST_ENTRY(subscriber) link; /* in slot->subscribers */
+};
+
+/* One SSE response: the per-connector stream (one link, the document as data) or /api/stream
+ * (n links, each event names its item, the id lists every item's last event id). Freed in one
+ * place (stream_conn_free), from the request's fini hook or when the stream is ended. */
+struct stream_conn {
+    struct kc_metrics_service *ms;
     evhtp_request_t *req;
-    uint64_t last_seq;
-    LIST_ENTRY(subscriber) link;
+    int multi;
+    size_t nlinks, live;            /* links, and those still on a slot */
+    LIST_ENTRY(stream_conn) link;   /* in ms->streams */
+    struct subscriber links[];
 };
 
 /* Owner state of one cache entry (entry->user). */
@@ -81,7 +99,6 @@ struct slot {
     struct event *refresh_timer;     /* the next background collection, just before expiry */
     int64_t collect_started_ms;      /* monotonic start of the collection in flight */
     int64_t last_duration_ms;        /* how long the previous collection took */
-    LIST_ENTRY(slot) streaming;      /* in ms->streaming while it has subscribers */
     LIST_HEAD(, scrape_link) scrapes;
     struct kc_metrics_state *state;
     struct kc_history *history;
@@ -100,8 +117,9 @@ struct kc_metrics_service {
     struct kc_gateway *gw;
     struct kc_doccache *cache;
     struct event *heartbeat;
-    size_t subscribers;
-    LIST_HEAD(, slot) streaming;
+    size_t subscribers;                /* links of open streams */
+    size_t stream_count;               /* open streams (SSE responses) */
+    LIST_HEAD(, stream_conn) streams;
     struct kc_collect_hooks hooks;
     struct kc_alerts *alerts;          /* NULL when no rules are configured */
     struct kc_alert_webhook *webhook;  /* NULL without alerts.webhook.url */
@@ -428,50 +446,102 @@ static void on_waiter_gone(void *arg)
 
 static evhtp_res on_stream_fini(evhtp_request_t *req, void *arg);
 
-/* Sends d unless the subscriber has it. Returns 0, or -1 when the subscriber was too slow and
- * is gone (freed). */
+/* Takes the link off its slot; the last link of a slot stops its stream refreshes. */
+static void link_drop(struct subscriber *sub)
+{
+    struct slot *s = sub->slot;
+    if (!s)
+        return;
+    sub->slot = NULL;
+    LIST_REMOVE(sub, link);
+    sub->conn->live--;
+    s->subscriber_count--;
+    s->ms->subscribers--;
+    s->entry->pins--;
+    if (s->subscriber_count == 0 && s->refresh_timer)
+        evtimer_del(s->refresh_timer); /* the last one left: stop collecting */
+}
+
+static void stream_conn_free(struct stream_conn *c)
+{
+    for (size_t i = 0; i < c->nlinks; i++) {
+        link_drop(&c->links[i]);
+        free(c->links[i].prefix);
+    }
+    LIST_REMOVE(c, link);
+    c->ms->stream_count--;
+    free(c);
+}
+
+/* Sends d unless the link has it: after the first event, only newer documents; before it,
+ * anything but the client's own last one (an id above ours came from an earlier life of this
+ * gateway: afresh rather than silent). Returns 0, or -1 when the client was too slow and the
+ * whole stream is gone (freed). */
 static int stream_send(struct subscriber *sub, const struct kc_doc *d)
 {
-    if (d->seq <= sub->last_seq)
+    struct stream_conn *c = sub->conn;
+    if (sub->sent ? d->seq <= sub->last_seq : d->seq == sub->last_seq)
         return 0;
-    struct evbuffer *out = bufferevent_get_output(sub->req->conn->bev);
+    struct evbuffer *out = bufferevent_get_output(c->req->conn->bev);
     if (evbuffer_get_length(out) > STREAM_MAX_BACKLOG) {
         /* Too slow to keep up: disconnect rather than buffer without bound. */
-        KC_WARN("stream_slow_subscriber", "{s:s}", "connector", sub->slot->name);
-        evhtp_connection_free(sub->req->conn); /* runs on_stream_fini */
+        KC_WARN("stream_slow_subscriber", "{s:s?,s:i}", "connector", sub->slot->name, "items",
+                (int)c->nlinks);
+        evhtp_connection_free(c->req->conn); /* runs on_stream_fini */
         return -1;
     }
     struct evbuffer *ev = evbuffer_new();
     if (!ev)
         return 0;
-    evbuffer_add_printf(ev, "id: %llu\nevent: %s\ndata: ", (unsigned long long)d->seq,
-                        d->status == 200 ? "metrics" : "error");
-    evbuffer_add(ev, d->body, d->len);
-    evbuffer_add(ev, "\n\n", 2);
-    evhtp_send_reply_chunk(sub->req, ev);
-    evbuffer_free(ev);
     sub->last_seq = d->seq;
+    sub->sent = 1;
+    const char *kind = d->status == 200 ? "metrics" : "error";
+    if (c->multi) {
+        /* The id resumes every item (EventSource sends it back as Last-Event-ID); the data
+         * wraps the cached body as it is, without parsing it again. */
+        evbuffer_add(ev, "id: ", 4);
+        for (size_t i = 0; i < c->nlinks; i++)
+            evbuffer_add_printf(ev, i ? ",%llu" : "%llu", (unsigned long long)c->links[i].last_seq);
+        evbuffer_add_printf(ev, "\nevent: %s\ndata: %s%d,\"doc\":", kind, sub->prefix, d->status);
+        evbuffer_add(ev, d->body, d->len);
+        evbuffer_add(ev, "}\n\n", 3);
+    } else {
+        evbuffer_add_printf(ev, "id: %llu\nevent: %s\ndata: ", (unsigned long long)d->seq, kind);
+        evbuffer_add(ev, d->body, d->len);
+        evbuffer_add(ev, "\n\n", 2);
+    }
+    evhtp_send_reply_chunk(c->req, ev);
+    evbuffer_free(ev);
     return 0;
 }
 
 /* Ends one stream: unsubscribes, then finishes the chunked reply and closes the connection.
  * The request may only be freed on a later loop turn, so it is detached first. */
-static void stream_end(struct subscriber *sub)
+static void stream_end(struct stream_conn *c)
 {
-    evhtp_request_t *req = sub->req;
+    evhtp_request_t *req = c->req;
     evhtp_request_unset_hook(req, evhtp_hook_on_request_fini);
-    on_stream_fini(req, sub);
+    stream_conn_free(c);
     evhtp_request_set_keepalive(req, 0);
     evhtp_send_reply_chunk_end(req);
 }
 
-/* Sends d to one subscriber; a connector Connect no longer knows (deleted while watched) ends
- * the stream after its error event: repeating that 404 every second to a watcher that stays
- * would pin a cache entry for a connector that does not exist. */
-static void stream_deliver(struct subscriber *sub, const struct kc_doc *d)
+/* Sends d on one link; a connector Connect no longer knows (deleted while watched) leaves the
+ * stream after its error event: repeating that 404 every second to a watcher that stays would
+ * pin a cache entry for a connector that does not exist. A stream left with no item ends (the
+ * per-connector stream: at once). Returns 0, or -1 when the stream is gone. */
+static int stream_deliver(struct subscriber *sub, const struct kc_doc *d)
 {
-    if (stream_send(sub, d) == 0 && d->status == 404)
-        stream_end(sub);
+    if (stream_send(sub, d) != 0)
+        return -1;
+    if (d->status != 404)
+        return 0;
+    struct stream_conn *c = sub->conn;
+    link_drop(sub);
+    if (c->live > 0)
+        return 0;
+    stream_end(c);
+    return -1;
 }
 
 static void broadcast(struct slot *s)
@@ -1125,67 +1195,92 @@ void kc_metrics_serve_alerts(struct kc_metrics_service *ms, evhtp_request_t *req
 
 static evhtp_res on_stream_fini(evhtp_request_t *req, void *arg)
 {
-    struct subscriber *sub = arg;
-    struct slot *s = sub->slot;
-    LIST_REMOVE(sub, link);
-    s->subscriber_count--;
-    s->ms->subscribers--;
-    s->entry->pins--;
-    if (s->subscriber_count == 0) {
-        LIST_REMOVE(s, streaming);
-        if (s->refresh_timer)
-            evtimer_del(s->refresh_timer); /* the last one left: stop collecting */
-    }
-    free(sub);
+    stream_conn_free(arg);
     return EVHTP_RES_OK;
 }
 
-/* Comments keep proxies and load balancers from closing quiet streams. */
+/* Comments keep proxies and load balancers from closing quiet streams: one per connection,
+ * however many items it carries. */
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     struct kc_metrics_service *ms = arg;
-    struct slot *s;
-    LIST_FOREACH(s, &ms->streaming, streaming)
+    struct stream_conn *c;
+    LIST_FOREACH(c, &ms->streams, link)
     {
-        struct subscriber *sub;
-        LIST_FOREACH(sub, &s->subscribers, link)
-        {
-            struct evbuffer *ev = evbuffer_new();
-            if (!ev)
-                continue;
-            evbuffer_add(ev, ": heartbeat\n\n", 13);
-            evhtp_send_reply_chunk(sub->req, ev);
-            evbuffer_free(ev);
-        }
+        struct evbuffer *ev = evbuffer_new();
+        if (!ev)
+            continue;
+        evbuffer_add(ev, ": heartbeat\n\n", 13);
+        evhtp_send_reply_chunk(c->req, ev);
+        evbuffer_free(ev);
     }
     struct timeval tv = {STREAM_HEARTBEAT_MS / 1000, 0};
     evtimer_add(ms->heartbeat, &tv);
 }
 
-void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req,
-                             struct kc_cluster *cl, const char *name, uint64_t last_event_id)
+/* '{"cluster":"…","connector":"…"|null,"status":' — what every event of a multi stream's item
+ * starts with (new; NULL on allocation failure). */
+static char *item_prefix(const struct kc_stream_item *it)
+{
+    json_t *cl = json_string(it->cl->cfg->name);
+    json_t *name = it->name ? json_string(it->name) : json_null();
+    char *a = cl ? json_dumps(cl, JSON_ENCODE_ANY) : NULL;
+    char *b = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+    json_decref(cl);
+    json_decref(name);
+    char *out = NULL;
+    if (a && b) {
+        size_t n = strlen(a) + strlen(b) + 40;
+        if ((out = malloc(n)))
+            snprintf(out, n, "{\"cluster\":%s,\"connector\":%s,\"status\":", a, b);
+    }
+    free(a);
+    free(b);
+    return out;
+}
+
+/* Opens one SSE response over items (distinct, n >= 1): each link is pinned on its slot at
+ * once (so getting the next slot cannot evict it), then every item gets its fresh document or
+ * a collection. */
+static void serve_streams(struct kc_metrics_service *ms, evhtp_request_t *req,
+                          const struct kc_stream_item *items, size_t n, int multi)
 {
     if (req->proto != EVHTP_PROTO_11) {
         /* evhtp would send chunked encoding to an HTTP/1.0 client, which cannot read it. */
         kc_reply_error(req, 505, "http_version", "the metrics stream needs HTTP/1.1");
         return;
     }
-    struct slot *s = slot_get(ms, cl, name, 1);
-    struct subscriber *sub = s ? calloc(1, sizeof *sub) : NULL;
-    if (!sub) {
+    struct stream_conn *c = calloc(1, sizeof *c + n * sizeof c->links[0]);
+    if (!c) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
     }
-    sub->slot = s;
-    sub->req = req;
-    sub->last_seq = last_event_id;
-    if (s->subscriber_count == 0)
-        LIST_INSERT_HEAD(&ms->streaming, s, streaming);
-    LIST_INSERT_HEAD(&s->subscribers, sub, link);
-    s->subscriber_count++;
-    ms->subscribers++;
-    s->entry->pins++;
-    evhtp_request_set_hook(req, evhtp_hook_on_request_fini, (evhtp_hook)on_stream_fini, sub);
+    c->ms = ms;
+    c->req = req;
+    c->multi = multi;
+    LIST_INSERT_HEAD(&ms->streams, c, link);
+    ms->stream_count++;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = slot_get(ms, items[i].cl, items[i].name, 1);
+        char *prefix = s && multi ? item_prefix(&items[i]) : NULL;
+        if (!s || (multi && !prefix)) {
+            free(prefix);
+            stream_conn_free(c);
+            kc_reply_error(req, 503, "out_of_memory", "out of memory");
+            return;
+        }
+        struct subscriber *sub = &c->links[c->nlinks++];
+        sub->slot = s;
+        sub->conn = c;
+        sub->last_seq = items[i].last_seq;
+        sub->prefix = prefix;
+        LIST_INSERT_HEAD(&s->subscribers, sub, link);
+        s->subscriber_count++;
+        ms->subscribers++;
+        s->entry->pins++;
+        c->live++;
+    }
+    evhtp_request_set_hook(req, evhtp_hook_on_request_fini, (evhtp_hook)on_stream_fini, c);
     kc_reply_header_const(req, "Content-Type", "text/event-stream"); /* Cache-Control: no-store is set for /api/ */
     kc_reply_header_const(req, "X-Accel-Buffering", "no");
     kc_http_note_cache(req, "stream");
@@ -1197,23 +1292,40 @@ void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req
         evbuffer_free(hello);
     }
     int64_t now = kc_mono_ms();
-    if (s->entry->doc && now < s->entry->fresh_until_ms) {
-        if (s->entry->doc->status == 404) {
-            stream_deliver(sub, s->entry->doc); /* ends it */
-            return;
+    for (size_t i = 0; i < c->nlinks; i++) {
+        struct subscriber *sub = &c->links[i];
+        struct slot *s = sub->slot;
+        if (!s)
+            continue;
+        if (s->entry->doc && now < s->entry->fresh_until_ms) {
+            if (stream_deliver(sub, s->entry->doc) != 0)
+                return; /* too slow already, or nothing left to carry */
+            if (sub->slot)
+                schedule_refresh(s, now);
+        } else if (!busy(s)) {
+            start_collection(s, 1);
         }
-        if (stream_send(sub, s->entry->doc) == 0)
-            schedule_refresh(s, now);
-    } else if (!busy(s)) {
-        start_collection(s, 1);
     }
+}
+
+void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req,
+                             struct kc_cluster *cl, const char *name, uint64_t last_event_id)
+{
+    struct kc_stream_item it = {.cl = cl, .name = name, .last_seq = last_event_id};
+    serve_streams(ms, req, &it, 1, 0);
+}
+
+void kc_metrics_serve_multi_stream(struct kc_metrics_service *ms, evhtp_request_t *req,
+                                   const struct kc_stream_item *items, size_t n)
+{
+    serve_streams(ms, req, items, n, 1);
 }
 
 void kc_metrics_service_close_streams(struct kc_metrics_service *ms)
 {
-    struct slot *s;
-    while ((s = LIST_FIRST(&ms->streaming)))
-        stream_end(LIST_FIRST(&s->subscribers));
+    struct stream_conn *c;
+    while ((c = LIST_FIRST(&ms->streams)))
+        stream_end(c);
 }
 
 
@@ -1266,6 +1378,7 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
         .idle_connections = kc_server_idle_connection_count(ms->gw->server),
         .inflight_requests = kc_pending_count(),
         .stream_subscribers = ms->subscribers,
+        .stream_connections = ms->stream_count,
         .upstream_inflight = (size_t)up.inflight_now,
         .upstream_queued = (size_t)up.queued_now,
     };
@@ -1386,7 +1499,7 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
         kc_metrics_service_free(ms);
         return NULL;
     }
-    LIST_INIT(&ms->streaming);
+    LIST_INIT(&ms->streams);
     struct timeval hb = {STREAM_HEARTBEAT_MS / 1000, 0};
     evtimer_add(ms->heartbeat, &hb);
     ms->hooks.state_for = hook_state_for;

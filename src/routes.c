@@ -191,6 +191,7 @@ static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char
         {"settings", "", "settings", kc_handle_settings},
         {"clusters", "", "clusters", kc_handle_clusters},
         {"gateway", "/health", "gateway_health", kc_handle_gateway_health},
+        {"stream", "", "stream", kc_handle_stream},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         if (strcmp(first, fixed[i].first) == 0 && strcmp(tail, fixed[i].tail) == 0) {

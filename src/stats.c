@@ -208,10 +208,13 @@ void kc_stats_render(FILE *out, const struct kc_stats_gauges *g)
             "# TYPE kconnect_inflight_requests gauge\nkconnect_inflight_requests %zu\n"
             "# HELP kconnect_stream_subscribers Open metrics streams (SSE).\n"
             "# TYPE kconnect_stream_subscribers gauge\nkconnect_stream_subscribers %zu\n"
+            "# HELP kconnect_stream_connections Open SSE connections (a multi-connector stream is "
+            "one).\n"
+            "# TYPE kconnect_stream_connections gauge\nkconnect_stream_connections %zu\n"
             "# HELP kconnect_upstream_inflight Requests to Connect and Jolokia on the wire now.\n"
             "# TYPE kconnect_upstream_inflight gauge\nkconnect_upstream_inflight %zu\n"
             "# HELP kconnect_upstream_queued Upstream requests waiting for a per-host slot.\n"
             "# TYPE kconnect_upstream_queued gauge\nkconnect_upstream_queued %zu\n",
             g->open_connections, g->idle_connections, g->inflight_requests, g->stream_subscribers,
-            g->upstream_inflight, g->upstream_queued);
+            g->stream_connections, g->upstream_inflight, g->upstream_queued);
 }

@@ -34,6 +34,8 @@ void kc_handle_connector_stream(struct kc_gateway *gw, evhtp_request_t *req,
 void kc_handle_cluster_metrics(struct kc_gateway *gw, evhtp_request_t *req,
                                const struct kc_api_path *p);
 void kc_handle_alerts(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_api_path *p);
+/* handlers/stream.c: GET /api/stream, many connectors and summaries on one connection. */
+void kc_handle_stream(struct kc_gateway *gw, evhtp_request_t *req);
 /* handlers/prometheus.c */
 void kc_handle_prometheus(struct kc_gateway *gw, evhtp_request_t *req);
 

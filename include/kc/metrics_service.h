@@ -27,6 +27,18 @@ void kc_metrics_serve_history(struct kc_metrics_service *ms, evhtp_request_t *re
 /* Starts a Server-Sent Events stream; last_event_id is 0 when the client sent none. */
 void kc_metrics_serve_stream(struct kc_metrics_service *ms, evhtp_request_t *req,
                              struct kc_cluster *cl, const char *name, uint64_t last_event_id);
+/* One item of a multi-connector stream: a connector, or the cluster summary (name NULL). */
+struct kc_stream_item {
+    struct kc_cluster *cl; /* borrowed */
+    const char *name;      /* borrowed, decoded; NULL = the cluster summary */
+    uint64_t last_seq;     /* the client's last event id of this item; 0 = none */
+};
+/* Starts one Server-Sent Events stream over n distinct items (1 <= n; the caller bounds n):
+ * each event is {"cluster","connector"|null,"status","doc"} and its id the comma list of every
+ * item's last event id in this order. A deleted connector's item gets its error event and
+ * leaves the stream; the stream ends when no item is left. */
+void kc_metrics_serve_multi_stream(struct kc_metrics_service *ms, evhtp_request_t *req,
+                                   const struct kc_stream_item *items, size_t n);
 void kc_metrics_serve_summary(struct kc_metrics_service *ms, evhtp_request_t *req,
                               struct kc_cluster *cl);
 /* Alerts of the cluster after a summary collection when the cached one is stale (rules are

@@ -18,7 +18,8 @@ struct kc_stats_gauges {
     size_t open_connections;
     size_t idle_connections;   /* open, between requests: they hold no HTTP parser */
     size_t inflight_requests;
-    size_t stream_subscribers;
+    size_t stream_subscribers;  /* (connector or summary, stream) links */
+    size_t stream_connections;  /* open SSE responses (one /api/stream carries many links) */
     size_t upstream_inflight;  /* requests to Connect/Jolokia on the wire now */
     size_t upstream_queued;    /* waiting for a per-host slot */
 };

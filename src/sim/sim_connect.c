@@ -1593,6 +1593,8 @@ void sim_connect_on_request(evhtp_request_t *r, void *arg)
     struct req q = {.sim = s, .r = r};
     enum match m = find_route(s, r, &q);
     sim_counters_connect(&s->counters, m == MATCH_OK ? q.route->key : NULL);
+    if (m == MATCH_OK)
+        sim_counters_connector(&s->counters, q.name);
     free(q.name);
     free(q.plugin);
     if (sim_faults_answer(&s->connect_fault, SIM_FRONT_CONNECT, s->connect, r, serve, s, NULL))

@@ -22,6 +22,23 @@ void sim_counters_connect(struct sim_counters *c, const char *route_key)
     }
 }
 
+void sim_counters_connector(struct sim_counters *c, const char *name)
+{
+    if (!name || strlen(name) >= SIM_COUNTERS_NAME_MAX)
+        return;
+    for (size_t i = 0; i < c->nconnectors; i++) {
+        if (strcmp(c->connectors[i].name, name) == 0) {
+            c->connectors[i].n++;
+            return;
+        }
+    }
+    if (c->nconnectors < SIM_COUNTERS_CONNECTORS) {
+        strcpy(c->connectors[c->nconnectors].name, name);
+        c->connectors[c->nconnectors].n = 1;
+        c->nconnectors++;
+    }
+}
+
 void sim_counters_jolokia(struct sim_counters *c, int worker, bool post, size_t elements)
 {
     if (worker < 0 || worker >= SIM_WORKERS_MAX)
@@ -45,6 +62,10 @@ json_t *sim_counters_json(const struct sim_counters *c)
 {
     json_t *routes = json_object();
     json_t *workers = json_object();
+    json_t *connectors = json_object();
+    for (size_t i = 0; i < c->nconnectors; i++)
+        json_object_set_new(connectors, c->connectors[i].name,
+                            json_integer((json_int_t)c->connectors[i].n));
     uint64_t jtotal = 0;
     for (size_t i = 0; i < c->nroutes; i++)
         json_object_set_new(routes, c->routes[i].key, json_integer((json_int_t)c->routes[i].n));
@@ -56,6 +77,7 @@ json_t *sim_counters_json(const struct sim_counters *c)
                                       (json_int_t)c->jolokia[w].get, "bulk_elements",
                                       (json_int_t)c->jolokia[w].bulk_elements));
     }
-    return json_pack("{s:{s:I,s:o},s:{s:I,s:o}}", "connect", "total", (json_int_t)c->connect_total,
-                     "routes", routes, "jolokia", "total", (json_int_t)jtotal, "workers", workers);
+    return json_pack("{s:{s:I,s:o,s:o},s:{s:I,s:o}}", "connect", "total",
+                     (json_int_t)c->connect_total, "routes", routes, "connectors", connectors,
+                     "jolokia", "total", (json_int_t)jtotal, "workers", workers);
 }
