@@ -2,6 +2,7 @@
  * Scalar settings are one table; clusters and alert rules have small parsers of their own. */
 #include "kc/config.h"
 
+#include "kc/auth.h"
 #include "kc/log.h"
 #include "kc/redis_url.h"
 
@@ -48,6 +49,7 @@ static const struct setting settings[] = {
     {"KC_UPSTREAM_QUEUE", "upstreamQueue", SET_SIZE, OFF(upstream_queue_limit), 0, 10000000},
     {"KC_READ_ONLY", "readOnly", SET_BOOL, OFF(read_only), 0, 1},
     {"KC_AUTH_TOKEN", "authToken", SET_STRING, OFF(auth_token), 0, 0},
+    {"KC_AUDIT_MAX_RECORDS", "auditMaxRecords", SET_SIZE, OFF(audit_max_records), 10, 1000000},
     {"KC_STATIC_DIR", "staticDir", SET_STRING, OFF(static_dir), 0, 0},
     {"LOG_LEVEL", "logLevel", SET_LOG_LEVEL, OFF(log_level), 0, 0},
     /* Fleet mode (redis.c); the URL is checked after loading, without echoing it. */
@@ -397,7 +399,8 @@ static int valid_cluster_name(const char *name)
     }
     /* These path segments under /api/ are the gateway's own. */
     return strcmp(name, "clusters") != 0 && strcmp(name, "settings") != 0 &&
-           strcmp(name, "gateway") != 0;
+           strcmp(name, "gateway") != 0 && strcmp(name, "whoami") != 0 &&
+           strcmp(name, "audit") != 0;
 }
 
 static const struct {
@@ -577,6 +580,9 @@ static int load_file(struct kc_config *cfg, const char *path, char *err, size_t 
     const json_t *alerts = json_object_get(root, "alerts");
     if (alerts && load_alerts(cfg, alerts, err, errlen) != 0)
         goto out;
+    const json_t *auth = json_object_get(root, "auth");
+    if (auth && kc_auth_cfg_parse(auth, &cfg->auth, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
     json_decref(root);
@@ -708,6 +714,7 @@ static void set_defaults(struct kc_config *cfg)
     cfg->upstream_queue_limit = 1024;
     cfg->log_level = KC_LOG_INFO;
     cfg->redis_timeout_ms = 500;
+    cfg->audit_max_records = 1000;
 }
 
 static const char *arg_value(int argc, char **argv, const char *flag)
@@ -775,6 +782,9 @@ int kc_config_load(struct kc_config *cfg, int argc, char **argv, char *err, size
             set_err(err, errlen, "out of memory configuring clusters");
         return -1;
     }
+    /* After the env's `default` cluster exists: roles may name it. */
+    if (kc_auth_cfg_check_clusters(cfg->auth, cfg, err, errlen) != 0)
+        return -1;
     return validate_redis(cfg, err, errlen);
 }
 
@@ -782,7 +792,10 @@ void kc_config_free(struct kc_config *cfg)
 {
     free(cfg->listen_host);
     free(cfg->static_dir);
+    if (cfg->auth_token) /* a credential: do not leave it in freed memory */
+        memset(cfg->auth_token, 0, strlen(cfg->auth_token));
     free(cfg->auth_token);
+    kc_auth_cfg_free(cfg->auth);
     for (size_t i = 0; i < cfg->cluster_count; i++) {
         struct kc_cluster_cfg *c = &cfg->clusters[i];
         free(c->name);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,31 @@ int kc_log_enabled(enum kc_log_level level)
     return level >= min_level;
 }
 
+/* One line: the fixed keys first so lines read well (jansson keeps insertion order). */
+static void write_line(enum kc_log_level level, const char *event, const json_t *fields)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    char ts[KC_TIMEFMT_RFC3339_SIZE];
+    kc_timefmt_rfc3339_ms((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts, sizeof ts);
+
+    json_t *ordered = json_pack("{s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "event",
+                                event ? event : "log");
+    if (ordered) {
+        if (fields)
+            json_object_update(ordered, (json_t *)(uintptr_t)fields);
+        char *text = json_dumps(ordered, JSON_COMPACT);
+        if (text) {
+            size_t n = strlen(text);
+            text[n] = '\n';
+            fwrite(text, 1, n + 1, stderr);
+            fflush(stderr);
+            free(text);
+        }
+        json_decref(ordered);
+    }
+}
+
 void kc_log(enum kc_log_level level, const char *event, const char *fields_fmt, ...)
 {
     if (!kc_log_enabled(level))
@@ -58,26 +84,11 @@ void kc_log(enum kc_log_level level, const char *event, const char *fields_fmt, 
         line = json_object();
     if (!line)
         return;
-
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    char ts[KC_TIMEFMT_RFC3339_SIZE];
-    kc_timefmt_rfc3339_ms((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts, sizeof ts);
-
-    /* Put the fixed keys first so lines read well; jansson keeps insertion order. */
-    json_t *ordered = json_pack("{s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "event",
-                                event ? event : "log");
-    if (ordered) {
-        json_object_update(ordered, line);
-        char *text = json_dumps(ordered, JSON_COMPACT);
-        if (text) {
-            size_t n = strlen(text);
-            text[n] = '\n';
-            fwrite(text, 1, n + 1, stderr);
-            fflush(stderr);
-            free(text);
-        }
-        json_decref(ordered);
-    }
+    write_line(level, event, line);
     json_decref(line);
+}
+
+void kc_log_always(const char *event, const json_t *fields)
+{
+    write_line(KC_LOG_INFO, event, fields);
 }

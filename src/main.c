@@ -1,5 +1,6 @@
 /* main.c — kconnect-console: load settings, build the gateway on one event loop, serve until
  * SIGTERM/SIGINT, drain, and free everything (ASan's leak check runs at exit in tests). */
+#include "kc/audit.h"
 #include "kc/config.h"
 #include "kc/failinject.h"
 #include "kc/gateway.h"
@@ -66,6 +67,9 @@ int main(int argc, char **argv)
     /* Fleet mode only when configured: without KC_REDIS_URL no Redis code runs at all. */
     if (cfg.redis_url && !(gw.redis = kc_redis_new(gw.base, &cfg)))
         goto out;
+    gw.audit = kc_audit_new(cfg.audit_max_records, gw.redis);
+    if (!gw.audit)
+        goto out;
     gw.metrics = kc_metrics_service_new(&gw);
     if (!gw.metrics)
         goto out;
@@ -86,6 +90,7 @@ out:
     kc_metrics_service_free(gw.metrics);
     /* After its users: pending Redis commands of theirs were cancelled when they were freed. */
     kc_redis_free(gw.redis);
+    kc_audit_free(gw.audit); /* after Redis: its pending stream writes report to the trail */
     kc_looplag_free(gw.looplag);
     kc_upstream_free(gw.upstream);
     free(gw.clusters);

@@ -1,5 +1,6 @@
-/* routes.c — the router: health probes, CORS, API authentication, then the handler for the
+/* routes.c — the router: health probes, CORS, API identity and roles, then the handler for the
  * path. Paths are matched segment by segment; names are percent-decoded exactly once here. */
+#include "kc/auth.h"
 #include "kc/config.h"
 #include "kc/gateway.h"
 #include "kc/handlers.h"
@@ -20,16 +21,6 @@ static const char *request_path(evhtp_request_t *req)
 static int method_is(evhtp_request_t *req, htp_method m)
 {
     return evhtp_request_get_method(req) == m;
-}
-
-/* Constant-time comparison so the token cannot be guessed byte by byte from timings. */
-static int token_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        diff |= (unsigned char)(a[i] ^ (i < lb ? b[i] : 0));
-    return diff == 0;
 }
 
 static const char *allowed_origin(struct kc_gateway *gw, evhtp_request_t *req)
@@ -68,26 +59,79 @@ static int handle_cors(struct kc_gateway *gw, evhtp_request_t *req)
     return 1;
 }
 
-/* A bearer token in the Authorization header, or — for GETs only, because a browser's
- * EventSource cannot send headers — an access_token query parameter. Queries are never
- * logged, so the token does not reach the access log either way. */
-static int authorized(struct kc_gateway *gw, evhtp_request_t *req)
+/* Who calls: a bearer token in the Authorization header, or — for GETs only, because a
+ * browser's EventSource cannot send headers — an access_token query parameter, or a user that
+ * a trusted proxy forwards. Queries are never logged, so a token reaches no log either way. */
+static enum kc_auth_result identify(struct kc_gateway *gw, evhtp_request_t *req,
+                                    struct kc_identity *who)
 {
-    if (!gw->cfg->auth_token)
-        return 1;
-    const char *h = kc_http_header(req, "Authorization");
-    if (h)
-        return strncasecmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, gw->cfg->auth_token);
-    if (!method_is(req, htp_method_GET) || !req->uri || !req->uri->query)
+    const struct kc_auth_cfg *a = gw->cfg->auth;
+    struct kc_auth_request in = {0};
+    in.authorization = kc_http_header(req, "Authorization");
+    in.peer = req->conn ? req->conn->saddr : NULL;
+    if (a) {
+        in.user = kc_http_header(req, a->user_header);
+        in.groups = kc_http_header(req, a->groups_header);
+    }
+    char *query_token = NULL;
+    if (!in.authorization && method_is(req, htp_method_GET) && req->uri && req->uri->query) {
+        const char *q = evhtp_kv_find(req->uri->query, "access_token");
+        int bad = 0;
+        if (q)
+            in.query_token = (query_token = kc_urldec_segment(q, strlen(q), &bad)) ? query_token
+                                                                                  : "";
+    }
+    enum kc_auth_result r = kc_auth_identify(a, gw->cfg->auth_token, &in, who);
+    if (query_token) {
+        memset(query_token, 0, strlen(query_token));
+        free(query_token);
+    }
+    return r;
+}
+
+static void reply_unauthorized(struct kc_gateway *gw, evhtp_request_t *req,
+                               enum kc_auth_result r)
+{
+    const struct kc_auth_cfg *a = gw->cfg->auth;
+    int tokens = gw->cfg->auth_token || (a && a->token_count);
+    int proxy = a && a->proxy_count;
+    kc_http_note_route(req, "unauthorized");
+    kc_reply_header_const(req, "WWW-Authenticate", "Bearer realm=\"kconnect-console\"");
+    /* For the console: ask for a token, or send the user through the proxy. */
+    kc_reply_header_const(req, "X-Sign-In", tokens && proxy ? "token, proxy"
+                                            : proxy         ? "proxy"
+                                                            : "token");
+    if (r == KC_AUTH_BAD_TOKEN)
+        kc_reply_error(req, 401, "unauthorized", "the bearer token is not valid");
+    else if (proxy && tokens)
+        kc_reply_error(req, 401, "unauthorized",
+                       "sign in through the proxy, or send a valid bearer token");
+    else if (proxy)
+        kc_reply_error(req, 401, "unauthorized", "sign in through the proxy");
+    else
+        kc_reply_error(req, 401, "unauthorized", "a valid bearer token is required");
+}
+
+/* The role a route needs (the table in auth.c; a route it does not know answers GET only and
+ * needs viewer): 1 when refused with 403. cluster NULL = a route of no cluster. */
+static int refused(evhtp_request_t *req, const struct kc_identity *who, const char *cluster,
+                   const char *label)
+{
+    const struct kc_auth_route *r = kc_auth_route(label);
+    char msg[300];
+    if (kc_auth_permit(who, cluster, r ? r->role : KC_ROLE_VIEWER, r ? r->what : "read this",
+                       msg, sizeof msg) == 0)
         return 0;
-    const char *q = evhtp_kv_find(req->uri->query, "access_token");
-    if (!q)
-        return 0;
-    int bad = 0;
-    char *tok = kc_urldec_segment(q, strlen(q), &bad);
-    int ok = tok && token_equal(tok, gw->cfg->auth_token);
-    free(tok);
-    return ok;
+    kc_reply_error(req, 403, "forbidden", "%s", msg);
+    return 1;
+}
+
+/* The identity of the request being dispatched, for handlers that need it synchronously. */
+static const struct kc_identity *current_identity;
+
+const struct kc_identity *kc_routes_identity(void)
+{
+    return current_identity;
 }
 
 static void free_segments(struct kc_api_path *p)
@@ -160,13 +204,16 @@ static void dispatch_cluster(struct kc_gateway *gw, evhtp_request_t *req, struct
             kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
             return;
         }
+        if (refused(req, p->who, p->cluster->cfg->name, cluster_routes[i].label))
+            return;
         cluster_routes[i].handle(gw, req, p);
         return;
     }
     kc_handle_proxy(gw, req, p);
 }
 
-static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char *path)
+static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char *path,
+                         const struct kc_identity *who)
 {
     const char *rest = path + 4; /* after "/api" */
     if (*rest == '/')
@@ -201,12 +248,37 @@ static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char
                 kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
                 return;
             }
+            if (refused(req, who, NULL, fixed[i].route))
+                return;
             fixed[i].fn(gw, req);
+            return;
+        }
+    }
+    /* The gateway's routes about the caller. */
+    static const struct {
+        const char *first, *route;
+        void (*fn)(struct kc_gateway *, evhtp_request_t *, const struct kc_identity *);
+    } own[] = {
+        {"whoami", "whoami", kc_handle_whoami},
+        {"audit", "audit", kc_handle_audit},
+    };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        if (strcmp(first, own[i].first) == 0 && *tail == '\0') {
+            kc_http_note_route(req, own[i].route);
+            if (!get) {
+                kc_reply_header_const(req, "Allow", "GET, HEAD");
+                kc_reply_error(req, 405, "method_not_allowed", "this route only answers GET");
+                return;
+            }
+            if (refused(req, who, NULL, own[i].route))
+                return;
+            own[i].fn(gw, req, who);
             return;
         }
     }
 
     struct kc_api_path p = {0};
+    p.who = who;
     int bad = 0;
     char *cluster_name = kc_urldec_segment(first, first_len, &bad);
     p.cluster = cluster_name ? kc_gateway_cluster(gw, cluster_name) : NULL;
@@ -258,14 +330,16 @@ void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req)
         return;
     }
     if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0) {
-        if (!authorized(gw, req)) {
-            kc_http_note_route(req, "unauthorized");
-            kc_reply_header(req, "WWW-Authenticate", "Bearer realm=\"kconnect-console\"");
-            kc_reply_error(req, 401, "unauthorized", "a valid bearer token is required");
+        struct kc_identity who;
+        enum kc_auth_result r = identify(gw, req, &who);
+        if (r != KC_AUTH_OK) {
+            reply_unauthorized(gw, req, r);
             return;
         }
         kc_reply_header_const(req, "Cache-Control", "no-store");
-        dispatch_api(gw, req, path);
+        current_identity = &who;
+        dispatch_api(gw, req, path, &who);
+        current_identity = NULL;
         return;
     }
     kc_http_note_route(req, "static");

@@ -8,6 +8,8 @@
 
 #define KC_MAX_CONNECT_URLS 8
 
+struct kc_auth_cfg;
+
 /* How to reach one kind of upstream (a Connect cluster, or its Jolokia agents). */
 struct kc_endpoint_cfg {
     char *username;          /* NULL = no basic auth; never logged */
@@ -68,6 +70,8 @@ struct kc_config {
 
     int read_only;
     char *auth_token;             /* bearer token required on /api when set; never logged */
+    struct kc_auth_cfg *auth;     /* the `auth` key (kc/auth.h): roles; NULL = not configured */
+    size_t audit_max_records;     /* the audit ring (and the fleet's Redis stream) */
     char **cors_origins;          /* allowlist; NULL/0 = same-origin only */
     size_t cors_origin_count;
     int log_level;                /* enum kc_log_level */

@@ -12,6 +12,8 @@ struct kc_cluster_cfg;
 struct kc_upstream;
 struct kc_metrics_service;
 struct kc_redis;
+struct kc_audit;
+struct kc_identity;
 
 /* Runtime state of one cluster. */
 struct kc_cluster {
@@ -31,6 +33,7 @@ struct kc_gateway {
     struct kc_metrics_service *metrics;
     struct kc_server *server;
     struct kc_redis *redis;           /* NULL = local mode (no KC_REDIS_URL) */
+    struct kc_audit *audit;           /* the audit trail (audit.c); NULL only in unit tests */
     struct kc_looplag *looplag;       /* the loop-lag probe; NULL if it could not start */
     int64_t started_at_ms;            /* wall clock */
 };
@@ -53,5 +56,8 @@ size_t kc_server_idle_connection_count(const struct kc_server *srv);
 
 /* The request router (routes.c): called for every complete request. */
 void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req);
+/* The caller of the /api request being dispatched (borrowed; valid only until the handler
+ * returns — copy what an asynchronous reply needs), or NULL outside a dispatch. */
+const struct kc_identity *kc_routes_identity(void);
 
 #endif

@@ -11,9 +11,12 @@ struct kc_cluster;
 
 #define KC_API_MAX_SEGMENTS 8
 
+struct kc_identity;
+
 /* A request under /api/{cluster}/…: the path after the cluster, split and decoded once. */
 struct kc_api_path {
     struct kc_cluster *cluster;
+    const struct kc_identity *who; /* the caller (kc/auth.h), for the duration of the call */
     char *seg[KC_API_MAX_SEGMENTS]; /* decoded segments (owned by the router) */
     size_t nseg;
 };
@@ -36,6 +39,9 @@ void kc_handle_cluster_metrics(struct kc_gateway *gw, evhtp_request_t *req,
 void kc_handle_alerts(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_api_path *p);
 /* handlers/stream.c: GET /api/stream, many connectors and summaries on one connection. */
 void kc_handle_stream(struct kc_gateway *gw, evhtp_request_t *req);
+/* handlers/access.c: GET /api/whoami (identity, roles per cluster) and GET /api/audit. */
+void kc_handle_whoami(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_identity *who);
+void kc_handle_audit(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_identity *who);
 /* handlers/prometheus.c */
 void kc_handle_prometheus(struct kc_gateway *gw, evhtp_request_t *req);
 

@@ -14,6 +14,11 @@ int kc_log_enabled(enum kc_log_level level);
  * ("{s:s,s:i}") followed by its arguments, or NULL for no extra fields. */
 void kc_log(enum kc_log_level level, const char *event, const char *fields_fmt, ...);
 
+/* Writes {"ts","level":"info","event":event, …fields} whatever the level: for records that
+ * must not depend on LOG_LEVEL (the audit trail). fields borrowed. */
+struct json_t;
+void kc_log_always(const char *event, const struct json_t *fields);
+
 #define KC_DEBUG(...) do { if (kc_log_enabled(KC_LOG_DEBUG)) kc_log(KC_LOG_DEBUG, __VA_ARGS__); } while (0)
 #define KC_INFO(...)  kc_log(KC_LOG_INFO, __VA_ARGS__)
 #define KC_WARN(...)  kc_log(KC_LOG_WARN, __VA_ARGS__)

@@ -1,6 +1,7 @@
 /* handlers/gateway_info.c — what the gateway knows about itself and its clusters:
  * /api/settings, /api/clusters (Connect version and reachability, probed in parallel),
  * /api/gateway/health (Connect and every Jolokia agent, with latency and troubleshooting). */
+#include "kc/auth.h"
 #include "kc/config.h"
 #include "kc/connect.h"
 #include "kc/gateway.h"
@@ -34,8 +35,13 @@ void kc_handle_settings(struct kc_gateway *gw, evhtp_request_t *req)
                                                alert_kind_names[r->kind], "threshold",
                                                r->threshold, "forMs", (json_int_t)r->for_ms));
     }
-    json_t *doc = json_pack("{s:s,s:b,s:b,s:I,s:I,s:o*}", "version", KC_VERSION, "readOnly",
-                            gw->cfg->read_only, "authRequired", gw->cfg->auth_token != NULL,
+    /* How a caller signs in: the console prompts for a token, or points at the proxy. */
+    const struct kc_auth_cfg *a = gw->cfg->auth;
+    json_t *auth = json_pack("{s:b,s:b}", "tokens", gw->cfg->auth_token || (a && a->token_count),
+                             "proxy", a && a->proxy_count);
+    json_t *doc = json_pack("{s:s,s:b,s:b,s:o*,s:I,s:I,s:o*}", "version", KC_VERSION, "readOnly",
+                            gw->cfg->read_only, "authRequired",
+                            gw->cfg->auth_token != NULL || a != NULL, "auth", auth,
                             "metricsCacheTtlMs", (json_int_t)gw->cfg->metrics_ttl_ms,
                             "historySamples", (json_int_t)gw->cfg->history_samples,
                             "alertRules", rules);

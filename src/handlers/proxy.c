@@ -1,6 +1,9 @@
 /* handlers/proxy.c — the Kafka Connect REST API under /api/{cluster}/…, route by route from a
  * table: upstream status and body pass through, config values are masked, masked values sent
- * back are restored from Connect first, and read-only mode refuses every write. */
+ * back are restored from Connect first, roles and read-only mode refuse writes, and every
+ * write leaves one audit record with its outcome. */
+#include "kc/audit.h"
+#include "kc/auth.h"
 #include "kc/config.h"
 #include "kc/connect.h"
 #include "kc/gateway.h"
@@ -101,10 +104,31 @@ struct proxy_op {
     char *connector;    /* decoded connector name of the URL or body, or NULL */
     json_t *body;       /* the client's JSON body, masked values restored before forwarding */
     double upstream_ms;
+    json_t *audit;      /* a write's audit record, written when op is freed */
+    int status;         /* answered to the client; 0 = the client left first */
+    char *error;        /* Connect's or the gateway's error message, for the audit record */
 };
+
+/* What the client was answered, for the audit record. error may be NULL. */
+static void op_note(struct proxy_op *op, int status, const char *error)
+{
+    op->status = status;
+    free(op->error);
+    op->error = error ? strdup(error) : NULL;
+}
 
 static void op_free(struct proxy_op *op)
 {
+    if (op->audit) {
+        const char *outcome = op->status == 0                       ? "abandoned"
+                              : op->status >= 200 && op->status < 300 ? "ok"
+                                                                      : "failed";
+        kc_audit_end_take(op->gw->audit, op->audit, op->status, outcome,
+                          op->status ? op->error
+                                     : "the client left before the answer; the change may "
+                                       "have been made");
+    }
+    free(op->error);
     if (op->call)
         kc_connect_cancel(op->call);
     free(op->method);
@@ -280,13 +304,17 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
     if (r->error != KC_FETCH_OK) {
         const char *code;
         int status = kc_connect_error_status(r->error, &code);
-        kc_reply_error(req, status, code, "kafka connect %s: %s",
-                       status == 504 ? "timed out" : "is unreachable",
-                       r->error_text ? r->error_text : kc_fetch_error_name(r->error));
+        char msg[400];
+        snprintf(msg, sizeof msg, "kafka connect %s: %s",
+                 status == 504 ? "timed out" : "is unreachable",
+                 r->error_text ? r->error_text : kc_fetch_error_name(r->error));
+        op_note(op, status, msg);
+        kc_reply_error(req, status, code, "%s", msg);
         return;
     }
     int status = (int)r->status;
     if (r->body_len == 0) {
+        op_note(op, status, NULL);
         kc_reply_empty(req, status);
         return;
     }
@@ -297,6 +325,7 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
                 status, "route", op->route->label);
         char title[128];
         html_title(r->body, r->body_len, title, sizeof title);
+        op_note(op, status >= 400 && status < 500 ? status : 502, title[0] ? title : "not JSON");
         if (status >= 400 && status < 500)
             /* Connect's HTTP server refused the request itself (Jetty 12: "Ambiguous URI path
              * separator" for %2F in a name): the request is at fault, not Connect. */
@@ -313,6 +342,11 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
     /* Connect quotes values it refused; those of the request's secrets are masked too (a
      * restored one is a value the client never saw). */
     int scrubbed = op->body ? kc_redact_scrub_doc(doc, body_config(op)) : 0;
+    /* The message after scrubbing: a secret Connect quotes never reaches the trail. */
+    op_note(op, scrubbed < 0 ? 502 : status,
+            scrubbed < 0 ? "unmaskable answer"
+            : status >= 400 ? json_string_value(json_object_get(doc, "message"))
+                            : NULL);
     if (scrubbed < 0) {
         kc_reply_error(req, 502, "bad_gateway", "kafka connect answered a body this gateway "
                                                 "could not mask");
@@ -348,6 +382,7 @@ static void fail_pending(struct proxy_op *op, int status, const char *code, cons
     evhtp_request_t *req = kc_pending_end(op->pending);
     op->pending = NULL;
     if (req) {
+        op_note(op, status, msg);
         kc_http_note_upstream(req, op->upstream_ms);
         kc_reply_error(req, status, code, "%s", msg);
     }
@@ -462,12 +497,14 @@ static int read_body(struct proxy_op *op, evhtp_request_t *req)
 {
     size_t len = evbuffer_get_length(req->buffer_in);
     if (len == 0) {
+        op_note(op, 400, "this route needs a JSON request body");
         kc_reply_error(req, 400, "bad_json", "this route needs a JSON request body");
         return -1;
     }
     json_error_t jerr;
     op->body = json_loadb((const char *)evbuffer_pullup(req->buffer_in, -1), len, 0, &jerr);
     if (!op->body) {
+        op_note(op, 400, "request body is not valid JSON");
         kc_reply_error(req, 400, "bad_json", "request body is not valid JSON: %s (at %d:%d)",
                        jerr.text, jerr.line, jerr.column);
         return -1;
@@ -483,6 +520,7 @@ static void start_restore(struct proxy_op *op, evhtp_request_t *req, const char 
     char path[1024];
     if (!enc || strlen(enc) > 900) {
         free(enc);
+        op_note(op, 400, "connector name too long");
         op_free(op);
         kc_reply_error(req, 400, "bad_request", "connector name too long");
         return;
@@ -491,6 +529,7 @@ static void start_restore(struct proxy_op *op, evhtp_request_t *req, const char 
     free(enc);
     op->pending = kc_pending_start(req, on_client_gone, op);
     if (!op->pending) {
+        op_note(op, 503, "out of memory");
         op_free(op);
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
@@ -503,6 +542,22 @@ static void start_restore(struct proxy_op *op, evhtp_request_t *req, const char 
         int status = kc_connect_error_status(why, &code);
         fail_pending(op, status, code, "could not read the current connector config");
     }
+}
+
+/* The audit record of a write, begun before anything is decided (new; NULL on OOM). The
+ * connector is the URL's; a create's comes from its body later. */
+static json_t *begin_audit(struct kc_gateway *gw, evhtp_request_t *req,
+                           const struct kc_api_path *p, const struct proxy_route *route)
+{
+    char peer[64];
+    kc_auth_peer_text(req->conn ? req->conn->saddr : NULL, peer, sizeof peer);
+    const char *connector =
+        p->nseg >= 2 && strcmp(route->pattern[0], "connectors") == 0 ? p->seg[1] : NULL;
+    const char *path = req->uri && req->uri->path && req->uri->path->full ? req->uri->path->full
+                                                                          : "";
+    return kc_audit_begin(p->who, kc_role_name(kc_identity_role(p->who, p->cluster->cfg->name)),
+                          peer, p->cluster->cfg->name, route->method, route->label, path,
+                          connector);
 }
 
 void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_api_path *p)
@@ -520,9 +575,21 @@ void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct k
         return;
     }
     kc_http_note_route(req, route->label);
+    /* Refused by role or by read-only mode, a write is still audited; Connect never sees it. */
+    json_t *audit = route->mutation ? begin_audit(gw, req, p, route) : NULL;
+    const struct kc_auth_route *need = kc_auth_route(route->label);
+    char why[300];
+    if (kc_auth_permit(p->who, p->cluster->cfg->name,
+                       need ? need->role : route->mutation ? KC_ROLE_ADMIN : KC_ROLE_VIEWER,
+                       need ? need->what : "use this route", why, sizeof why) != 0) {
+        kc_audit_end_take(gw->audit, audit, 403, "forbidden", why);
+        kc_reply_error(req, 403, "forbidden", "%s", why);
+        return;
+    }
     if (route->mutation && gw->cfg->read_only) {
-        kc_reply_error(req, 403, "read_only",
-                       "this gateway is read-only (KC_READ_ONLY): changes are refused");
+        static const char ro[] = "this gateway is read-only (KC_READ_ONLY): changes are refused";
+        kc_audit_end_take(gw->audit, audit, 403, "read_only", ro);
+        kc_reply_error(req, 403, "read_only", "%s", ro);
         return;
     }
 
@@ -531,13 +598,18 @@ void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct k
         op->gw = gw;
         op->cl = p->cluster;
         op->route = route;
+        op->audit = audit;
+        audit = NULL;
         op->method = strdup(route->method);
         const char *query = req->uri ? (const char *)req->uri->query_raw : NULL;
         op->path = build_upstream_path(p, route, query);
     }
     if (!op || !op->method || !op->path) {
-        if (op)
+        if (op) {
+            op_note(op, 503, "out of memory");
             op_free(op);
+        }
+        kc_audit_end_take(gw->audit, audit, 503, "failed", "out of memory");
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
     }
@@ -545,10 +617,13 @@ void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct k
         op_free(op);
         return;
     }
+    if (route->restore == RESTORE_CREATE_BODY)
+        kc_audit_set_connector(op->audit, json_string_value(json_object_get(op->body, "name")));
     json_t *cfg = body_config(op);
     if (route->restore != RESTORE_NONE && json_is_object(cfg) && has_masked_value(cfg)) {
         const char *name = connector_name_for_restore(op, p);
         if (!name) {
+            op_note(op, 400, "the body holds masked values but names no connector");
             op_free(op);
             kc_reply_error(req, 400, "masked_value",
                            "the body holds " MASK " values but names no connector to keep them "
@@ -560,6 +635,7 @@ void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct k
     }
     op->pending = kc_pending_start(req, on_client_gone, op);
     if (!op->pending) {
+        op_note(op, 503, "out of memory");
         op_free(op);
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;

@@ -1,5 +1,6 @@
 /* handlers/stream.c — GET /api/stream: one Server-Sent Events connection for every connector
  * and cluster summary a browser watches (its tabs share it); parsing and bounds only. */
+#include "kc/auth.h"
 #include "kc/config.h"
 #include "kc/gateway.h"
 #include "kc/handlers.h"
@@ -32,6 +33,14 @@ void kc_handle_stream(struct kc_gateway *gw, evhtp_request_t *req)
         if (!items[i].cl) {
             kc_reply_error(req, 404, "unknown_cluster", "no cluster named \"%s\" is configured",
                            q.items[i].cluster);
+            goto done;
+        }
+        /* The router let in a viewer of some cluster: each item needs viewer on its own. */
+        const struct kc_identity *who = kc_routes_identity();
+        char why[300];
+        if (who && kc_auth_permit(who, q.items[i].cluster, KC_ROLE_VIEWER, "stream metrics", why,
+                                  sizeof why) != 0) {
+            kc_reply_error(req, 403, "forbidden", "%s", why);
             goto done;
         }
     }
