@@ -115,7 +115,8 @@ export function autoRefreshEnabled() { return localStorage.getItem(AR_KEY) !== '
 
 /**
  * Calls `tick()` now and every `intervalMs` while on; shows "Refresh in Ns" and a switch.
- * The countdown starts again after each tick finishes, so slow answers never pile up.
+ * The countdown starts again after each tick finishes, so slow answers never pile up. A hidden
+ * tab does not refresh; shown again, it refreshes at once.
  */
 export function autoRefresh(life, tick, intervalMs = 5000) {
   let on = autoRefreshEnabled();
@@ -137,6 +138,7 @@ export function autoRefresh(life, tick, intervalMs = 5000) {
   }
   function render() {
     if (!on) { label.textContent = 'off'; return; }
+    if (document.visibilityState === 'hidden') { label.textContent = 'paused'; return; }
     if (busy) { label.textContent = 'refreshing…'; return; }
     const s = Math.max(0, Math.ceil((due - Date.now()) / 1000));
     label.textContent = `in ${s}s`;
@@ -149,8 +151,9 @@ export function autoRefresh(life, tick, intervalMs = 5000) {
   });
   now.addEventListener('click', run);
   life.interval(() => {
-    if (on && !busy && Date.now() >= due) run(); else render();
+    if (on && !busy && Date.now() >= due && document.visibilityState !== 'hidden') run(); else render();
   }, 250);
+  life.listen(document, 'visibilitychange', () => { if (document.visibilityState !== 'hidden' && on) run(); });
   run();
   return { el, run };
 }

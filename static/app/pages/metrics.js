@@ -1,6 +1,8 @@
 // The seed's MetricsCard: metric boxes with icons and green/yellow/red status, trend arrows
 // against the previous sample, per-task table, "Metrics Unavailable" guidance; live through the
-// SSE stream with polling as fallback; uPlot charts of the last hour from the history endpoint.
+// browser's one shared stream (live.js: every tab on one connection) with polling as fallback;
+// uPlot charts of the last hour from the history endpoint. A tab hidden longer than the TTL
+// leaves the stream; shown again, it catches up from the current document and the history.
 // The colours of error rate, lag and records/s follow the gateway's alert rules when it has
 // them (red above a rule's threshold, yellow above half of it).
 import { h, replace, num, compact, bytes, pct, ago } from '../dom.js';
@@ -8,6 +10,8 @@ import { icon } from '../icons.js';
 import { badge, errorText, section } from '../ui.js';
 import { onThemeChange } from '../theme.js';
 import { alertThresholds, errorRateLevel, lagLevel } from '../alerts.js';
+import { ApiError } from '../api.js';
+import * as live from '../live.js';
 
 const HOUR = 3600 * 1000;
 const TREND_EPS = 0.02; // relative change below 2 % counts as stable
@@ -42,17 +46,18 @@ function isJolokiaWarning(w) { return /jolokia|jmx|bean/i.test(String(w)); }
  * life. alertRules: the gateway's rules (settings.alertRules); without them the built-in
  * thresholds apply.
  */
-export function MetricsCard({ connectorName, refreshInterval = 5000, alertRules, api, life }) {
+export function MetricsCard({ connectorName, cluster = 'default', refreshInterval = 5000, alertRules, api, life }) {
   const th = alertThresholds(alertRules);
   let prev = null;
   let cur = null;
   let lastError = null;
-  let mode = 'connecting'; // 'live' | 'polling' | 'connecting'
-  let es = null;
+  let mode = 'connecting'; // 'live' | 'polling' | 'connecting' | 'paused'
+  let unsub = null;
   let pollTimer = null;
   let nextPoll = 0;
   let lastEventAt = 0;
   const listeners = [];
+  const resumers = [];
 
   const warnEl = h('div', { 'data-testid': 'metrics-warning-host' });
   const modeEl = h('span.live');
@@ -72,7 +77,8 @@ export function MetricsCard({ connectorName, refreshInterval = 5000, alertRules,
     else if (mode === 'polling') {
       const s = Math.max(0, Math.ceil((nextPoll - Date.now()) / 1000));
       replace(modeEl, h('span.dot'), h('span', { 'data-testid': 'metrics-mode' }, `Polling every ${num(refreshInterval / 1000, 1)} s · next in ${s}s`));
-    } else replace(modeEl, h('span.spinner'), h('span', 'Connecting…'));
+    } else if (mode === 'paused') replace(modeEl, h('span.dot'), h('span', { 'data-testid': 'metrics-mode' }, 'Paused while this tab is hidden'));
+    else replace(modeEl, h('span.spinner'), h('span', 'Connecting…'));
     if (cur) updatedEl.textContent = `Updated ${ago(cur.lastUpdated)} · collected in ${num((cur.collectionDuration || 0) / 1e6, 1)} ms${cur.stale ? ' · stale' : ''}`;
   }
 
@@ -93,26 +99,37 @@ export function MetricsCard({ connectorName, refreshInterval = 5000, alertRules,
     paint();
   }
 
-  // ---- transport: SSE first, polling as fallback ----
+  // ---- transport: the browser's shared stream first, polling as fallback ----
+  function stopStream() { if (unsub) { unsub(); unsub = null; } }
+
   function startStream() {
-    if (typeof EventSource === 'undefined') return startPolling();
-    let errors = 0;
-    try { es = new EventSource(api.streamUrl(connectorName)); } catch { return startPolling(); }
-    life.on(() => es && es.close());
-    es.addEventListener('metrics', (ev) => {
-      errors = 0;
-      lastEventAt = Date.now();
-      if (mode !== 'live') setMode('live');
-      try { accept(JSON.parse(ev.data)); } catch (e) { console.warn('bad metrics event', e); }
+    unsub = live.subscribe(cluster, connectorName, {
+      onEvent(event, data) {
+        if (!life.alive) return;
+        lastEventAt = Date.now();
+        if (data.status === 200) {
+          stopPolling();
+          if (mode !== 'live') setMode('live');
+          accept(data.doc);
+          return;
+        }
+        fail(new ApiError(data.status, data.doc, '', ''));
+        // A connector the gateway no longer knows has left the stream: keep asking by polling.
+        if (data.status === 404) { stopStream(); startPolling(); }
+      },
+      onState(isLive) { if (!isLive && mode === 'live') setMode('connecting'); },
+      onAway() { if (life.alive) setMode('paused'); },
+      onResume() {
+        if (!life.alive) return;
+        setMode(pollTimer ? 'polling' : 'connecting');
+        poll(); // the numbers at once; the stream follows
+        for (const fn of resumers) fn();
+      },
     });
-    es.addEventListener('error', () => {
-      errors++;
-      // CLOSED: the endpoint refused the stream (e.g. not text/event-stream). Repeated errors:
-      // the stream keeps dropping. Either way poll instead.
-      if (es.readyState === EventSource.CLOSED || errors >= 2) { es.close(); es = null; startPolling(); }
-    });
-    // A stream that opens but never speaks is no better than none.
-    life.timeout(() => { if (es && !lastEventAt) { es.close(); es = null; startPolling(); } }, Math.max(8000, refreshInterval * 2));
+    if (!unsub) return startPolling();
+    life.on(stopStream);
+    // A stream that opens but never speaks is no better than none: poll until it does.
+    life.timeout(() => { if (!lastEventAt && life.alive) startPolling(); }, Math.max(8000, refreshInterval * 2));
   }
 
   async function poll() {
@@ -125,7 +142,17 @@ export function MetricsCard({ connectorName, refreshInterval = 5000, alertRules,
     if (pollTimer || !life.alive) return;
     setMode('polling');
     poll();
-    pollTimer = life.interval(() => { if (Date.now() >= nextPoll) poll(); else paintMode(); }, 500);
+    // hidden tabs do not poll; shown again, they ask at once
+    pollTimer = life.interval(() => {
+      if (document.visibilityState === 'hidden') return;
+      if (Date.now() >= nextPoll) poll(); else paintMode();
+    }, 500);
+  }
+
+  function stopPolling() {
+    if (!pollTimer) return;
+    clearInterval(pollTimer);
+    pollTimer = null;
   }
 
   // A first sample at once (the stream may take a moment), then the live transport.
@@ -222,7 +249,7 @@ export function MetricsCard({ connectorName, refreshInterval = 5000, alertRules,
   }
 
   paint();
-  return { el, onSample: (fn) => listeners.push(fn), get current() { return cur; } };
+  return { el, onSample: (fn) => listeners.push(fn), onResume: (fn) => resumers.push(fn), get current() { return cur; } };
 }
 
 // ---- charts (uPlot, loaded on demand from the vendored copy) ----
@@ -280,11 +307,31 @@ function MetricsCharts({ api, life, connectorName, card }) {
 
   function refreshPlots() {
     for (const p of plots) p.plot.setData([data.t.map((x) => x / 1000), data[p.c.key]]);
+    grid.dataset.samples = String(data.t.length);
+    grid.dataset.last = String(data.t.length ? data.t[data.t.length - 1] : '');
   }
 
   function resize() {
     for (const p of plots) p.plot.setSize({ width: chartWidth(p.host), height: 170 });
   }
+
+  // Back from a hidden spell: the samples collected meanwhile (by other readers, or none),
+  // merged in time order, then live again.
+  card.onResume(async () => {
+    const last = data.t.length ? data.t[data.t.length - 1] : Date.now() - HOUR;
+    let hist;
+    try { hist = await api.history(connectorName, last + 1); } catch { return; }
+    if (!life.alive || !hist || !Array.isArray(hist.t)) return;
+    const rows = hist.t.map((t, i) => [t, i]).filter(([t]) => !data.t.length || t > data.t[data.t.length - 1]);
+    if (!rows.length) return;
+    // live samples may have arrived while the history was asked for: merge by time
+    const merged = new Map(data.t.map((t, i) => [t, Object.keys(data).map((k) => data[k][i])]));
+    for (const [t, i] of rows) if (!merged.has(t)) merged.set(t, Object.keys(data).map((k) => (k === 't' ? t : Array.isArray(hist[k]) ? hist[k][i] : null)));
+    const ts = [...merged.keys()].sort((a, b) => a - b);
+    const keys = Object.keys(data);
+    for (const k of keys) data[k] = ts.map((t) => merged.get(t)[keys.indexOf(k)]);
+    if (uPlot) refreshPlots();
+  });
 
   card.onSample((doc) => {
     const t = Date.parse(doc.lastUpdated) || Date.now();
@@ -306,11 +353,11 @@ function MetricsCharts({ api, life, connectorName, card }) {
     try {
       const hist = await api.history(connectorName, Date.now() - HOUR);
       if (hist && Array.isArray(hist.t)) {
-        const live = { ...data };
+        const seen = { ...data };
         for (const k of Object.keys(data)) data[k] = Array.isArray(hist[k]) ? hist[k].slice() : hist.t.map(() => null);
         // keep samples seen live that are newer than the history
         const last = data.t.length ? data.t[data.t.length - 1] : 0;
-        live.t.forEach((t, i) => { if (t > last) for (const k of Object.keys(data)) data[k].push(live[k][i]); });
+        seen.t.forEach((t, i) => { if (t > last) for (const k of Object.keys(data)) data[k].push(seen[k][i]); });
         note.textContent = `${num(data.t.length, 0)} sample${data.t.length === 1 ? '' : 's'} from the gateway’s history, then live`;
       }
     } catch (e) {
@@ -318,6 +365,7 @@ function MetricsCharts({ api, life, connectorName, card }) {
     }
     if (!life.alive) return;
     build();
+    refreshPlots();
     life.on(onThemeChange(() => build()));
     life.listen(window, 'resize', resize);
     life.on(() => { for (const p of plots) p.plot.destroy(); });
@@ -327,6 +375,7 @@ function MetricsCharts({ api, life, connectorName, card }) {
 
 export function metricsTab({ app, api, life, name }) {
   const interval = Number(localStorage.getItem('kc.metricsRefresh')) || 5000;
-  const card = MetricsCard({ connectorName: name, refreshInterval: interval, alertRules: app && app.settings ? app.settings.alertRules : null, api, life });
+  live.setHiddenTtl(app && app.settings ? app.settings.metricsCacheTtlMs : 0);
+  const card = MetricsCard({ connectorName: name, cluster: (app && app.cluster) || 'default', refreshInterval: interval, alertRules: app && app.settings ? app.settings.alertRules : null, api, life });
   return h('div', card.el, MetricsCharts({ api, life, connectorName: name, card }));
 }

@@ -1,0 +1,144 @@
+// Many tabs, one connection: ten tabs of one browser on ten connectors' metrics pages all go
+// live through ONE stream to the gateway (a browser allows six connections per origin, so a
+// stream per tab would leave the seventh tab waiting for ever); closed tabs' connectors stop
+// being collected within two TTLs; a hidden tab's connector stops being collected and, shown
+// again, its numbers and chart are back within a second; the list page does not poll while
+// hidden. Collection is read from connect-sim's per-connector request counters.
+//
+// Headless Chromium reports every page as visible (microsoft/playwright#2286: no API hides a
+// page), so "hiding" a tab here sets document.visibilityState and fires visibilitychange —
+// exactly the signal the console acts on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, launchBrowser, json, shot, connectorPath, runningConnectors, waitFor, OPTIONAL_404 } from './harness.mjs';
+
+const TABS = 10;
+const TTL_MS = 1000; // the harness's METRICS_CACHE_TTL, and so the hidden-tab TTL
+let stack, browser, context, names;
+const pages = [];
+const errors = [];
+
+before(async () => {
+  stack = await startStack({ connectors: 14 });
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript(() => {
+    // a test hook: hide/show this tab as the Page Visibility API would
+    let state = 'visible';
+    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => state });
+    Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => state === 'hidden' });
+    window.__kcSetVisibility = (s) => { state = s; document.dispatchEvent(new Event('visibilitychange')); };
+  });
+  names = (await runningConnectors(stack)).slice(0, TABS);
+  assert.equal(names.length, TABS, 'ten running connectors');
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (stack) await stack.stop();
+});
+
+async function openTab(url) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const s = `${m.text()} @ ${m.location() && m.location().url}`;
+    if (!OPTIONAL_404.some((re) => re.test(s))) errors.push(s);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+async function gauges() {
+  const r = await fetch(`${stack.base}/metrics`);
+  const text = await r.text();
+  const g = (n) => Number((new RegExp(`^${n} (\\d+)$`, 'm').exec(text) || [])[1]);
+  return { connections: g('kconnect_stream_connections'), subscribers: g('kconnect_stream_subscribers') };
+}
+
+const perConnector = async () => (await json(`${stack.control}/counters`)).body.connect.connectors;
+const updated = (page) => page.evaluate(() => document.querySelector('[data-testid=metrics-card]')?.dataset.updated || '');
+const modeText = (page) => page.evaluate(() => document.querySelector('[data-testid=metrics-mode]')?.textContent || '');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The page shows live numbers that move: "Live", and two new samples. */
+async function assertLive(page, what) {
+  await waitFor(async () => (await modeText(page)) === 'Live', { timeout: 15000, what: `${what} live` });
+  const seen = new Set([await updated(page)]);
+  await waitFor(async () => { seen.add(await updated(page)); return seen.size >= 3; }, { timeout: 15000, interval: 100, what: `${what}: numbers moving` });
+}
+
+test('ten tabs on ten connectors: all live through ONE stream connection', async () => {
+  for (const name of names) pages.push(await openTab(stack.base + connectorPath(name, 'metrics')));
+  assert.equal(pages.length, TABS, 'the seventh tab and after load too');
+  for (let i = 0; i < TABS; i++) await assertLive(pages[i], names[i]);
+  for (let i = 0; i < TABS; i++) {
+    const rps = await pages[i].evaluate(() => document.querySelector('[data-metric=recordsPerSecond] .mbox-value')?.dataset.value);
+    assert.ok(Number.isFinite(Number(rps)), `${names[i]}: records/s is a number`);
+  }
+  const g = await gauges();
+  assert.equal(g.connections, 1, 'one stream connection for the whole browser');
+  assert.equal(g.subscribers, TABS, 'carrying the ten connectors');
+  await shot(pages[TABS - 1], '60-tab-10-live');
+});
+
+test('closing five tabs stops collecting their connectors within two TTLs', async () => {
+  const closed = names.slice(0, 5);
+  const open = names.slice(5);
+  for (const p of pages.splice(0, 5)) await p.close();
+  await sleep(2 * TTL_MS);
+  const a = await perConnector();
+  await sleep(3 * TTL_MS);
+  const b = await perConnector();
+  for (const n of closed) assert.equal(b[n] || 0, a[n] || 0, `${n} is no longer collected`);
+  for (const n of open) assert.ok((b[n] || 0) >= (a[n] || 0) + 2, `${n} is still collected (${a[n]} → ${b[n]})`);
+  const g = await gauges();
+  assert.deepEqual(g, { connections: 1, subscribers: 5 });
+  for (let i = 0; i < pages.length; i++) await assertLive(pages[i], open[i]);
+});
+
+test('a hidden tab stops watching; shown again, numbers and chart are back within a second', async () => {
+  const page = pages[0];
+  const name = names[5];
+  await page.waitForSelector('[data-testid=metrics-charts][data-samples]');
+  await page.evaluate(() => window.__kcSetVisibility('hidden'));
+  await waitFor(async () => (await modeText(page)).startsWith('Paused'), { timeout: 3 * TTL_MS, what: 'the card paused' });
+  await sleep(TTL_MS);
+  const a = await perConnector();
+  await sleep(3 * TTL_MS);
+  const b = await perConnector();
+  assert.equal(b[name] || 0, a[name] || 0, `${name} is not collected for a hidden tab`);
+  assert.ok((b[names[6]] || 0) > (a[names[6]] || 0), 'the shown tabs still are');
+  assert.equal((await gauges()).subscribers, 4);
+
+  const before = { updated: await updated(page), last: Number(await page.getAttribute('[data-testid=metrics-charts]', 'data-last')) };
+  const shownAt = Date.now();
+  await page.evaluate(() => window.__kcSetVisibility('visible'));
+  await waitFor(async () => (await updated(page)) > before.updated, { timeout: 1000, interval: 50, what: 'numbers back within a second' });
+  await waitFor(async () => Number(await page.getAttribute('[data-testid=metrics-charts]', 'data-last')) > before.last,
+    { timeout: Math.max(0, 1000 - (Date.now() - shownAt)) + 50, interval: 50, what: 'the chart back within a second' });
+  await assertLive(page, name);
+  assert.equal((await gauges()).subscribers, 5);
+  assert.equal((await gauges()).connections, 1);
+});
+
+test('the connector list does not poll while hidden and refreshes at once when shown', async () => {
+  const page = pages[1];
+  await page.goto(`${stack.base}/clusters/default/connectors`);
+  await page.waitForSelector('.grid-row');
+  const calls = [];
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname === '/api/default/metrics') calls.push(Date.now()); });
+  await page.evaluate(() => window.__kcSetVisibility('hidden'));
+  await sleep(7000); // beyond the 5 s refresh
+  assert.equal(calls.length, 0, 'no refresh while hidden');
+  const shownAt = Date.now();
+  await page.evaluate(() => window.__kcSetVisibility('visible'));
+  await waitFor(() => calls.length >= 1, { timeout: 1000, interval: 50, what: 'a refresh at once' });
+  assert.ok(calls[0] - shownAt < 1000);
+});
+
+test('no console errors', () => {
+  assert.deepEqual(errors, []);
+});
