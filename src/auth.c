@@ -479,16 +479,28 @@ static void identity_reset(struct kc_identity *id)
     id->source = "none";
 }
 
-/* A forwarded user name is printable text without quotes or controls, short enough to keep. */
-static int plausible_user(const char *u)
+/* A forwarded user name, without surrounding blanks, is printable UTF-8 text short enough to
+ * keep: copied into out (KC_IDENTITY_USER_MAX). 0 when it is not. */
+static int take_user(const char *u, char *out)
 {
-    size_t n = u ? strlen(u) : 0;
+    if (!u)
+        return 0;
+    while (*u == ' ' || *u == '\t')
+        u++;
+    size_t n = strlen(u);
+    while (n > 0 && (u[n - 1] == ' ' || u[n - 1] == '\t'))
+        n--;
     if (n == 0 || n >= KC_IDENTITY_USER_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)u[i] < 0x20 || u[i] == 0x7f)
             return 0;
-    return 1;
+    memcpy(out, u, n);
+    out[n] = '\0';
+    /* Bytes that are not UTF-8 could not be written to the JSON of whoami and the trail. */
+    json_t *probe = json_string(out);
+    json_decref(probe);
+    return probe != NULL;
 }
 
 static int list_has(const char *list, const char *name)
@@ -567,8 +579,7 @@ enum kc_auth_result kc_auth_identify(const struct kc_auth_cfg *a, const char *en
         }
     }
     /* A proxy in front may pass its own Authorization on; its forwarded user still counts. */
-    if (a && in->user && trusted_peer(a, in->peer) && plausible_user(in->user)) {
-        snprintf(out->user, sizeof out->user, "%s", in->user);
+    if (a && in->user && trusted_peer(a, in->peer) && take_user(in->user, out->user)) {
         out->source = "proxy";
         for (size_t i = 0; in->groups && i < a->group_count; i++) {
             if (list_has(in->groups, a->groups[i].name)) {

@@ -555,9 +555,18 @@ static json_t *begin_audit(struct kc_gateway *gw, evhtp_request_t *req,
         p->nseg >= 2 && strcmp(route->pattern[0], "connectors") == 0 ? p->seg[1] : NULL;
     const char *path = req->uri && req->uri->path && req->uri->path->full ? req->uri->path->full
                                                                           : "";
-    return kc_audit_begin(p->who, kc_role_name(kc_identity_role(p->who, p->cluster->cfg->name)),
-                          peer, p->cluster->cfg->name, route->method, route->label, path,
-                          connector);
+    json_t *rec = kc_audit_begin(p->who,
+                                 kc_role_name(kc_identity_role(p->who, p->cluster->cfg->name)),
+                                 peer, p->cluster->cfg->name, route->method, route->label, path,
+                                 connector);
+    /* A create names its connector in the body: even a refused one says which (the name only). */
+    size_t len = evbuffer_get_length(req->buffer_in);
+    if (rec && route->restore == RESTORE_CREATE_BODY && len) {
+        json_t *body = json_loadb((const char *)evbuffer_pullup(req->buffer_in, -1), len, 0, NULL);
+        kc_audit_set_connector(rec, json_string_value(json_object_get(body, "name")));
+        json_decref(body);
+    }
+    return rec;
 }
 
 void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct kc_api_path *p)
@@ -617,8 +626,6 @@ void kc_handle_proxy(struct kc_gateway *gw, evhtp_request_t *req, const struct k
         op_free(op);
         return;
     }
-    if (route->restore == RESTORE_CREATE_BODY)
-        kc_audit_set_connector(op->audit, json_string_value(json_object_get(op->body, "name")));
     json_t *cfg = body_config(op);
     if (route->restore != RESTORE_NONE && json_is_object(cfg) && has_masked_value(cfg)) {
         const char *name = connector_name_for_restore(op, p);

@@ -247,6 +247,11 @@ static void test_identify(void **state)
         {NULL, NULL, "t", "kafka", "kafka-opsx,xkafka-ops", NULL, KC_AUTH_OK, "kafka", "proxy",
          "none", "none"},
         {NULL, NULL, "t", "", "kafka-admins", NULL, KC_AUTH_MISSING, NULL, NULL, NULL, NULL},
+        {NULL, NULL, "t", "  ", "kafka-admins", NULL, KC_AUTH_MISSING, NULL, NULL, NULL, NULL},
+        {NULL, NULL, "t", " alice ", "kafka-ops", NULL, KC_AUTH_OK, "alice", "proxy", "operator",
+         "viewer"},
+        {NULL, NULL, "t", "b\xff" "d", "kafka-admins", NULL, KC_AUTH_MISSING, NULL, NULL, NULL,
+         NULL},
         {NULL, NULL, "t", "eve\x01", "kafka-admins", NULL, KC_AUTH_MISSING, NULL, NULL, NULL,
          NULL},
         /* a token that matches wins over a forwarded user; one that does not is the proxy's */
