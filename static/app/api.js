@@ -45,12 +45,16 @@ export async function request(method, path, body, { signal, headers, timeout = D
 // stream, which cannot carry headers).
 const TOKEN_KEY = 'kc-api-token';
 export const apiToken = () => { try { return localStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; } };
-function askForToken(wrong) {
-  const t = window.prompt(wrong ? 'The API token was refused. API token:' : 'This gateway requires an API token:');
+export function askForToken(wrong, proxyToo = false) {
+  const t = window.prompt(wrong ? 'The API token was refused. API token:'
+    : proxyToo ? 'This gateway requires an API token (or sign in through your proxy):' : 'This gateway requires an API token:');
   if (!t) return false;
   try { localStorage.setItem(TOKEN_KEY, t.trim()); } catch { return false; }
   return true;
 }
+// How this gateway signs people in, from a 401's X-Sign-In ("token", "proxy", "token, proxy");
+// the page sets onUnauthorized to show a sign-in message when no token was given.
+export const signIn = { how: null, onUnauthorized: null };
 
 async function send(method, path, body, headers, signal, retried = false) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, signal };
@@ -72,8 +76,17 @@ async function send(method, path, body, headers, signal, retried = false) {
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
-  if (res.status === 401 && data && data.error === 'unauthorized' && !retried && askForToken(!!token))
-    return send(method, path, body, headers, signal, true);
+  if (res.status === 401 && data && data.error === 'unauthorized') {
+    const how = res.headers.get('X-Sign-In') || 'token';
+    signIn.how = how;
+    // a token can help: one typed for a parallel request meanwhile is tried first, else ask
+    // once per request; behind a proxy only, say where to sign in
+    if (!retried && how.includes('token') && apiToken() && apiToken() !== token)
+      return send(method, path, body, headers, signal, true);
+    if (!retried && how.includes('token') && askForToken(!!token, how.includes('proxy')))
+      return send(method, path, body, headers, signal, true);
+    if (signIn.onUnauthorized) signIn.onUnauthorized(how, data.message);
+  }
   if (!res.ok) throw new ApiError(res.status, data, text.slice(0, 500), path);
   return data;
 }
@@ -117,5 +130,13 @@ export function cluster(name) {
 }
 
 export const settings = () => get('/api/settings');
+export const whoami = () => get('/api/whoami');
+/** The audit trail: q holds since, user, connector, limit (empty ones are left out). */
+export function audit(q = {}) {
+  // percent-encoded, never '+': the gateway decodes the values as path segments
+  const s = Object.entries(q).filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${k}=${seg(String(v))}`).join('&');
+  return get('/api/audit' + (s ? `?${s}` : ''));
+}
 export const clusters = () => get('/api/clusters');
 export const health = () => get('/api/gateway/health');

@@ -14,11 +14,14 @@ import { healthPage } from './pages/health.js';
 import { clustersPage } from './pages/clusters.js';
 import { settingsPage } from './pages/settings.js';
 import { notFoundPage } from './pages/notfound.js';
+import { auditPage } from './pages/audit.js';
 
 const app = {
   settings: { version: '', readOnly: false, metricsCacheTtlMs: 5000 },
   clusters: [],
   cluster: null,
+  me: null, // GET /api/whoami: who this is and the role on every cluster
+  may,
   navigate,
   refreshClusters,
   href: (...parts) => '/' + parts.map((p) => encodeURIComponent(p)).join('/'),
@@ -36,7 +39,23 @@ const ROUTES = [
   [/^\/clusters\/([^/]+)\/plugins\/?$/, pluginsPage],
   [/^\/gateway\/?$/, healthPage],
   [/^\/settings\/?$/, settingsPage],
+  [/^\/audit\/?$/, auditPage],
 ];
+
+const RANK = { none: 0, viewer: 1, operator: 2, admin: 3 };
+
+/** null when the caller's role allows the route `label` on `cluster`; else why not (the
+ * tooltip of a disabled action). The gateway decides anyway: this only explains. */
+function may(label, cluster = app.cluster) {
+  const me = app.me;
+  const r = me && me.routes && me.routes[label];
+  if (!r) return null;
+  const roles = me.roles || {};
+  const have = r.perCluster ? (roles[cluster] || 'none')
+    : Object.values(roles).reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'none');
+  if (RANK[have] >= RANK[r.role]) return null;
+  return `Role ${have} may not ${r.what}${r.perCluster ? ` on cluster ${cluster}` : ''} (needs ${r.role})`;
+}
 
 let life = null;
 const pageEl = document.getElementById('page');
@@ -110,14 +129,45 @@ function renderTopbar(path) {
     h('nav.mainnav', { 'aria-label': 'Main' },
       NAV.map(([k, label, ic]) => h('a', { href: app.href('clusters', c, k), class: active === k ? 'active' : '', 'aria-current': active === k ? 'page' : null }, icon(ic, 15), label)),
       h('a', { href: '/gateway', class: active === 'gateway' ? 'active' : '' }, icon('heart', 15), 'Health'),
-      h('a', { href: '/settings', class: active === 'settings' ? 'active' : '' }, icon('gear', 15), 'Settings')),
+      h('a', { href: '/settings', class: active === 'settings' ? 'active' : '' }, icon('gear', 15), 'Settings'),
+      app.me && app.me.admin ? h('a', { href: '/audit', class: active === 'audit' ? 'active' : '', 'data-testid': 'nav-audit' }, icon('clock', 15), 'Audit') : null),
     h('div.spacer'),
+    whoBadge(c),
     app.settings.readOnly ? h('span.badge.badge-warn', { title: 'The gateway refuses every change (KC_READ_ONLY)' }, icon('lock', 12), ' read-only') : null,
     h('span.version', app.settings.version ? 'v' + app.settings.version : ''),
     themeButton());
 }
 
+/** Who you are and your role on the current cluster; every cluster's role in the tooltip. */
+function whoBadge(cluster) {
+  const me = app.me;
+  if (!me || !me.authConfigured) return null;
+  const role = (me.roles || {})[cluster] || 'none';
+  const all = Object.entries(me.roles || {}).map(([c, r]) => `${c}: ${r}`).join(', ');
+  return h('span.whoami', { 'data-testid': 'whoami', 'data-role': role,
+    title: `Signed in as ${me.user} (${me.auth}${me.groups && me.groups.length ? `, groups ${me.groups.join(', ')}` : ''}). Roles — ${all}` },
+  icon('lock', 12), h('strong', me.user), ` · ${role}`);
+}
+
+// A 401: say how to sign in, instead of pages that fail one by one.
+let signedOut = false;
+function showSignIn(how, message) {
+  signedOut = true;
+  const el = document.getElementById('banner');
+  const token = how.includes('token');
+  const proxy = how.includes('proxy');
+  replace(el, h('div.banner.banner-bad', { role: 'alert', 'data-testid': 'signin-banner' }, icon('lock', 16),
+    h('span', h('strong', 'Not signed in. '),
+      proxy ? 'Sign in through your proxy (this gateway accepts identities only from its trusted proxies)' : '',
+      proxy && token ? ', or ' : '',
+      token ? (proxy ? 'use an API token' : 'This gateway needs an API token') : '',
+      message && /not valid/.test(message) ? ` — ${message}` : '', '. '),
+    token ? h('button.btn.small', { type: 'button', 'data-action': 'enter-token', onClick: () => { if (api.askForToken(false, proxy)) location.reload(); } }, 'Enter token') : null,
+    proxy ? h('button.btn.small', { type: 'button', onClick: () => location.reload() }, 'Reload') : null));
+}
+
 function renderBanner() {
+  if (signedOut) return; // the sign-in message stays until a reload
   const el = document.getElementById('banner');
   const cur = app.clusters.find((c) => c.name === app.cluster);
   if (cur && cur.reachable === false) {
@@ -166,9 +216,11 @@ document.addEventListener('keydown', (e) => {
 
 async function boot() {
   applyTheme();
-  const [s] = await Promise.allSettled([api.settings(), refreshClusters()]);
+  api.signIn.onUnauthorized = showSignIn;
+  const [s, , me] = await Promise.allSettled([api.settings(), refreshClusters(), api.whoami()]);
+  if (me.status === 'fulfilled') app.me = me.value;
   if (s.status === 'fulfilled' && s.value) Object.assign(app.settings, s.value);
-  else replace(document.getElementById('banner'), callout('warn', 'Gateway settings unavailable', ' — ', s.reason ? String(s.reason.message) : ''));
+  else if (!(s.reason && s.reason.status === 401)) replace(document.getElementById('banner'), callout('warn', 'Gateway settings unavailable', ' — ', s.reason ? String(s.reason.message) : ''));
   setInterval(refreshClusters, 15000);
   route();
 }

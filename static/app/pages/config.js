@@ -5,7 +5,7 @@ import { icon } from '../icons.js';
 import { button, section, errorBox, toast, errorText, dialog, loading, callout, setBusy } from '../ui.js';
 import { MASK, partlyMasked, fieldsForm, transformsEditor, smtTypeOptions, validationErrors, configDiff, diffView } from '../configform.js';
 
-export function configTab({ api, name, conn, ro, reload, life }) {
+export function configTab({ api, name, conn, ro, gate, reload, life }) {
   const el = h('div', loading());
   let original = null; // as read from the gateway (secrets masked)
   let draft = null;
@@ -37,8 +37,8 @@ export function configTab({ api, name, conn, ro, reload, life }) {
   function viewMode() {
     const keys = Object.keys(original).sort();
     return section(h('span', 'Configuration', h('span.spacer'),
-      ro ? null : button('Edit', { icon: 'edit', kind: 'small', attrs: { 'data-action': 'edit-config' }, onClick: () => enter('form') }),
-      ro ? null : button('Edit JSON', { kind: 'small', attrs: { 'data-action': 'edit-json' }, onClick: () => enter('json') })),
+      ro ? null : button('Edit', { icon: 'edit', kind: 'small', ...gate('connector_config_put', false), attrs: { 'data-action': 'edit-config' }, onClick: () => enter('form') }),
+      ro ? null : button('Edit JSON', { kind: 'small', ...gate('connector_config_put', false), attrs: { 'data-action': 'edit-json' }, onClick: () => enter('json') })),
     h('table.tbl', { 'data-testid': 'config-view' }, h('thead', h('tr', h('th', 'Key'), h('th', 'Value'))),
       h('tbody', keys.map((k) => h('tr', { 'data-key': k }, h('td.mono.wrap', { style: { width: '34%' } }, k),
         h('td.mono.wrap', original[k] === MASK ? h('span.masked', { title: 'Secret: masked by the gateway' }, icon('lock', 12), 'hidden') : original[k]))))));

@@ -49,7 +49,8 @@ export function createPage(ctx) {
   const formEl = h('div');
   replace(el, h('div.crumbs', h('a', { href: app.href('clusters', cl, 'connectors') }, 'Connectors'), ' / new'),
     pageHead('New connector', h('span', 'Cluster ', h('strong', cl))),
-    app.settings.readOnly ? callout('warn', 'Read-only gateway', ' — creating connectors is disabled (KC_READ_ONLY).') : null,
+    app.settings.readOnly ? callout('warn', 'Read-only gateway', ' — creating connectors is disabled (KC_READ_ONLY).')
+      : app.may('connector_create', cl) ? callout('warn', 'Not allowed', ' — ', app.may('connector_create', cl), '.') : null,
     pickerEl, formEl);
   pickerEl.appendChild(loading('Loading plugins…'));
 
@@ -122,7 +123,7 @@ export function createPage(ctx) {
       body),
       h('div.row', { style: { marginTop: '12px' } },
         button('Validate', { icon: 'check', attrs: { 'data-action': 'validate' }, onClick: async (e) => { const b = e.currentTarget; setBusy(b, true); const r = await validate(); setBusy(b, false); paintForm(); if (r) toast(r.error_count ? `${r.error_count} validation error(s)` : 'Configuration is valid', r.error_count ? 'warn' : 'ok'); } }),
-        button('Create connector', { icon: 'plus', kind: 'primary', disabled: app.settings.readOnly, attrs: { 'data-action': 'create' }, onClick: create })));
+        button('Create connector', { icon: 'plus', kind: 'primary', disabled: app.settings.readOnly || !!app.may('connector_create', cl), title: app.may('connector_create', cl) || undefined, attrs: { 'data-action': 'create' }, onClick: create })));
     nameInput.id = 'new-name';
   }
 

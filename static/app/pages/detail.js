@@ -20,6 +20,9 @@ export function detailPage(ctx) {
   const tab = TABS.some(([k]) => k === tabParam) ? tabParam : 'overview';
   if (tabParam !== tab) history.replaceState(null, '', app.href('clusters', cl, 'connectors', name, tab));
   const ro = app.settings.readOnly;
+  // an action the caller's role may not do stays visible, disabled, with the reason as tooltip
+  const why = (label) => app.may(label, cl);
+  const gate = (label, disabled, title) => ({ disabled: disabled || !!why(label), title: why(label) || title });
   const conn = { name, status: null, info: null, topics: null };
   const headEl = h('div');
   const alertEl = h('div', { 'data-testid': 'alert-banner-host' });
@@ -91,7 +94,7 @@ export function detailPage(ctx) {
         h('p', 'There is no connector named ', h('code', name), ' in cluster ', h('strong', cl), '. It may have been deleted or renamed.'),
         h('p.hint', errorText(e)),
         h('p', h('a.btn', { href: app.href('clusters', cl, 'connectors') }, 'Back to connectors'),
-          ro ? null : [' ', h('a.btn', { href: app.href('clusters', cl, 'create') }, icon('plus', 14), 'Create a connector')])));
+          ro || why('connector_create') ? null : [' ', h('a.btn', { href: app.href('clusters', cl, 'create') }, icon('plus', 14), 'Create a connector')])));
     life.dispose();
   }
 
@@ -115,14 +118,14 @@ export function detailPage(ctx) {
     const cls = conn.info && conn.info.config ? conn.info.config['connector.class'] : '';
     const nFailed = failedTasks().length;
     const actions = ro ? [] : [
-      button('Pause', { icon: 'pause', disabled: s !== 'RUNNING', attrs: { 'data-action': 'pause' }, onClick: (e) => act(e.currentTarget, 'Pause', () => api.pause(name)) }),
-      button('Resume', { icon: 'play', disabled: !(s === 'PAUSED' || s === 'STOPPED'), attrs: { 'data-action': 'resume' }, onClick: (e) => act(e.currentTarget, 'Resume', () => api.resume(name)) }),
-      button('Stop', { icon: 'stop', disabled: s === 'STOPPED', title: 'Stop the connector and its tasks (Kafka 3.5+); required to edit offsets', attrs: { 'data-action': 'stop' },
+      button('Pause', { icon: 'pause', ...gate('connector_pause', s !== 'RUNNING'), attrs: { 'data-action': 'pause' }, onClick: (e) => act(e.currentTarget, 'Pause', () => api.pause(name)) }),
+      button('Resume', { icon: 'play', ...gate('connector_resume', !(s === 'PAUSED' || s === 'STOPPED')), attrs: { 'data-action': 'resume' }, onClick: (e) => act(e.currentTarget, 'Resume', () => api.resume(name)) }),
+      button('Stop', { icon: 'stop', ...gate('connector_stop', s === 'STOPPED', 'Stop the connector and its tasks (Kafka 3.5+); required to edit offsets'), attrs: { 'data-action': 'stop' },
         onClick: async (e) => { const b = e.currentTarget; if (await confirm({ title: `Stop ${name}?`, message: 'The connector and all its tasks shut down until resumed. Its configuration is kept.', confirmLabel: 'Stop' })) act(b, 'Stop', () => api.stop(name)); } }),
       h('span.btn-group',
-        button('Restart', { icon: 'restart', title: 'Restart the connector and all its tasks', attrs: { 'data-action': 'restart' }, onClick: (e) => act(e.currentTarget, 'Restart', () => api.restart(name, true, false)) }),
-        button(`Restart failed${nFailed ? ` (${nFailed})` : ''}`, { disabled: !nFailed && s !== 'FAILED', title: 'Restart only the failed instances', attrs: { 'data-action': 'restart-failed' }, onClick: (e) => act(e.currentTarget, 'Restart failed', () => api.restart(name, true, true)) })),
-      button('Delete', { icon: 'trash', kind: 'danger', attrs: { 'data-action': 'delete' }, onClick: async (e) => {
+        button('Restart', { icon: 'restart', ...gate('connector_restart', false, 'Restart the connector and all its tasks'), attrs: { 'data-action': 'restart' }, onClick: (e) => act(e.currentTarget, 'Restart', () => api.restart(name, true, false)) }),
+        button(`Restart failed${nFailed ? ` (${nFailed})` : ''}`, { ...gate('connector_restart', !nFailed && s !== 'FAILED', 'Restart only the failed instances'), attrs: { 'data-action': 'restart-failed' }, onClick: (e) => act(e.currentTarget, 'Restart failed', () => api.restart(name, true, true)) })),
+      button('Delete', { icon: 'trash', kind: 'danger', ...gate('connector_delete', false), attrs: { 'data-action': 'delete' }, onClick: async (e) => {
         const b = e.currentTarget;
         if (await confirm({ title: `Delete ${name}?`, message: `The connector and its configuration are removed from cluster “${cl}”. This cannot be undone.`, confirmLabel: 'Delete', danger: true })) {
           act(b, 'Delete', () => api.remove(name), () => app.navigate(app.href('clusters', cl, 'connectors')));
@@ -143,7 +146,7 @@ export function detailPage(ctx) {
   function buildBody() {
     bodyBuilt = true;
     tabRefresh = null;
-    const sub = { app, life, api, cl, name, conn, ro, reload: () => ar.run(), setRefresh: (fn) => { tabRefresh = fn; } };
+    const sub = { app, life, api, cl, name, conn, ro, why, gate, reload: () => ar.run(), setRefresh: (fn) => { tabRefresh = fn; } };
     if (tab === 'overview') { replace(body, overview(sub)); tabRefresh = () => replace(body, overview(sub)); }
     else if (tab === 'tasks') { const t = tasksTab(sub); replace(body, t.el); tabRefresh = t.refresh; }
     else if (tab === 'config') replace(body, configTab(sub));
@@ -186,7 +189,7 @@ function overview({ app, cl, name, conn }) {
       h('a', { href: app.href('clusters', cl, 'connectors', name, 'metrics') }, 'Metrics'))));
 }
 
-function tasksTab({ app, api, cl, name, conn, ro }) {
+function tasksTab({ app, api, cl, name, conn, ro, gate }) {
   const el = h('div');
   let taskConfigs = null;
   api.tasks(name).then((t) => { taskConfigs = t; refresh(); }).catch(() => { taskConfigs = []; });
@@ -200,7 +203,7 @@ function tasksTab({ app, api, cl, name, conn, ro }) {
           h('td.nowrap', '#' + t.id), h('td', badge(t.state)), h('td', workerLink(app, cl, t.worker_id)),
           h('td', { style: { width: '60%' } }, t.trace ? traceBlock(t.trace) : null,
             tc ? h('details', h('summary.hint', 'Task configuration'), h('pre', JSON.stringify(tc.config, null, 2))) : null),
-          h('td', ro ? null : button('Restart', { icon: 'restart', kind: 'small', attrs: { 'data-action': 'restart-task' }, onClick: async (e) => {
+          h('td', ro ? null : button('Restart', { icon: 'restart', kind: 'small', ...gate('task_restart', false), attrs: { 'data-action': 'restart-task' }, onClick: async (e) => {
             const b = e.currentTarget; setBusy(b, true);
             try { await api.restartTask(name, t.id); toast(`Task #${t.id} restart requested`); } catch (err) { toast(`Task restart failed — ${errorText(err)}`, 'bad'); }
             setBusy(b, false);
@@ -211,7 +214,7 @@ function tasksTab({ app, api, cl, name, conn, ro }) {
   return { el, refresh };
 }
 
-function offsetsTab({ api, name, conn, ro, life, setRefresh }) {
+function offsetsTab({ api, name, conn, ro, life, setRefresh, gate }) {
   const el = h('div', loading());
   const isStopped = () => !!(conn.status && conn.status.connector && conn.status.connector.state === 'STOPPED');
   let shownStopped = null;
@@ -237,14 +240,14 @@ function offsetsTab({ api, name, conn, ro, life, setRefresh }) {
         h('p.hint', 'Edit the JSON and apply to alter (PATCH); reset deletes every committed offset. Both need the connector STOPPED.'),
         editor,
         h('div.row', { style: { marginTop: '8px' } },
-          button('Apply changes', { icon: 'check', kind: 'primary', disabled: !stopped, attrs: { 'data-action': 'alter-offsets' }, onClick: async (e) => {
+          button('Apply changes', { icon: 'check', kind: 'primary', ...gate('connector_offsets_alter', !stopped), attrs: { 'data-action': 'alter-offsets' }, onClick: async (e) => {
             let body;
             try { body = JSON.parse(editor.value); } catch (err) { toast('Invalid JSON: ' + err.message, 'bad'); return; }
             const b = e.currentTarget; setBusy(b, true);
             try { const r = await api.alterOffsets(name, body); toast((r && r.message) || 'Offsets altered'); load(); } catch (err) { toast(errorText(err), 'bad'); }
             setBusy(b, false);
           } }),
-          button('Reset all offsets', { icon: 'trash', kind: 'danger', disabled: !stopped, attrs: { 'data-action': 'reset-offsets' }, onClick: async (e) => {
+          button('Reset all offsets', { icon: 'trash', kind: 'danger', ...gate('connector_offsets_reset', !stopped), attrs: { 'data-action': 'reset-offsets' }, onClick: async (e) => {
             const b = e.currentTarget;
             if (!await confirm({ title: `Reset offsets of ${name}?`, message: 'Every committed offset of this connector is deleted; on resume it starts from scratch (per its configuration).', confirmLabel: 'Reset offsets', danger: true })) return;
             setBusy(b, true);

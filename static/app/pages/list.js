@@ -47,6 +47,8 @@ export function listPage(ctx) {
   const { app, life, el, api } = ctx;
   const cl = ctx.params[0];
   const ro = app.settings.readOnly;
+  // actions the caller's role may not do stay visible, disabled, with the reason as tooltip
+  const why = (label) => app.may(label, cl);
   const q = ctx.query;
   const view = {
     q: q.get('q') || '',
@@ -98,7 +100,8 @@ export function listPage(ctx) {
   replace(el,
     pageHead('Connectors', h('span', 'Cluster ', h('strong', cl)), [
       ar.el,
-      ro ? null : h('a.btn.primary', { href: app.href('clusters', cl, 'create'), 'data-testid': 'new-connector' }, icon('plus', 15), 'New connector'),
+      ro ? null : why('connector_create') ? button('New connector', { icon: 'plus', kind: 'primary', disabled: true, title: why('connector_create'), attrs: { 'data-testid': 'new-connector' } })
+        : h('a.btn.primary', { href: app.href('clusters', cl, 'create'), 'data-testid': 'new-connector' }, icon('plus', 15), 'New connector'),
     ]),
     tiles, notes,
     h('div.toolbar', h('label.search', icon('search', 14), search), typeSel, chips, h('span.spacer'), h('span.hint', 'Press ', h('kbd', '/'), ' to filter')),
@@ -236,10 +239,10 @@ export function listPage(ctx) {
     for (const n of [...selected]) if (!names.has(n)) selected.delete(n);
     bulkbar.hidden = ro || selected.size === 0;
     replace(bulkbar, h('strong', `${num(selected.size, 0)} selected`),
-      button('Pause', { icon: 'pause', kind: 'small', onClick: () => bulk('pause') }),
-      button('Resume', { icon: 'play', kind: 'small', onClick: () => bulk('resume') }),
-      button('Restart failed', { icon: 'restart', kind: 'small', onClick: () => bulk('restartFailed') }),
-      button('Delete', { icon: 'trash', kind: 'small danger', onClick: () => bulk('delete') }),
+      button('Pause', { icon: 'pause', kind: 'small', disabled: !!why('connector_pause'), title: why('connector_pause'), onClick: () => bulk('pause') }),
+      button('Resume', { icon: 'play', kind: 'small', disabled: !!why('connector_resume'), title: why('connector_resume'), onClick: () => bulk('resume') }),
+      button('Restart failed', { icon: 'restart', kind: 'small', disabled: !!why('connector_restart'), title: why('connector_restart'), onClick: () => bulk('restartFailed') }),
+      button('Delete', { icon: 'trash', kind: 'small danger', disabled: !!why('connector_delete'), title: why('connector_delete'), onClick: () => bulk('delete') }),
       h('span.spacer'),
       button('Clear selection', { kind: 'small', onClick: () => { selected.clear(); paintBulk(); paintRows(); paintHead(); paintFoot(); } }));
     paintFoot();
