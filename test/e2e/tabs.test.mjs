@@ -3,7 +3,9 @@
 // stream per tab would leave the seventh tab waiting for ever); closed tabs' connectors stop
 // being collected within two TTLs; a hidden tab's connector stops being collected and, shown
 // again, its numbers and chart are back within a second; the list page does not poll while
-// hidden. Collection is read from connect-sim's per-connector request counters.
+// hidden; without SharedWorker a leader tab holds the one stream (and hands it over when it
+// closes), without BroadcastChannel either the page polls. Collection is read from
+// connect-sim's per-connector request counters.
 //
 // Headless Chromium reports every page as visible (microsoft/playwright#2286: no API hides a
 // page), so "hiding" a tab here sets document.visibilityState and fires visibilitychange —
@@ -137,6 +139,36 @@ test('the connector list does not poll while hidden and refreshes at once when s
   await page.evaluate(() => window.__kcSetVisibility('visible'));
   await waitFor(() => calls.length >= 1, { timeout: 1000, interval: 50, what: 'a refresh at once' });
   assert.ok(calls[0] - shownAt < 1000);
+});
+
+test('without SharedWorker: a leader tab holds the one stream for three tabs; without BroadcastChannel either: polling', async () => {
+  await Promise.all(pages.splice(0).map((p) => p.close()));
+  await waitFor(async () => (await gauges()).connections === 0, { timeout: 5000, what: 'the first browser\'s stream closed' });
+  const ctx = await browser.newContext();
+  await ctx.addInitScript(() => { delete window.SharedWorker; });
+  const tabs = [];
+  for (const name of names.slice(0, 3)) {
+    const p = await ctx.newPage();
+    p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    await p.goto(stack.base + connectorPath(name, 'metrics'));
+    tabs.push(p);
+  }
+  for (let i = 0; i < 3; i++) await assertLive(tabs[i], names[i]);
+  assert.equal(await tabs[0].evaluate(() => import('/app/live.js').then((m) => m.transportKind())), 'leader');
+  assert.deepEqual(await gauges(), { connections: 1, subscribers: 3 });
+  // the leader goes: another tab takes over the stream, the others stay live
+  await tabs.shift().close();
+  for (let i = 0; i < 2; i++) await assertLive(tabs[i], names[i + 1]);
+  await waitFor(async () => { const g = await gauges(); return g.connections === 1 && g.subscribers === 2; }, { timeout: 5000, what: 'one stream of two items' });
+  await ctx.close();
+
+  const old = await browser.newContext();
+  await old.addInitScript(() => { delete window.SharedWorker; delete window.BroadcastChannel; });
+  const p = await old.newPage();
+  await p.goto(stack.base + connectorPath(names[0], 'metrics'));
+  await waitFor(async () => (await modeText(p)).startsWith('Polling'), { timeout: 5000, what: 'polling' });
+  assert.equal((await gauges()).connections, 0, 'no stream per tab');
+  await old.close();
 });
 
 test('no console errors', () => {
