@@ -16,7 +16,9 @@ export function settingsPage(ctx) {
       h('label', 'Auto-refresh'), choice('ar', [['on', 'On'], ['off', 'Off']], localStorage.getItem('kc.autorefresh') === 'off' ? 'off' : 'on', (v) => localStorage.setItem('kc.autorefresh', v), 'Auto-refresh'))),
     section('Gateway', kv([
       ['Version', s.version || '—'], ['Read-only', s.readOnly ? 'yes — changes are refused (KC_READ_ONLY)' : 'no'],
-      ['Authentication', s.authRequired ? 'required' : 'none'], ['Metrics cache TTL', s.metricsCacheTtlMs != null ? `${num(s.metricsCacheTtlMs, 0)} ms` : '—'],
+      ['Authentication', s.authRequired ? 'required' : 'none'],
+      app.me ? ['Signed in as', `${app.me.user} (${app.me.auth}${app.me.groups && app.me.groups.length ? `; groups ${app.me.groups.join(', ')}` : ''})`] : null,
+      app.me ? ['Roles', h('span', { 'data-testid': 'my-roles' }, Object.entries(app.me.roles || {}).map(([c, r]) => `${c}: ${r}`).join(', ') || '—')] : null, ['Metrics cache TTL', s.metricsCacheTtlMs != null ? `${num(s.metricsCacheTtlMs, 0)} ms` : '—'],
       ['Clusters', app.clusters.map((c) => c.name).join(', ') || '—'],
     ])),
     section('Keyboard', kv([['/', 'Focus the filter of the current list'], ['Tab / Shift+Tab', 'Move between controls; Enter opens links, Space toggles checkboxes'], ['Esc', 'Close a dialog']])));
