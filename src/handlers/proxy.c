@@ -351,10 +351,12 @@ static void reply_upstream(struct proxy_op *op, evhtp_request_t *req,
         kc_reply_error(req, 502, "bad_gateway", "kafka connect answered a body this gateway "
                                                 "could not mask");
     } else if (status >= 200 && status < 300 && op->route->shape != SHAPE_NONE) {
-        if (kc_redact_connect_body(redact_shapes[op->route->shape], doc) < 0)
+        if (kc_redact_connect_body(redact_shapes[op->route->shape], doc) < 0) {
+            op_note(op, 502, "kafka connect answered a body too deep to mask");
             kc_reply_error(req, 502, "bad_gateway", "kafka connect answered a body too deep to mask");
-        else
+        } else {
             kc_reply_json(req, status, doc);
+        }
     } else if (scrubbed > 0) {
         kc_reply_json(req, status, doc);
     } else {
