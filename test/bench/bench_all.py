@@ -17,6 +17,9 @@ Parts (see test/bench/README.md for what each figure means and the fairness note
   3  cluster summary at 5,000 connectors: build time, size (plain, gzip), upstream requests
   4  memory: RSS idle, with 10,000 idle keep-alive connections, with 5,000 connectors' histories
   5  streams: 1,000 SSE subscribers on one connector: gateway CPU, collections per TTL
+  6  fleet (KC_REDIS_URL, redis-server on loopback; bench_fleet.py): Connect status calls, expand
+     lists and Jolokia POSTs per worker per TTL for 1, 2, 3, 5 replicas with and without Redis;
+     cache-hit req/s of one replica, fleet mode vs local mode (wrk, alternating rounds)
 
 Everything runs on 127.0.0.1 (connect-sim's Jolokia agents on 127.0.0.x), every loop is bounded
 in count and time, and every process started here is stopped in a finally block. Progress goes to
@@ -688,6 +691,16 @@ def part5(args):
 
 
 # ---------------------------------------------------------------------------------------------
+# part 6: fleet mode (test/bench/bench_fleet.py)
+
+
+def part6(args):
+    sys.path.insert(0, HERE)
+    import bench_fleet
+    bench_fleet.part6(args, sys.modules[__name__])
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def machine():
@@ -704,17 +717,21 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
-    ap.add_argument("--duration", type=int, default=10, help="wrk seconds per run (parts 1, 2)")
+    ap.add_argument("--duration", type=int, default=10,
+                    help="wrk seconds per run (parts 1, 2, 6)")
     # One wrk thread: the server under test needs one of the machine's two cores. With two
     # wrk threads on the other one, a server faster than wrk saturates that core and the two
     # threads time-slice each other, so p99 measures the scheduler's slice, not the server
     # (README, part 1). Raise it on a machine with cores to spare.
-    ap.add_argument("--wrk-threads", type=int, default=1, help="wrk -t in part 1 (default 1)")
-    ap.add_argument("--rounds", type=int, default=3, help="part 1 rounds per server (median)")
+    ap.add_argument("--wrk-threads", type=int, default=1,
+                    help="wrk -t in parts 1 and 6 (default 1)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="parts 1 and 6: rounds per server (median)")
     ap.add_argument("--no-pin", dest="pin", action="store_false",
-                    help="part 1: leave the server and wrk unpinned (default: CPU 0 / CPU 1)")
+                    help="parts 1 and 6: leave the server and wrk unpinned "
+                    "(default: CPU 0 / CPU 1)")
     ap.add_argument("--stream-duration", type=int, default=15, help="part 5 seconds")
-    ap.add_argument("--only", default="1,2,3,4,5", help="comma list of parts")
+    ap.add_argument("--only", default="1,2,3,4,5,6", help="comma list of parts")
     args = ap.parse_args()
     args.duration = max(1, min(args.duration, 120))
     args.stream_duration = max(1, min(args.stream_duration, 120))
@@ -727,10 +744,12 @@ def main():
             sys.exit("missing %s: build it first (see --help)" % kctest.binary(b))
     if 1 in parts and not os.access(NGINX, os.X_OK):
         sys.exit("part 1 needs %s (apt-get install nginx-light)" % NGINX)
+    if 6 in parts and not shutil.which("redis-server"):
+        sys.exit("part 6 needs redis-server (apt-get install redis-server)")
     nproc, model = machine()
     started = datetime.datetime.now().astimezone()
     load0 = open("/proc/loadavg").read().split()[:3]
-    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5}
+    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6}
     for p in parts:
         t0 = time.monotonic()
         try:
@@ -741,7 +760,7 @@ def main():
         log("part %d took %.0f s" % (p, time.monotonic() - t0))
     load1 = open("/proc/loadavg").read().split()[:3]
     print("Machine: %s cores (nproc), %s; %s; load average %s at start, %s at end; "
-          "gateway %s (LOG_LEVEL=warn), part 1: wrk -t%d --latency -d%ds, %d rounds, %s"
+          "gateway %s (LOG_LEVEL=warn), parts 1 and 6: wrk -t%d --latency -d%ds, %d rounds, %s"
           % (nproc, model, started.strftime("%Y-%m-%d %H:%M %Z"), " ".join(load0),
              " ".join(load1), os.path.relpath(kctest.BUILD_DIR, ROOT), args.wrk_threads,
              args.duration, args.rounds,
