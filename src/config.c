@@ -400,7 +400,7 @@ static int valid_cluster_name(const char *name)
     /* These path segments under /api/ are the gateway's own. */
     return strcmp(name, "clusters") != 0 && strcmp(name, "settings") != 0 &&
            strcmp(name, "gateway") != 0 && strcmp(name, "whoami") != 0 &&
-           strcmp(name, "audit") != 0;
+           strcmp(name, "audit") != 0 && strcmp(name, "stream") != 0;
 }
 
 static const struct {

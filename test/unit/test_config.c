@@ -127,6 +127,19 @@ static void test_file_with_clusters(void **state)
     assert_int_equal(kc_config_load(&cfg, 2, argv, err, sizeof err), -1);
     assert_non_null(strstr(err, "clusters[0].name"));
     kc_config_free(&cfg);
+
+    /* The gateway's own segments under /api/ cannot name a cluster. */
+    static const char *const reserved[] = {"clusters", "settings", "gateway", "whoami", "audit",
+                                           "stream"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        f = fopen(path, "w");
+        fprintf(f, "{\"clusters\":[{\"name\":\"%s\",\"connectUrl\":\"http://p\"}]}",
+                reserved[i]);
+        fclose(f);
+        assert_int_equal(kc_config_load(&cfg, 2, argv, err, sizeof err), -1);
+        assert_non_null(strstr(err, "clusters[0].name"));
+        kc_config_free(&cfg);
+    }
     unlink(path);
 }
 
