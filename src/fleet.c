@@ -304,16 +304,15 @@ struct kc_fleet_op *kc_fleet_acquire(struct kc_fleet *f, const char *key, int64_
         char lease[24], margin[24];
         snprintf(lease, sizeof lease, "%" PRId64, lease_ms);
         snprintf(margin, sizeof margin, "%" PRId64, margin_ms);
-        const char *argv[] = {"EVAL", acquire_lua, kalerts ? "4" : "3", kdoc, klease, kstate,
-                              kalerts ? kalerts : f->owner, f->owner, lease, margin};
-        const char **a = argv;
-        int argc = 10;
-        if (!kalerts) { /* no fourth key: the owner moves up */
-            argv[6] = f->owner, argv[7] = lease, argv[8] = margin;
-            argc = 9;
-        }
+        const char *argv[10];
+        int argc = 0;
+        argv[argc++] = "EVAL", argv[argc++] = acquire_lua, argv[argc++] = kalerts ? "4" : "3";
+        argv[argc++] = kdoc, argv[argc++] = klease, argv[argc++] = kstate;
+        if (kalerts)
+            argv[argc++] = kalerts;
+        argv[argc++] = f->owner, argv[argc++] = lease, argv[argc++] = margin;
         enum kc_redis_error why;
-        cmd = op->cmd = kc_redis_command(f->redis, argc, a, NULL, on_acquired, op, &why);
+        cmd = op->cmd = kc_redis_command(f->redis, argc, argv, NULL, on_acquired, op, &why);
     }
     if (!cmd) {
         free(op);
@@ -380,11 +379,6 @@ int kc_fleet_store(struct kc_fleet *f, const char *key, const struct kc_fleet_st
 
 /* ---- history ---- */
 
-static void on_history_added(enum kc_redis_error err, const redisReply *reply, void *arg)
-{
-    on_stored(err, reply, arg);
-}
-
 int kc_fleet_history_add(struct kc_fleet *f, const char *key, const char *sample, size_t len,
                          size_t max_samples, int64_t keep_ms)
 {
@@ -398,8 +392,8 @@ int kc_fleet_history_add(struct kc_fleet *f, const char *key, const char *sample
     size_t xlens[] = {4, strlen(k), 6, 1, strlen(max), 1, 1, len};
     const char *expire[] = {"PEXPIRE", k, keep};
     enum kc_redis_error why;
-    int rc = kc_redis_command(f->redis, 8, xadd, xlens, on_history_added, f, &why) &&
-                     kc_redis_command(f->redis, 3, expire, NULL, on_history_added, f, &why)
+    int rc = kc_redis_command(f->redis, 8, xadd, xlens, on_stored, f, &why) &&
+                     kc_redis_command(f->redis, 3, expire, NULL, on_stored, f, &why)
                  ? 0
                  : -1;
     free(k);
