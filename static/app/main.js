@@ -221,7 +221,9 @@ async function boot() {
   if (me.status === 'fulfilled') app.me = me.value;
   if (s.status === 'fulfilled' && s.value) Object.assign(app.settings, s.value);
   else if (!(s.reason && s.reason.status === 401)) replace(document.getElementById('banner'), callout('warn', 'Gateway settings unavailable', ' — ', s.reason ? String(s.reason.message) : ''));
-  setInterval(refreshClusters, 15000);
+  // The cluster switcher's reachability: every 15 s while the tab is shown, at once when shown.
+  setInterval(() => { if (document.visibilityState !== 'hidden') refreshClusters(); }, 15000);
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') refreshClusters(); });
   route();
 }
 boot();
