@@ -3,7 +3,7 @@
 // goes away when it comes back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, launchBrowser, newPage, shot, connectorPath, runningConnectors, setFault, waitFor, OPTIONAL_404 } from './harness.mjs';
+import { startStack, launchBrowser, newPage, shot, connectorPath, runningConnectors, setFault, waitFor, json, simStatus, OPTIONAL_404 } from './harness.mjs';
 
 let stack, browser, page, errors, name;
 
@@ -112,6 +112,58 @@ test('health page shows Jolokia down', async () => {
   } finally {
     await setFault(stack, { target: 'jolokia', fault: 'none' });
   }
+});
+
+/** Opens a connector's metrics tab and waits for its charts with `minSamples` samples drawn:
+ * chart key → the labels of its y axis (the chart's data-y-labels: uPlot draws on a canvas). */
+async function chartsOf(connector, minSamples = 3) {
+  await page.goto(stack.base + connectorPath(connector, 'metrics'));
+  await waitFor(() => page.evaluate((n) => {
+    const g = document.querySelector('[data-testid=metrics-charts]');
+    const first = document.querySelector('[data-chart=recordsPerSecond]');
+    return g && Number(g.dataset.samples) >= n && first && first.dataset.yLabels;
+  }, minSamples), { timeout: 20000, what: `charts of ${connector} with ${minSamples} samples` });
+  await page.waitForTimeout(300); // the other charts draw in the same pass; a chart without data has no labels (null)
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('[data-chart]')].map((c) => [c.dataset.chart, c.dataset.yLabels ? JSON.parse(c.dataset.yLabels) : null])));
+}
+
+const typeOf = async (connector) => (await simStatus(stack, connector)).type;
+
+test('a source connector has no lag chart, a sink has one', async () => {
+  assert.equal(await typeOf('orders-src'), 'source');
+  assert.equal(await typeOf('orders-sink'), 'sink');
+  const src = await chartsOf('orders-src');
+  assert.deepEqual(Object.keys(src).sort(), ['bytesPerSecond', 'recordsPerSecond', 'totalErrors'], 'source: no lag chart');
+  // still none after further samples (the type may also come with a sample)
+  await page.waitForTimeout(2500);
+  assert.equal(await page.$('[data-chart=lag]'), null, 'source: no lag chart after more samples');
+  assert.match(await page.textContent('[data-metric=lag]'), /sources have no lag metric/);
+  const sink = await chartsOf('orders-sink');
+  assert.deepEqual(Object.keys(sink).sort(), ['bytesPerSecond', 'lag', 'recordsPerSecond', 'totalErrors'], 'sink: lag chart');
+  await shot(page, '33-metrics-sink-charts');
+});
+
+test('a flat series gets a readable y axis: distinct labels on every chart', async () => {
+  // inventory-datagen is PAUSED in the simulator: records/s and bytes/s stay 0, errors constant
+  const paused = 'inventory-datagen';
+  const st = await simStatus(stack, paused);
+  assert.equal(st.connector.state, 'PAUSED', `${paused} is paused`);
+  const checked = [];
+  for (const connector of ['orders-sink', paused, 'payments-jdbc', 'orders-src']) {
+    const charts = await chartsOf(connector);
+    for (const [key, labels] of Object.entries(charts)) {
+      assert.ok(labels && labels.length >= 2, `${connector} ${key}: at least two y labels (${JSON.stringify(labels)})`);
+      assert.equal(new Set(labels).size, labels.length, `${connector} ${key}: distinct y labels ${JSON.stringify(labels)}`);
+      checked.push(`${connector}/${key}`);
+    }
+    if (connector === paused) {
+      const h = (await json(`${stack.base}/api/default/connectors/${encodeURIComponent(paused)}/metrics/history?since=0`)).body;
+      assert.ok(h.t.length >= 3 && new Set(h.recordsPerSecond).size === 1 && new Set(h.totalErrors).size === 1,
+        `the paused connector's records/s and errors are flat (${JSON.stringify([h.recordsPerSecond, h.totalErrors])})`);
+      await shot(page, '34-metrics-flat-charts');
+    }
+  }
+  assert.equal(checked.length, 13, `checked ${checked.length} charts`);
 });
 
 test('no console errors', () => {

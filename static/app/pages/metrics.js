@@ -263,19 +263,69 @@ function loadUplot() {
 }
 
 const CHARTS = [
-  { key: 'recordsPerSecond', title: 'Records / s', fmt: compact, color: '--accent' },
-  { key: 'bytesPerSecond', title: 'Bytes / s', fmt: (v) => bytes(v) + '/s', color: '--ok' },
-  { key: 'totalErrors', title: 'Errors (total)', fmt: compact, color: '--bad' },
-  { key: 'lag', title: 'Consumer lag (max records)', fmt: compact, color: '--warn' },
+  { key: 'recordsPerSecond', title: 'Records / s', fmt: compact, axisFmt: (vals, d) => compactAxis(vals, d), color: '--accent' },
+  { key: 'bytesPerSecond', title: 'Bytes / s', fmt: (v) => bytes(v) + '/s', axisFmt: (vals, d) => bytesAxis(vals, d), color: '--ok' },
+  { key: 'totalErrors', title: 'Errors (total)', fmt: compact, axisFmt: (vals, d) => compactAxis(vals, d), color: '--bad' },
+  { key: 'lag', title: 'Consumer lag (max records)', fmt: compact, axisFmt: (vals, d) => compactAxis(vals, d), color: '--warn' },
 ];
 
-function MetricsCharts({ api, life, connectorName, card }) {
+// Sources have no consumer lag (Connect reports none for them): no lag chart.
+const chartsFor = (type) => CHARTS.filter((c) => !(c.key === 'lag' && type === 'source'));
+
+// ---- y axis of a (nearly) flat series ----
+const fixedNf = new Map();
+function fixed(v, d) {
+  if (!fixedNf.has(d)) fixedNf.set(d, new Intl.NumberFormat(undefined, { minimumFractionDigits: d, maximumFractionDigits: d }));
+  return fixedNf.get(d).format(v);
+}
+// The axis's values with `d` fraction digits in ONE unit, the one of the largest value.
+function compactAxis(vals, d) {
+  const a = Math.max(...vals.map((v) => Math.abs(v)));
+  const [div, unit] = a >= 1e9 ? [1e9, ' G'] : a >= 1e6 ? [1e6, ' M'] : a >= 1e4 ? [1e3, ' k'] : [1, ''];
+  return vals.map((v) => fixed(v / div, d) + unit);
+}
+function bytesAxis(vals, d) {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  for (let a = Math.max(...vals.map((v) => Math.abs(v))); a >= 1024 && i < u.length - 1; a /= 1024) i++;
+  return vals.map((v) => fixed(v / 1024 ** i, d) + ' ' + u[i] + '/s');
+}
+/**
+ * Labels of the y axis that tell the ticks apart: the chart's own format, and where a narrow
+ * range (a series that barely moves: 1.26 MiB/s ± 0.5 %, 14,2xx errors) prints neighbouring
+ * ticks alike, the same unit for every tick with as many more digits as it takes (up to 6).
+ */
+function axisLabels(vals, fmt, axisFmt) {
+  const ticks = vals.filter((v) => v != null && Number.isFinite(v));
+  const plain = vals.map((v) => fmt(v));
+  if (new Set(plain).size === plain.length || ticks.length !== vals.length) return plain;
+  for (let d = 0; d <= 6; d++) {
+    const l = axisFmt(vals, d);
+    if (new Set(l).size === l.length) return l;
+  }
+  return plain;
+}
+/**
+ * y range: uPlot's own, except for a series flat within 0.1 % of its value (equal samples, or
+ * float noise on a constant), which gets the range uPlot gives a constant — zero to about
+ * twice the value, or 0–100 at zero — instead of a sliver around it.
+ */
+function yRange(lib, min, max) {
+  if (min == null || max == null) return [0, 100];
+  const flat = max - min <= Math.max(Math.abs(min) * 1e-3, Math.abs(max) * 1e-3, 1e-9);
+  return flat ? lib.rangeNum(max, max, 0.1, true) : lib.rangeNum(min, max, 0.1, true);
+}
+
+function MetricsCharts({ api, life, connectorName, card, type }) {
   const note = h('div.hint');
   const grid = h('div.charts', { 'data-testid': 'metrics-charts' });
   const el = h('div', { style: { marginTop: '16px' } }, h('div.metrics-head', h('h2', 'Last hour'), note), grid);
   const data = { t: [], recordsPerSecond: [], bytesPerSecond: [], totalErrors: [], lag: [] };
   const plots = [];
   let uPlot = null;
+  // the connector's type decides the charts; until Connect or a sample tells, all of them
+  let knownType = type || (card.current && card.current.type) || null;
+  let shown = chartsFor(knownType);
 
   function css(v) { return getComputedStyle(document.documentElement).getPropertyValue(v).trim() || '#888'; }
 
@@ -284,20 +334,25 @@ function MetricsCharts({ api, life, connectorName, card }) {
     plots.length = 0;
     replace(grid);
     const axis = { stroke: css('--text-3'), grid: { stroke: css('--border'), width: 1 }, ticks: { stroke: css('--border'), width: 1 }, font: '11px system-ui, sans-serif' };
-    const hosts = CHARTS.map((c) => {
+    shown = chartsFor(knownType);
+    const hosts = shown.map((c) => {
       const host = h('div.chart', { 'data-chart': c.key }, h('h4', c.title));
       grid.appendChild(host);
       return host;
     });
     // measure after every host is laid out, so the grid decides the widths, not the canvases
-    CHARTS.forEach((c, i) => {
+    shown.forEach((c, i) => {
       const host = hosts[i];
       const opts = {
         width: chartWidth(host), height: 170, legend: { show: false }, cursor: { drag: { x: true, y: false } },
         // always the last hour, so one sample does not stretch the axis over years
-        scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR / 1000, now]; } } },
+        scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR / 1000, now]; } }, y: { range: (u, min, max) => yRange(uPlot, min, max) } },
         series: [{}, { label: c.title, stroke: css(c.color), width: 1.5, fill: css(c.color) + '22', value: (u, v) => (v == null ? '—' : c.fmt(v)), spanGaps: false }],
-        axes: [{ ...axis }, { ...axis, size: c.key === 'bytesPerSecond' ? 78 : 56, values: (u, vals) => vals.map((v) => c.fmt(v)) }],
+        axes: [{ ...axis }, { ...axis, size: c.key === 'bytesPerSecond' ? 78 : 56, values: (u, vals) => {
+          const l = axisLabels(vals, c.fmt, c.axisFmt);
+          host.dataset.yLabels = JSON.stringify(l); // what the axis shows (the canvas hides it from tests)
+          return l;
+        } }],
       };
       plots.push({ c, host, plot: new uPlot(opts, [data.t.map((x) => x / 1000), data[c.key]], host) });
     });
@@ -334,6 +389,10 @@ function MetricsCharts({ api, life, connectorName, card }) {
   });
 
   card.onSample((doc) => {
+    if (!knownType && doc.type) {
+      knownType = doc.type;
+      if (plots.length && chartsFor(knownType).length !== shown.length) build();
+    }
     const t = Date.parse(doc.lastUpdated) || Date.now();
     if (data.t.length && t <= data.t[data.t.length - 1]) return;
     data.t.push(t);
@@ -373,9 +432,10 @@ function MetricsCharts({ api, life, connectorName, card }) {
   return el;
 }
 
-export function metricsTab({ app, api, life, name }) {
+export function metricsTab({ app, api, life, name, conn }) {
   const interval = Number(localStorage.getItem('kc.metricsRefresh')) || 5000;
   live.setHiddenTtl(app && app.settings ? app.settings.metricsCacheTtlMs : 0);
   const card = MetricsCard({ connectorName: name, cluster: (app && app.cluster) || 'default', refreshInterval: interval, alertRules: app && app.settings ? app.settings.alertRules : null, api, life });
-  return h('div', card.el, MetricsCharts({ api, life, connectorName: name, card }));
+  const type = (conn && ((conn.status && conn.status.type) || (conn.info && conn.info.type))) || null;
+  return h('div', card.el, MetricsCharts({ api, life, connectorName: name, card, type }));
 }
