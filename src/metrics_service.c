@@ -5,6 +5,7 @@
 #include "kc/metrics_service.h"
 
 #include "kc/alerts.h"
+#include "kc/batch.h"
 #include "kc/collector.h"
 #include "kc/config.h"
 #include "kc/doccache.h"
@@ -111,6 +112,29 @@ struct slot {
     int fleet_holder;                /* the collection in flight runs under this replica's lease */
     uint64_t fleet_seq;              /* the last event id the fleet gave this key */
     char *fleet_alerts;              /* cluster slots: the alerts document of the fleet's summary */
+    /* batched refresh (local mode, connectors) */
+    int batch_state;                 /* BATCH_NONE, BATCH_QUEUED, BATCH_INFLIGHT */
+    size_t batch_index;              /* BATCH_INFLIGHT: its place in the batch */
+    LIST_ENTRY(slot) batch_link;     /* BATCH_QUEUED: in its cluster's queue */
+};
+
+enum { BATCH_NONE, BATCH_QUEUED, BATCH_INFLIGHT };
+
+/* The watched connectors of one cluster whose refresh is due: collected together by ONE batch
+ * (kc/batch.h) when the earliest of them is due, so N watched connectors cost one Jolokia POST
+ * per worker per TTL, not one per connector and worker. */
+struct cluster_batch {
+    struct kc_metrics_service *ms;
+    struct kc_cluster *cl;
+    LIST_HEAD(, slot) queue;
+    size_t queued;
+    struct event *timer;
+    int64_t due_ms;                  /* monotonic: when the queue's earliest refresh is due */
+    struct kc_batch *inflight;
+    struct slot **slots;             /* of the batch in flight, by index; NULL once freed */
+    size_t nslots;
+    int64_t started_ms, last_duration_ms;
+    size_t cluster_size;             /* connectors in the last expand list a batch read */
 };
 
 struct kc_metrics_service {
@@ -126,6 +150,7 @@ struct kc_metrics_service {
     struct kc_fleet *fleet;            /* NULL in local mode (no KC_REDIS_URL) */
     struct kc_collect_hooks fleet_hooks; /* connector collections in fleet mode: no alerts */
     LIST_HEAD(, slot) fleet_waiting;
+    struct cluster_batch *batches;       /* one per configured cluster */
 };
 
 static int fleet_on(const struct kc_metrics_service *ms)
@@ -133,11 +158,13 @@ static int fleet_on(const struct kc_metrics_service *ms)
     return kc_fleet_active(ms->fleet);
 }
 
+static void batch_dequeue(struct slot *s);
+
 /* A collection of this slot is under way somewhere: in flight here, being acquired, or being
  * made by another replica whose publish is awaited. New readers wait for it. */
 static int busy(const struct slot *s)
 {
-    return s->collection || s->fleet_op || s->fleet_waiting;
+    return s->collection || s->fleet_op || s->fleet_waiting || s->batch_state == BATCH_INFLIGHT;
 }
 
 /* ---- slots ---- */
@@ -152,6 +179,12 @@ static void slot_free(void *arg)
     kc_fleet_op_cancel(s->fleet_op);
     if (s->fleet_waiting)
         LIST_REMOVE(s, fleet_link);
+    if (s->batch_state == BATCH_QUEUED) {
+        LIST_REMOVE(s, batch_link);
+        s->ms->batches[s->cl - s->ms->gw->clusters].queued--;
+    } else if (s->batch_state == BATCH_INFLIGHT) {
+        s->ms->batches[s->cl - s->ms->gw->clusters].slots[s->batch_index] = NULL;
+    }
     if (s->fleet_timer)
         event_free(s->fleet_timer);
     free(s->fleet_alerts);
@@ -255,9 +288,9 @@ static void record_history(struct kc_metrics_service *ms, const char *cluster,
     if (!s)
         return;
     if (!s->history) {
-        /* Histories are kept for connectors someone looks at (their own collection is in
-         * flight): a 5,000-connector summary alone does not allocate 5,000 rings. */
-        if (!s->collection)
+        /* Histories are kept for connectors someone looks at (their own collection, or their
+         * batch, is in flight): a 5,000-connector summary alone does not allocate 5,000 rings. */
+        if (!s->collection && s->batch_state != BATCH_INFLIGHT)
             return;
         s->history = kc_history_new(ms->gw->cfg->history_samples);
         if (!s->history)
@@ -458,8 +491,11 @@ static void link_drop(struct subscriber *sub)
     s->subscriber_count--;
     s->ms->subscribers--;
     s->entry->pins--;
-    if (s->subscriber_count == 0 && s->refresh_timer)
-        evtimer_del(s->refresh_timer); /* the last one left: stop collecting */
+    if (s->subscriber_count == 0) { /* the last one left: stop collecting */
+        if (s->refresh_timer)
+            evtimer_del(s->refresh_timer);
+        batch_dequeue(s);
+    }
 }
 
 static void stream_conn_free(struct stream_conn *c)
@@ -557,6 +593,7 @@ static void broadcast(struct slot *s)
 /* ---- collections ---- */
 
 static void start_collection(struct slot *s, int background);
+static void start_local_collection(struct slot *s);
 static void schedule_refresh(struct slot *s, int64_t now);
 static void notify_scrapes(struct slot *s);
 
@@ -833,6 +870,178 @@ static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
         start_collection(s, 1);
 }
 
+/* ---- batched refresh: the watched connectors of a cluster together ---- */
+
+static int batching(const struct slot *s)
+{
+    /* Fleet mode keeps one lease per connector (a batch would need the fleet to agree on its
+     * members): there each connector refreshes on its own. */
+    return s->name && !s->ms->fleet && s->ms->batches;
+}
+
+static struct cluster_batch *batch_of(const struct slot *s)
+{
+    return &s->ms->batches[s->cl - s->ms->gw->clusters];
+}
+
+/* A batch starts this long before its earliest member expires: its last duration and a
+ * quarter more, plus 20 ms (at most a fifth of the TTL). Less than a single connector's twice
+ * its duration: a batch of hundreds takes ~100 ms, and twice that would make it run ~1.1 times
+ * per TTL. A batch that runs late only makes readers of an expired member wait for it (they
+ * join it: never a collection of their own). */
+static int64_t batch_margin(const struct cluster_batch *cb)
+{
+    int64_t ttl = cb->ms->gw->cfg->metrics_ttl_ms;
+    int64_t margin = cb->last_duration_ms + cb->last_duration_ms / 4 + 20;
+    return margin > ttl / 5 ? ttl / 5 : margin;
+}
+
+static void batch_arm(struct cluster_batch *cb, int64_t now)
+{
+    struct timeval tv = kc_timeval_from_ms(cb->due_ms > now ? cb->due_ms - now : 0);
+    evtimer_add(cb->timer, &tv);
+}
+
+/* Joins the next batch of its cluster; the batch runs when its earliest member is due. */
+static void batch_enqueue(struct slot *s, int64_t now)
+{
+    struct cluster_batch *cb = batch_of(s);
+    if (s->batch_state != BATCH_NONE)
+        return;
+    int64_t due = s->entry->fresh_until_ms - batch_margin(cb);
+    s->batch_state = BATCH_QUEUED;
+    LIST_INSERT_HEAD(&cb->queue, s, batch_link);
+    if (cb->queued++ == 0 || due < cb->due_ms) {
+        cb->due_ms = due;
+        if (!cb->inflight)
+            batch_arm(cb, now);
+    }
+}
+
+static void batch_dequeue(struct slot *s)
+{
+    if (s->batch_state != BATCH_QUEUED)
+        return;
+    LIST_REMOVE(s, batch_link);
+    batch_of(s)->queued--;
+    s->batch_state = BATCH_NONE;
+}
+
+static void on_batch_item(size_t index, const struct kc_collect_result *res, void *arg)
+{
+    struct cluster_batch *cb = arg;
+    struct slot *s = index < cb->nslots ? cb->slots[index] : NULL;
+    if (!s)
+        return;
+    cb->slots[index] = NULL;
+    s->batch_state = BATCH_NONE;
+    if (!res) {
+        /* The batch could not tell (its status call failed, …): on its own, with the usual
+         * error documents. */
+        s->entry->pins--;
+        start_local_collection(s);
+        return;
+    }
+    on_collected(res, s); /* takes the batch's pin */
+}
+
+static void on_batch_done(const struct kc_batch_stats *st, void *arg)
+{
+    struct cluster_batch *cb = arg;
+    int64_t now = kc_mono_ms();
+    kc_stats_batch(cb->nslots, (size_t)st->connect_requests, (size_t)st->jolokia_posts,
+                   (size_t)st->split_posts);
+    cb->inflight = NULL;
+    cb->last_duration_ms = now - cb->started_ms;
+    if (st->list_connectors)
+        cb->cluster_size = st->list_connectors;
+    KC_DEBUG("batch_collected", "{s:s,s:I,s:i,s:i,s:i,s:I}", "cluster", cb->cl->cfg->name,
+             "connectors", (json_int_t)cb->nslots, "connect_requests", st->connect_requests,
+             "jolokia_posts", st->jolokia_posts, "split_posts", st->split_posts, "duration_ms",
+             (json_int_t)cb->last_duration_ms);
+    free(cb->slots);
+    cb->slots = NULL;
+    cb->nslots = 0;
+    if (cb->queued)
+        batch_arm(cb, now);
+}
+
+/* Connect: a status call per connector, or ONE expand list when it costs less. The list carries
+ * every connector of the cluster, so it pays off from a share of them on:
+ * KC_BATCH_EXPAND_PERCENT (measured in test/bench part 8). The cluster's size is known from its
+ * last summary or the last list a batch read; unknown, a batch of 64 or more asks for the list
+ * (and so learns it). Below BATCH_EXPAND_MIN connectors the calls are too few to matter. */
+#define BATCH_EXPAND_MIN 32
+static enum kc_batch_connect batch_connect_way(struct cluster_batch *cb, size_t n)
+{
+    struct kc_metrics_service *ms = cb->ms;
+    size_t percent = ms->gw->cfg->batch_expand_percent;
+    if (percent > 100)
+        return KC_BATCH_STATUS_EACH;
+    struct slot *summary = slot_get(ms, cb->cl, NULL, 0);
+    size_t total = summary && summary->summary
+                       ? json_array_size(json_object_get(summary->summary, "connectors"))
+                       : cb->cluster_size;
+    if (n < BATCH_EXPAND_MIN)
+        return KC_BATCH_STATUS_EACH; /* a few calls: never worth a whole cluster's list */
+    if (total == 0)
+        return n >= 64 ? KC_BATCH_EXPAND_LIST : KC_BATCH_STATUS_EACH;
+    return n * 100 >= total * percent ? KC_BATCH_EXPAND_LIST : KC_BATCH_STATUS_EACH;
+}
+
+static void on_batch_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct cluster_batch *cb = arg;
+    struct kc_metrics_service *ms = cb->ms;
+    if (cb->inflight || cb->queued == 0)
+        return;
+    size_t n = cb->queued;
+    const char **names = calloc(n, sizeof *names);
+    struct slot **slots = calloc(n, sizeof *slots);
+    struct slot *s;
+    if (!names || !slots) {
+        free(names);
+        free(slots);
+        while ((s = LIST_FIRST(&cb->queue))) {
+            batch_dequeue(s);
+            start_local_collection(s);
+        }
+        return;
+    }
+    int64_t now = kc_mono_ms();
+    size_t i = 0;
+    while ((s = LIST_FIRST(&cb->queue))) {
+        LIST_REMOVE(s, batch_link);
+        s->batch_state = BATCH_INFLIGHT;
+        s->batch_index = i;
+        s->background = 1;
+        s->collect_started_ms = now;
+        s->entry->pins++;
+        if (s->refresh_timer)
+            evtimer_del(s->refresh_timer);
+        slots[i] = s;
+        names[i++] = s->name;
+    }
+    cb->queued = 0;
+    cb->slots = slots;
+    cb->nslots = n;
+    cb->started_ms = now;
+    cb->inflight = kc_collect_batch(ms->gw, cb->cl, names, n, batch_connect_way(cb, n),
+                                    &ms->hooks, on_batch_item, on_batch_done, cb);
+    free(names);
+    if (cb->inflight)
+        return;
+    cb->slots = NULL;
+    cb->nslots = 0;
+    for (i = 0; i < n; i++) {
+        slots[i]->batch_state = BATCH_NONE;
+        slots[i]->entry->pins--;
+        start_local_collection(slots[i]);
+    }
+    free(slots);
+}
+
 /* Refresh ahead. A hit in the last fifth of the TTL (or a stream) asks for the next document;
  * its collection starts just early enough to land before the current one expires — a margin
  * of twice the last collection's duration plus 20 ms, at most a fifth of the TTL. Readers of
@@ -843,6 +1052,10 @@ static void schedule_refresh(struct slot *s, int64_t now)
 {
     if (busy(s) || (s->refresh_timer && evtimer_pending(s->refresh_timer, NULL)))
         return;
+    if (batching(s)) {
+        batch_enqueue(s, now);
+        return;
+    }
     int64_t delay = s->entry->fresh_until_ms - refresh_margin(s) - now;
     if (delay <= 0) {
         start_collection(s, 1);
@@ -860,6 +1073,7 @@ static void schedule_refresh(struct slot *s, int64_t now)
 static void start_local_collection(struct slot *s)
 {
     struct kc_metrics_service *ms = s->ms;
+    batch_dequeue(s);
     s->collect_started_ms = kc_mono_ms();
     if (s->refresh_timer)
         evtimer_del(s->refresh_timer);
@@ -1495,9 +1709,20 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
     ms->gw = gw;
     ms->cache = kc_doccache_new(gw->cfg->cache_max_entries, gw->cfg->cache_max_bytes);
     ms->heartbeat = evtimer_new(gw->base, on_heartbeat, ms);
-    if (!ms->cache || !ms->heartbeat) {
+    ms->batches = calloc(gw->cluster_count ? gw->cluster_count : 1, sizeof *ms->batches);
+    if (!ms->cache || !ms->heartbeat || !ms->batches) {
         kc_metrics_service_free(ms);
         return NULL;
+    }
+    for (size_t i = 0; i < gw->cluster_count; i++) {
+        struct cluster_batch *cb = &ms->batches[i];
+        cb->ms = ms;
+        cb->cl = &gw->clusters[i];
+        LIST_INIT(&cb->queue);
+        if (!(cb->timer = evtimer_new(gw->base, on_batch_timer, cb))) {
+            kc_metrics_service_free(ms);
+            return NULL;
+        }
     }
     LIST_INIT(&ms->streams);
     struct timeval hb = {STREAM_HEARTBEAT_MS / 1000, 0};
@@ -1533,9 +1758,22 @@ void kc_metrics_service_free(struct kc_metrics_service *ms)
         return;
     if (ms->heartbeat)
         event_free(ms->heartbeat);
+    for (size_t i = 0; ms->batches && i < ms->gw->cluster_count; i++) {
+        struct cluster_batch *cb = &ms->batches[i];
+        kc_batch_cancel(cb->inflight);
+        for (size_t k = 0; k < cb->nslots; k++)
+            if (cb->slots[k])
+                cb->slots[k]->batch_state = BATCH_NONE;
+        free(cb->slots);
+        cb->slots = NULL;
+        cb->nslots = 0;
+        if (cb->timer)
+            event_free(cb->timer);
+    }
     if (ms->fleet)
         kc_redis_on_change(ms->gw->redis, NULL, NULL);
-    kc_doccache_free(ms->cache);
+    kc_doccache_free(ms->cache); /* queued slots leave their batch queue */
+    free(ms->batches);
     kc_fleet_free(ms->fleet);
     kc_alert_webhook_free(ms->webhook);
     kc_alerts_free(ms->alerts);

@@ -53,6 +53,9 @@ static struct upstream_latency upstream_lat[8];
 static size_t nupstream_lat;
 static struct cache_series caches[8];
 static size_t ncaches;
+static struct {
+    unsigned long long batches, connectors, connect_requests, jolokia_posts, split_posts;
+} batch_totals;
 
 static void observe(struct histogram *h, double v)
 {
@@ -153,6 +156,16 @@ static void render_histogram(FILE *out, const char *name, const char *label, con
     fprintf(out, "%s_count{%s=\"%s\"} %llu\n", name, label, value, h->count);
 }
 
+void kc_stats_batch(size_t connectors, size_t connect_requests, size_t jolokia_posts,
+                    size_t split_posts)
+{
+    batch_totals.batches++;
+    batch_totals.connectors += connectors;
+    batch_totals.connect_requests += connect_requests;
+    batch_totals.jolokia_posts += jolokia_posts;
+    batch_totals.split_posts += split_posts;
+}
+
 void kc_stats_render(FILE *out, const struct kc_stats_gauges *g)
 {
     fputs("# HELP kconnect_http_requests_total HTTP requests answered, by route, method and "
@@ -198,6 +211,24 @@ void kc_stats_render(FILE *out, const struct kc_stats_gauges *g)
             fprintf(out, "%s{cache=\"%s\"} %llu\n", cache_families[f].name, caches[i].cache, v);
         }
     }
+    fprintf(out,
+            "# HELP kconnect_batch_refreshes_total Batched refreshes of watched connectors.\n"
+            "# TYPE kconnect_batch_refreshes_total counter\nkconnect_batch_refreshes_total %llu\n"
+            "# HELP kconnect_batch_connectors_total Connectors refreshed by batches.\n"
+            "# TYPE kconnect_batch_connectors_total counter\nkconnect_batch_connectors_total %llu\n"
+            "# HELP kconnect_batch_connect_requests_total Connect requests of batches (a status "
+            "call each, or one expand list).\n"
+            "# TYPE kconnect_batch_connect_requests_total counter\n"
+            "kconnect_batch_connect_requests_total %llu\n"
+            "# HELP kconnect_batch_jolokia_posts_total Jolokia bulk POSTs of batches.\n"
+            "# TYPE kconnect_batch_jolokia_posts_total counter\n"
+            "kconnect_batch_jolokia_posts_total %llu\n"
+            "# HELP kconnect_batch_split_posts_total POSTs beyond one per agent: a worker's read "
+            "split above the per-POST connector bound.\n"
+            "# TYPE kconnect_batch_split_posts_total counter\n"
+            "kconnect_batch_split_posts_total %llu\n",
+            batch_totals.batches, batch_totals.connectors, batch_totals.connect_requests,
+            batch_totals.jolokia_posts, batch_totals.split_posts);
     fprintf(out,
             "# HELP kconnect_open_connections Client connections open now.\n"
             "# TYPE kconnect_open_connections gauge\nkconnect_open_connections %zu\n"

@@ -54,6 +54,8 @@ struct kc_config {
 
     int64_t metrics_ttl_ms;
     int64_t negative_ttl_ms;
+    size_t batch_expand_percent; /* a batch asks for the expand list from this share of the
+                                    cluster's connectors (101 = never) */
     size_t history_samples;
     size_t stream_max_items;   /* connectors and summaries one /api/stream may carry */
     size_t cache_max_entries;

@@ -12,6 +12,9 @@ void kc_stats_request(const char *route, const char *method, int status, double 
 void kc_stats_upstream(const char *upstream, const char *cluster, const char *outcome,
                        double seconds);
 void kc_stats_cache(const char *cache, enum kc_cache_event ev);
+/* One batched refresh of watched connectors (kc/batch.h): how many, and what it cost. */
+void kc_stats_batch(size_t connectors, size_t connect_requests, size_t jolokia_posts,
+                    size_t split_posts);
 
 /* Gauges owned by their modules, read at render time. */
 struct kc_stats_gauges {

@@ -1,0 +1,638 @@
+/* batch.c — many connectors of one cluster collected together (kc/batch.h): CONNECT (a status
+ * call each, in parallel, or one expand list) → JOLOKIA (per agent, the scoped reads of every
+ * connector with tasks there, one POST per KC_BATCH_MAX_PER_POST connectors, JVM read once) →
+ * BUILD (one document per connector, a few per loop turn).
+ *
+ * The answer of a POST is an array matched by position: connector i's elements follow
+ * connector i-1's, then the JVM's. Each connector's slice is parsed with its own plan into its
+ * own result per agent, so a failed read of one connector warns only that connector, exactly as
+ * when it is collected alone. Whatever the batch cannot decide (a status call that failed, a
+ * connector missing from the list, Connect unreachable) goes back to the owner, which collects
+ * it alone and so answers with the usual error documents. */
+#include "kc/batch.h"
+
+#include "kc/collector.h"
+#include "kc/config.h"
+#include "kc/connect.h"
+#include "kc/connect_model.h"
+#include "kc/gateway.h"
+#include "kc/jolokia.h"
+#include "kc/metrics.h"
+#include "kc/stats.h"
+#include "kc/upstream.h"
+#include "kc/urlenc.h"
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUILD_PER_TURN 32 /* documents built per loop turn (~0.1 ms each) */
+
+struct kc_batch;
+
+struct member {
+    struct kc_batch *b;
+    char *name;
+    struct kc_connect_call *call;
+    struct kc_connector_status status;
+    int have_status;
+    struct kc_jolokia_plan plan;
+    struct kc_jmx_result **jmx; /* per agent: what this connector's slice gave */
+    char **warning;             /* per agent: why it gave nothing (borrowed from the agent) */
+};
+
+struct post {
+    struct agent *a;
+    struct kc_fetch *fetch;
+    size_t first, count; /* range of a->members */
+    int with_jvm;
+};
+
+struct agent {
+    struct kc_batch *b;
+    size_t index;
+    char *worker_id; /* NULL when several workers share the agent (no URL placeholders) */
+    char *url;
+    size_t *members; /* indexes into b->m */
+    size_t nmembers, cap;
+    struct post *posts;
+    size_t nposts;
+    char *failure;   /* a whole POST failed: the text every affected connector shows */
+};
+
+struct kc_batch {
+    struct kc_gateway *gw;
+    struct kc_cluster *cl;
+    struct kc_collect_hooks hooks;
+    kc_batch_item_fn item;
+    kc_batch_done_fn done;
+    void *ctx;
+    struct member *m;
+    size_t n;
+    struct kc_connect_call *list_call;
+    struct agent *agents;
+    size_t nagents;
+    struct kc_jolokia_plan jvm_plan;
+    size_t pending;
+    size_t next_build;
+    char *global_warning;
+    struct event *step;
+    int64_t started_ns;
+    struct kc_batch_stats st;
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void batch_free(struct kc_batch *b)
+{
+    if (b->list_call)
+        kc_connect_cancel(b->list_call);
+    for (size_t a = 0; a < b->nagents; a++) {
+        struct agent *ag = &b->agents[a];
+        for (size_t p = 0; p < ag->nposts; p++)
+            if (ag->posts[p].fetch)
+                kc_fetch_cancel(ag->posts[p].fetch);
+        free(ag->posts);
+        free(ag->members);
+        free(ag->worker_id);
+        free(ag->url);
+        free(ag->failure);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct member *m = &b->m[i];
+        if (m->call)
+            kc_connect_cancel(m->call);
+        if (m->status.name)
+            kc_connect_model_status_clear(&m->status);
+        kc_jolokia_plan_clear(&m->plan);
+        for (size_t a = 0; m->jmx && a < b->nagents; a++)
+            kc_jolokia_result_free(m->jmx[a]);
+        free(m->jmx);
+        free(m->warning);
+        free(m->name);
+    }
+    free(b->agents);
+    free(b->m);
+    kc_jolokia_plan_clear(&b->jvm_plan);
+    free(b->global_warning);
+    if (b->step)
+        event_free(b->step);
+    free(b);
+}
+
+void kc_batch_cancel(struct kc_batch *b)
+{
+    if (b)
+        batch_free(b);
+}
+
+/* ---- BUILD: a few documents per loop turn ---- */
+
+static void on_step(evutil_socket_t fd, short what, void *arg);
+
+static void arm_step(struct kc_batch *b)
+{
+    if (!b->step && !(b->step = evtimer_new(b->gw->base, on_step, b))) {
+        on_step(-1, 0, b); /* no timer: finish now rather than never */
+        return;
+    }
+    struct timeval now = {0, 0};
+    evtimer_add(b->step, &now);
+}
+
+/* One connector's document, as kc_collect_connector makes it. */
+static void build_member(struct kc_batch *b, size_t i)
+{
+    struct member *m = &b->m[i];
+    if (!m->have_status) {
+        b->item(i, NULL, b->ctx);
+        return;
+    }
+    struct kc_metrics_source src[64];
+    size_t nsrc = 0;
+    for (size_t a = 0; a < b->nagents && nsrc < 64; a++) {
+        if (!m->jmx || (!m->jmx[a] && !m->warning[a]))
+            continue; /* no task of this connector there */
+        src[nsrc].worker_id = b->agents[a].worker_id;
+        src[nsrc].jmx = m->jmx[a];
+        src[nsrc].warning = m->warning[a];
+        nsrc++;
+    }
+    struct kc_metrics_input in = {
+        .cluster = b->cl->cfg->name,
+        .status = &m->status,
+        .sources = src,
+        .source_count = nsrc,
+        .now_ms = kc_wall_ms(),
+        .duration_ns = mono_ns() - b->started_ns,
+    };
+    struct kc_metrics_state *state =
+        b->hooks.state_for ? b->hooks.state_for(b->hooks.owner, b->cl->cfg->name, m->name) : NULL;
+    struct kc_metrics_calc calc;
+    json_t *doc = NULL;
+    if (kc_metrics_compute(&in, state, &calc) == 0) {
+        doc = kc_metrics_document(&in, &calc);
+        if (doc && b->global_warning)
+            json_array_insert_new(json_object_get(doc, "warnings"), 0,
+                                  json_string(b->global_warning));
+        if (doc && b->hooks.on_connector)
+            b->hooks.on_connector(b->hooks.owner, b->cl->cfg->name, &in, &calc);
+        kc_metrics_calc_clear(&calc);
+    }
+    if (!doc) {
+        b->item(i, NULL, b->ctx); /* out of memory: the owner's own collection says so */
+        return;
+    }
+    struct kc_collect_result r = {
+        .status = 200,
+        .doc = doc,
+        .degraded = json_array_size(json_object_get(doc, "warnings")) > 0,
+        .upstream_requests = 0,
+    };
+    b->item(i, &r, b->ctx);
+    json_decref(doc);
+}
+
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct kc_batch *b = arg;
+    size_t end = b->next_build + BUILD_PER_TURN;
+    for (; b->next_build < b->n && b->next_build < end; b->next_build++)
+        build_member(b, b->next_build);
+    if (b->next_build < b->n) {
+        arm_step(b);
+        return;
+    }
+    b->done(&b->st, b->ctx);
+    batch_free(b);
+}
+
+/* ---- JOLOKIA ---- */
+
+static void agent_fail(struct agent *a, const char *what)
+{
+    if (a->failure)
+        return;
+    char buf[300];
+    snprintf(buf, sizeof buf, "jolokia %s: %s", a->worker_id ? a->worker_id : a->url, what);
+    a->failure = strdup(buf);
+}
+
+/* The post's connectors (and the JVM) read nothing: each shows why. */
+static void post_failed(struct post *p, const char *what)
+{
+    struct agent *a = p->a;
+    agent_fail(a, what);
+    for (size_t k = p->first; k < p->first + p->count; k++) {
+        struct member *m = &a->b->m[a->members[k]];
+        kc_jolokia_result_free(m->jmx[a->index]);
+        m->jmx[a->index] = NULL;
+        m->warning[a->index] = a->failure;
+    }
+}
+
+/* Parses elements [from, from + plan->count) of the answer into out. */
+static void parse_slice(const json_t *arr, size_t from, const struct kc_jolokia_plan *plan,
+                        const char *label, struct kc_jmx_result *out)
+{
+    json_t *slice = json_array();
+    for (size_t e = 0; slice && e < plan->count; e++) {
+        json_t *el = json_array_get(arr, from + e);
+        if (el)
+            json_array_append(slice, el);
+    }
+    char *text = slice ? json_dumps(slice, JSON_COMPACT) : NULL;
+    json_decref(slice);
+    if (text) /* a failed read leaves its warning in out */
+        kc_jolokia_parse_bulk(plan, text, strlen(text), label, NULL, out);
+    else
+        kc_jolokia_result_add_warning(out, "jolokia: out of memory");
+    free(text);
+}
+
+static void build_or_wait(struct kc_batch *b)
+{
+    if (--b->pending == 0)
+        arm_step(b);
+}
+
+static void on_post(const struct kc_fetch_result *r, void *arg)
+{
+    struct post *p = arg;
+    struct agent *a = p->a;
+    struct kc_batch *b = a->b;
+    p->fetch = NULL;
+    const char *outcome = "ok";
+    json_t *arr = NULL;
+    if (r->error != KC_FETCH_OK) {
+        outcome = kc_fetch_error_name(r->error);
+        post_failed(p, r->error == KC_FETCH_REFUSED ? "connection refused"
+                       : r->error == KC_FETCH_TIMEOUT ? "timed out"
+                       : r->error_text ? r->error_text : outcome);
+    } else if (r->status == 401 || r->status == 403) {
+        outcome = "auth";
+        post_failed(p, r->status == 401
+                           ? "401 unauthorized (check JOLOKIA_USERNAME/JOLOKIA_PASSWORD)"
+                           : "403 forbidden by the agent's access policy");
+    } else if (r->status != 200) {
+        char what[64];
+        snprintf(what, sizeof what, "HTTP %ld", r->status);
+        outcome = "http_error";
+        post_failed(p, what);
+    } else if (!(arr = json_loadb(r->body, r->body_len, 0, NULL)) || !json_is_array(arr)) {
+        outcome = "garbage";
+        post_failed(p, "the answer is not a Jolokia bulk response");
+    } else {
+        char label[300];
+        snprintf(label, sizeof label, "jolokia %s", a->worker_id ? a->worker_id : a->url);
+        size_t at = 0;
+        for (size_t k = p->first; k < p->first + p->count; k++) {
+            struct member *m = &b->m[a->members[k]];
+            struct kc_jmx_result *res = m->jmx[a->index];
+            if (res)
+                parse_slice(arr, at, &m->plan, label, res);
+            at += m->plan.count;
+        }
+        if (json_array_size(arr) != at + (p->with_jvm ? b->jvm_plan.count : 0))
+            agent_fail(a, "the bulk answer does not match the request");
+        /* Every connector shows the resources of the workers it runs on: the agent's JVM read
+         * (the last elements of its first POST) goes into each of their results. */
+        for (size_t k = 0; p->with_jvm && k < a->nmembers; k++) {
+            struct kc_jmx_result *res = b->m[a->members[k]].jmx[a->index];
+            if (res)
+                parse_slice(arr, at, &b->jvm_plan, label, res);
+        }
+    }
+    json_decref(arr);
+    kc_stats_upstream("jolokia", b->cl->cfg->name, outcome, r->total_ms / 1e3);
+    build_or_wait(b);
+}
+
+static struct agent *agent_for(struct kc_batch *b, const char *worker_id)
+{
+    char *url = kc_jolokia_url_for_worker(b->cl->cfg->jolokia_url, worker_id);
+    if (!url)
+        return NULL; /* a worker id the template cannot use: no metrics there */
+    for (size_t i = 0; i < b->nagents; i++) {
+        struct agent *a = &b->agents[i];
+        if (strcmp(a->url, url) == 0) {
+            free(url);
+            if (a->worker_id && strcmp(a->worker_id, worker_id) != 0) {
+                free(a->worker_id); /* one agent for several workers */
+                a->worker_id = NULL;
+            }
+            return a;
+        }
+    }
+    struct agent *grown = realloc(b->agents, (b->nagents + 1) * sizeof *grown);
+    if (!grown) {
+        free(url);
+        return NULL;
+    }
+    b->agents = grown;
+    struct agent *a = &b->agents[b->nagents];
+    memset(a, 0, sizeof *a);
+    a->b = b;
+    a->index = b->nagents;
+    a->url = url;
+    if (!(a->worker_id = strdup(worker_id))) {
+        free(url);
+        return NULL;
+    }
+    b->nagents++;
+    return a;
+}
+
+static int agent_add_member(struct agent *a, size_t i)
+{
+    if (a->nmembers && a->members[a->nmembers - 1] == i)
+        return 0;
+    if (a->nmembers == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 8;
+        size_t *grown = realloc(a->members, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        a->members = grown;
+        a->cap = cap;
+    }
+    a->members[a->nmembers++] = i;
+    return 0;
+}
+
+/* "[e1,e2]" + "[e3]" → "[e1,e2,e3]" */
+static int append_elems(char **buf, size_t *len, size_t *cap, const char *arr)
+{
+    size_t n = strlen(arr);
+    if (n < 2)
+        return 0;
+    size_t need = *len + n + 2;
+    if (need > *cap) {
+        size_t c = *cap * 2 > need ? *cap * 2 : need;
+        char *g = realloc(*buf, c);
+        if (!g)
+            return -1;
+        *buf = g;
+        *cap = c;
+    }
+    if (n > 2) {
+        if (*len > 1)
+            (*buf)[(*len)++] = ',';
+        memcpy(*buf + *len, arr + 1, n - 2);
+        *len += n - 2;
+    }
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+static int start_post(struct kc_batch *b, struct agent *a, struct post *p)
+{
+    size_t len = 1, cap = 4096;
+    char *body = malloc(cap);
+    if (!body)
+        return -1;
+    body[0] = '[';
+    body[1] = '\0';
+    int rc = 0;
+    for (size_t k = p->first; rc == 0 && k < p->first + p->count; k++) {
+        char *part = kc_jolokia_plan_body(&b->m[a->members[k]].plan, NULL);
+        rc = part ? append_elems(&body, &len, &cap, part) : -1;
+        free(part);
+    }
+    if (rc == 0 && p->with_jvm) {
+        char *part = kc_jolokia_plan_body(&b->jvm_plan, NULL);
+        rc = part ? append_elems(&body, &len, &cap, part) : -1;
+        free(part);
+    }
+    if (rc == 0 && len + 2 > cap) {
+        char *g = realloc(body, len + 2);
+        rc = g ? 0 : -1;
+        if (g)
+            body = g;
+    }
+    if (rc != 0) {
+        free(body);
+        return -1;
+    }
+    body[len++] = ']';
+    body[len] = '\0';
+    char pool[160];
+    snprintf(pool, sizeof pool, "jolokia:%s", a->url);
+    struct kc_fetch_request rq = {.method = "POST", .url = a->url, .body = body,
+                                  .body_len = len, .content_type = "application/json",
+                                  .endpoint = &b->cl->cfg->jolokia, .pool = pool};
+    enum kc_fetch_error why;
+    p->fetch = kc_upstream_fetch(b->gw->upstream, &rq, on_post, p, &why);
+    free(body);
+    if (!p->fetch) {
+        post_failed(p, why == KC_FETCH_QUEUE_FULL ? "too many requests waiting" : "out of memory");
+        return 0;
+    }
+    b->pending++;
+    b->st.jolokia_posts++;
+    return 0;
+}
+
+static void start_jolokia(struct kc_batch *b)
+{
+    if (!b->cl->cfg->jolokia_url) {
+        b->global_warning =
+            strdup("jolokia: JOLOKIA_URL is not configured, so only task states are shown");
+        arm_step(b);
+        return;
+    }
+    if (kc_jolokia_plan_init(&b->jvm_plan, NULL, KC_JOLOKIA_JVM) != 0)
+        goto oom;
+    for (size_t i = 0; i < b->n; i++) {
+        struct member *m = &b->m[i];
+        if (!m->have_status)
+            continue;
+        if (kc_jolokia_plan_init(&m->plan, m->name, kc_jolokia_what_for_type(m->status.type)) != 0)
+            goto oom;
+        const char *workers[64];
+        size_t nw = kc_connect_model_task_workers(&m->status, workers, 64);
+        for (size_t w = 0; w < nw && w < 64; w++) {
+            struct agent *a = agent_for(b, workers[w]);
+            if (a && agent_add_member(a, i) != 0)
+                goto oom;
+        }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct member *m = &b->m[i];
+        if (!m->have_status)
+            continue;
+        m->jmx = calloc(b->nagents ? b->nagents : 1, sizeof *m->jmx);
+        m->warning = calloc(b->nagents ? b->nagents : 1, sizeof *m->warning);
+        if (!m->jmx || !m->warning)
+            goto oom;
+    }
+    for (size_t a = 0; a < b->nagents; a++) {
+        struct agent *ag = &b->agents[a];
+        for (size_t k = 0; k < ag->nmembers; k++) {
+            struct member *m = &b->m[ag->members[k]];
+            if (!(m->jmx[a] = kc_jolokia_result_new()))
+                goto oom;
+        }
+        ag->nposts = (ag->nmembers + KC_BATCH_MAX_PER_POST - 1) / KC_BATCH_MAX_PER_POST;
+        if (ag->nposts == 0)
+            continue;
+        if (!(ag->posts = calloc(ag->nposts, sizeof *ag->posts)))
+            goto oom;
+        b->st.split_posts += (int)ag->nposts - 1;
+    }
+    b->pending = 1; /* held while starting */
+    for (size_t a = 0; a < b->nagents; a++) {
+        struct agent *ag = &b->agents[a];
+        for (size_t p = 0; p < ag->nposts; p++) {
+            struct post *po = &ag->posts[p];
+            po->a = ag;
+            po->first = p * KC_BATCH_MAX_PER_POST;
+            po->count = ag->nmembers - po->first < KC_BATCH_MAX_PER_POST
+                            ? ag->nmembers - po->first
+                            : KC_BATCH_MAX_PER_POST;
+            po->with_jvm = p == 0;
+            if (start_post(b, ag, po) != 0)
+                post_failed(po, "out of memory");
+        }
+    }
+    build_or_wait(b);
+    return;
+oom:
+    /* Nothing is lost: every connector goes back to be collected on its own. */
+    for (size_t i = 0; i < b->n; i++)
+        b->m[i].have_status = 0;
+    arm_step(b);
+}
+
+/* ---- CONNECT ---- */
+
+static void connect_done(struct kc_batch *b)
+{
+    if (--b->pending == 0)
+        start_jolokia(b);
+}
+
+static void on_member_status(const struct kc_fetch_result *r, void *arg)
+{
+    struct member *m = arg;
+    struct kc_batch *b = m->b;
+    m->call = NULL;
+    if (r->error == KC_FETCH_OK && r->status == 200 &&
+        kc_connect_model_parse_status_text(r->body, r->body_len, &m->status) == 0)
+        m->have_status = 1;
+    else if (m->status.name)
+        kc_connect_model_status_clear(&m->status);
+    connect_done(b);
+}
+
+/* Takes the members' entries out of the expand list (the list keeps nothing it frees). */
+static void on_list(const struct kc_fetch_result *r, void *arg)
+{
+    struct kc_batch *b = arg;
+    b->list_call = NULL;
+    struct kc_connector_list list = {0};
+    json_t *map = r->error == KC_FETCH_OK && r->status == 200
+                      ? json_loadb(r->body, r->body_len, 0, NULL)
+                      : NULL;
+    if (json_is_object(map) && kc_connect_model_parse_list(map, &list) == 0) {
+        b->st.list_connectors = list.count;
+        /* Found first, taken after: a taken entry is zeroed, and the search needs its name. */
+        size_t *at = calloc(b->n, sizeof *at);
+        for (size_t i = 0; at && i < b->n; i++) {
+            const struct kc_connector_status *found =
+                kc_connect_model_list_find(&list, b->m[i].name);
+            at[i] = found ? (size_t)(found - list.items) + 1 : 0; /* 0: not in the list */
+        }
+        for (size_t i = 0; at && i < b->n; i++) {
+            if (!at[i] || !list.items[at[i] - 1].name)
+                continue; /* not there (its own collection finds out why), or a duplicate */
+            b->m[i].status = list.items[at[i] - 1];
+            memset(&list.items[at[i] - 1], 0, sizeof list.items[0]);
+            b->m[i].have_status = 1;
+        }
+        free(at);
+        kc_connect_model_list_clear(&list);
+    }
+    json_decref(map);
+    connect_done(b);
+}
+
+static int start_connect(struct kc_batch *b, enum kc_batch_connect how)
+{
+    enum kc_fetch_error why;
+    b->pending = 1; /* held while starting */
+    if (how == KC_BATCH_EXPAND_LIST) {
+        b->list_call = kc_connect_request(b->gw, b->cl, "GET",
+                                          "/connectors?expand=status&expand=info", NULL, 0,
+                                          on_list, b, &why);
+        if (b->list_call) {
+            b->pending++;
+            b->st.connect_requests++;
+        }
+    } else {
+        for (size_t i = 0; i < b->n; i++) {
+            struct member *m = &b->m[i];
+            char *enc = kc_urlenc_segment(m->name);
+            size_t n = enc ? strlen(enc) + 24 : 0;
+            char *path = enc ? malloc(n) : NULL;
+            if (path) {
+                snprintf(path, n, "/connectors/%s/status", enc);
+                m->call = kc_connect_request(b->gw, b->cl, "GET", path, NULL, 0,
+                                             on_member_status, m, &why);
+            }
+            free(enc);
+            free(path);
+            if (m->call) {
+                b->pending++;
+                b->st.connect_requests++;
+            }
+        }
+    }
+    if (b->pending == 1) {
+        b->pending = 0;
+        return -1; /* nothing sent */
+    }
+    connect_done(b);
+    return 0;
+}
+
+struct kc_batch *kc_collect_batch(struct kc_gateway *gw, struct kc_cluster *cl,
+                                  const char *const *names, size_t n, enum kc_batch_connect how,
+                                  const struct kc_collect_hooks *hooks, kc_batch_item_fn item,
+                                  kc_batch_done_fn done, void *ctx)
+{
+    struct kc_batch *b = calloc(1, sizeof *b);
+    if (!b || n == 0 || !(b->m = calloc(n, sizeof *b->m))) {
+        free(b);
+        return NULL;
+    }
+    b->gw = gw;
+    b->cl = cl;
+    if (hooks)
+        b->hooks = *hooks;
+    b->item = item;
+    b->done = done;
+    b->ctx = ctx;
+    b->n = n;
+    b->started_ns = mono_ns();
+    for (size_t i = 0; i < n; i++) {
+        b->m[i].b = b;
+        if (!(b->m[i].name = strdup(names[i]))) {
+            batch_free(b);
+            return NULL;
+        }
+    }
+    if (start_connect(b, how) != 0) {
+        batch_free(b);
+        return NULL;
+    }
+    return b;
+}
