@@ -1,15 +1,32 @@
 /* collector.c — the collection state machine: CONNECT (status or expand list) → JOLOKIA (one
  * bulk POST per distinct agent, in parallel) → BUILD (pure code in metrics.c) → done.
- * Jolokia failures degrade the document with warnings; Connect failures are errors (§5). */
+ * Jolokia failures degrade the document with warnings; Connect failures are errors (§5).
+ *
+ * Never hold the loop (issue #14 §1): a cluster summary's heavy steps run in slices of about
+ * 2 ms (kc/slice.h) — LIST (the 4 MB expand map of 5,000 connectors), each big Jolokia answer
+ * (~2 MB), BUILD (rows, alert rules), DUMP (row by row, the same bytes as json_dumps) and GZIP
+ * (deflate, 64 KiB of input a step). A single connector's collection keeps its one-call path.
+ * Parsing: a structure scan (jsplit.c) cuts the body into entries/beans and jansson parses each
+ * small piece, measured on this 2-core machine (5,000 connectors, release, one call each):
+ * expand map 4.2 MB — jansson json_loadb 43–185 ms (+5–125 ms to free the tree), the scan alone
+ * 4–27 ms, scan + jansson per entry about jansson's total, yajl 2.1 tokenising with empty
+ * callbacks 11–16 ms; Jolokia answer 2.2 MB — jansson 43–60 ms, scan 3.6–4.3 ms, yajl 5.3 ms.
+ * yajl would save jansson's tree, but the model keeps each connector's config as a json_t and
+ * the per-bean logic reads jansson values: a SAX model builder would rebuild both by hand and
+ * add a dependency, while scan + jansson per piece reuses the tested parsers unchanged and its
+ * pieces (one entry, one bean: ~1 KB) are far below a slice. Bodies arrive whole from curl
+ * (Connect answers in ~20 ms), so feeding a parser as bytes arrive would not shorten much. */
 #include "kc/collector.h"
 
 #include "kc/config.h"
 #include "kc/connect.h"
 #include "kc/connect_model.h"
 #include "kc/gateway.h"
+#include "kc/http.h"
 #include "kc/jolokia.h"
 #include "kc/log.h"
 #include "kc/metrics.h"
+#include "kc/slice.h"
 #include "kc/stats.h"
 #include "kc/timefmt.h"
 #include "kc/upstream.h"
@@ -31,13 +48,33 @@ struct agent_read {
     struct kc_fetch *fetch;
     struct kc_jmx_result *jmx;
     char *warning;    /* why this agent gave nothing */
-    char *body;       /* a large answer waiting for its own loop turn to be parsed */
+    char *body;       /* a large answer being parsed in slices (parser) */
     size_t body_len;
+    struct kc_jolokia_parser *parser;
 };
 
-/* Answers above this are parsed on a later loop turn, one per turn, so a 5,000-connector
- * collection never holds the loop for all its parsing at once. */
+/* Bodies above this are parsed in slices; smaller ones (a single connector's) in one call. */
 #define DEFER_PARSE_BYTES (64u << 10)
+/* Work per step of a slice: bytes scanned/parsed, rows built or dumped, bytes compressed. */
+#define PARSE_PIECE (16u << 10)
+#define BUILD_ROWS 16
+#define DUMP_ROWS 32
+#define GZIP_PIECE (64u << 10)
+
+enum heavy_stage { STAGE_NONE, STAGE_LIST, STAGE_AGENTS, STAGE_BUILD, STAGE_DUMP, STAGE_GZIP };
+
+/* The whole-cluster build in progress (STAGE_BUILD .. STAGE_GZIP). */
+struct cluster_build {
+    struct kc_metrics_source *src;
+    json_t *rows, *totals, *workers; /* workers: id → entry, in first-seen order */
+    int64_t now;
+    size_t next;                     /* the next connector (BUILD) or row (DUMP) */
+    json_t *doc;                     /* the finished summary */
+    int degraded;
+    char *text;                      /* DUMP: the serialised document so far */
+    size_t len, cap;
+    struct kc_gzip_job *gz;
+};
 
 struct kc_collection {
     struct kc_gateway *gw;
@@ -56,7 +93,11 @@ struct kc_collection {
     struct agent_read *agents;
     size_t agent_count, agents_pending;
     char *global_warning;           /* e.g. JOLOKIA_URL not configured */
-    struct event *step;             /* 0 ms timer: the next deferred step, after the loop polls */
+    struct kc_slicer *slicer;       /* runs the heavy stages in slices across loop turns */
+    enum heavy_stage stage;
+    char *list_body;                /* STAGE_LIST: the expand map being parsed */
+    struct kc_connect_list_parser *list_parser;
+    struct cluster_build *cb;
     int upstream_requests;
     kc_collect_done_fn done;
     void *ctx;
@@ -69,14 +110,58 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The parsed list and Jolokia results of a big collection, freed in slices. */
+struct reaper {
+    struct kc_connector_list list;
+    size_t next;
+    struct kc_jmx_result **jmx;
+    size_t njmx;
+};
+
+static int reap_step(void *arg)
+{
+    struct reaper *r = arg;
+    for (int k = 0; k < 128 && r->next < r->list.count; k++)
+        kc_connect_model_status_clear(&r->list.items[r->next++]);
+    if (r->next < r->list.count)
+        return 1;
+    if (r->njmx > 0) {
+        kc_jolokia_result_free(r->jmx[--r->njmx]);
+        return 1;
+    }
+    free(r->list.items);
+    free(r->jmx);
+    free(r);
+    return 0;
+}
+
+static void reap_later(struct kc_collection *c)
+{
+    struct reaper *r = calloc(1, sizeof *r);
+    if (!r || !(r->jmx = calloc(c->agent_count + 1, sizeof *r->jmx))) {
+        free(r);
+        return; /* freed now, by the caller */
+    }
+    r->list = c->list;
+    memset(&c->list, 0, sizeof c->list);
+    for (size_t i = 0; i < c->agent_count; i++) {
+        r->jmx[r->njmx++] = c->agents[i].jmx;
+        c->agents[i].jmx = NULL;
+    }
+    kc_slice_dispose(c->gw->base, reap_step, r);
+}
+
 static void collection_free(struct kc_collection *c)
 {
+    if (c->whole_cluster && c->list.count > 512)
+        reap_later(c);
     if (c->call)
         kc_connect_cancel(c->call);
     for (size_t i = 0; i < c->agent_count; i++) {
         struct agent_read *a = &c->agents[i];
         if (a->fetch)
             kc_fetch_cancel(a->fetch);
+        kc_jolokia_parser_free(a->parser);
         kc_jolokia_result_free(a->jmx);
         free(a->body);
         free(a->worker_id);
@@ -92,8 +177,19 @@ static void collection_free(struct kc_collection *c)
     else if (c->status.name)
         kc_connect_model_status_clear(&c->status);
     free(c->global_warning);
-    if (c->step)
-        event_free(c->step);
+    kc_slicer_free(c->slicer);
+    free(c->list_body);
+    kc_connect_model_list_parser_free(c->list_parser);
+    if (c->cb) {
+        free(c->cb->src);
+        json_decref(c->cb->rows);
+        json_decref(c->cb->totals);
+        json_decref(c->cb->workers);
+        kc_slice_json_decref(c->gw->base, c->cb->doc);
+        free(c->cb->text);
+        kc_gzip_job_free(c->cb->gz);
+        free(c->cb);
+    }
     free(c->name);
     free(c);
 }
@@ -104,13 +200,29 @@ void kc_collection_cancel(struct kc_collection *c)
         collection_free(c);
 }
 
-static void finish(struct kc_collection *c, int status, json_t *doc, int degraded, int not_found)
+static void finish_text(struct kc_collection *c, int status, json_t *doc, int degraded,
+                        int not_found, struct kc_collect_text *text)
 {
     c->state = COLLECT_DONE;
-    struct kc_collect_result r = {status, doc, degraded, not_found, c->upstream_requests};
+    struct kc_collect_result r = {status, doc, degraded, not_found, c->upstream_requests, text};
     c->done(&r, c->ctx);
-    json_decref(doc);
+    kc_slice_json_decref(c->gw->base, doc);
+    if (text) {
+        free(text->body);
+        free(text->gz);
+    }
     collection_free(c);
+}
+
+static void finish(struct kc_collection *c, int status, json_t *doc, int degraded, int not_found)
+{
+    finish_text(c, status, doc, degraded, not_found, NULL);
+}
+
+/* Runs the heavy stages from the next loop turn. */
+static void kick(struct kc_collection *c)
+{
+    kc_slicer_start(c->slicer);
 }
 
 /* The error bodies of spec §5: the seed's shape, a message saying what went wrong. */
@@ -234,32 +346,34 @@ static const char *health_of(const struct kc_connector_status *st)
     return "other";
 }
 
-static json_t *workers_json(struct kc_collection *c)
+/* Counts one connector's tasks and distinct workers into `workers` (worker id → entry, in
+ * first-seen order). */
+static void count_workers(json_t *workers, const struct kc_connector_status *st)
 {
-    json_t *workers = json_object(); /* worker id → entry, then turned into an array */
-    for (size_t i = 0; i < c->list.count; i++) {
-        const struct kc_connector_status *st = &c->list.items[i];
-        json_t *seen = json_object();
-        for (size_t t = 0; t < st->task_count; t++) {
-            const char *wid = st->tasks[t].worker_id;
-            if (!wid || !*wid)
-                continue;
-            json_t *w = json_object_get(workers, wid);
-            if (!w) {
-                w = json_pack("{s:s,s:i,s:i}", "workerId", wid, "connectors", 0, "tasks", 0);
-                json_object_set_new(workers, wid, w);
-            }
-            json_object_set_new(w, "tasks",
-                                json_integer(json_integer_value(json_object_get(w, "tasks")) + 1));
-            if (!json_object_get(seen, wid)) {
-                json_object_set_new(seen, wid, json_true());
-                json_object_set_new(
-                    w, "connectors",
-                    json_integer(json_integer_value(json_object_get(w, "connectors")) + 1));
-            }
+    for (size_t t = 0; t < st->task_count; t++) {
+        const char *wid = st->tasks[t].worker_id;
+        if (!wid || !*wid)
+            continue;
+        json_t *w = json_object_get(workers, wid);
+        if (!w) {
+            w = json_pack("{s:s,s:i,s:i}", "workerId", wid, "connectors", 0, "tasks", 0);
+            json_object_set_new(workers, wid, w);
         }
-        json_decref(seen);
+        json_object_set_new(w, "tasks",
+                            json_integer(json_integer_value(json_object_get(w, "tasks")) + 1));
+        int seen = 0;
+        for (size_t k = 0; k < t && !seen; k++)
+            seen = st->tasks[k].worker_id && strcmp(st->tasks[k].worker_id, wid) == 0;
+        if (!seen)
+            json_object_set_new(
+                w, "connectors",
+                json_integer(json_integer_value(json_object_get(w, "connectors")) + 1));
     }
+}
+
+/* The "workers" array from the counted entries (borrowed `workers`). */
+static json_t *workers_json(struct kc_collection *c, json_t *workers)
+{
     json_t *out = json_array();
     const char *wid;
     json_t *w;
@@ -287,93 +401,200 @@ static json_t *workers_json(struct kc_collection *c)
                                                   : json_null());
         json_array_append(out, w);
     }
-    json_decref(workers);
     return out;
 }
 
-static void build_cluster(struct kc_collection *c)
+static void build_cluster_begin(struct kc_collection *c)
 {
-    struct kc_metrics_source *src = make_sources(c);
-    json_t *rows = json_array();
-    json_t *totals = json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:i}", "connectors",
+    struct cluster_build *cb = c->cb = calloc(1, sizeof *c->cb);
+    if (cb) {
+        cb->src = make_sources(c);
+        cb->rows = json_array();
+        cb->totals = json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:i}", "connectors",
                                (json_int_t)c->list.count, "running", 0, "degraded", 0, "failed",
                                0, "paused", 0, "stopped", 0, "other", 0);
-    if (!src || !rows || !totals) {
-        free(src);
-        json_decref(rows);
-        json_decref(totals);
+        cb->workers = json_object();
+    }
+    if (!cb || !cb->src || !cb->rows || !cb->totals || !cb->workers) {
         fail(c, 503, "%s", "out of memory");
         return;
     }
-    int64_t now = kc_wall_ms();
-    for (size_t i = 0; i < c->list.count; i++) {
-        const struct kc_connector_status *st = &c->list.items[i];
-        struct kc_metrics_input in = {.cluster = c->cl->cfg->name,
-                                      .status = st,
-                                      .sources = src,
-                                      .source_count = c->agent_count,
-                                      .now_ms = now,
-                                      .duration_ns = mono_ns() - c->started_ns};
-        struct kc_metrics_state *state =
-            c->hooks.state_for ? c->hooks.state_for(c->hooks.owner, c->cl->cfg->name, st->name)
-                               : NULL;
-        struct kc_metrics_calc calc;
-        if (kc_metrics_compute(&in, state, &calc) != 0)
-            continue;
-        json_t *row = kc_metrics_summary_row(&in, &calc);
-        if (row) {
-            json_object_set_new(row, "class",
-                                st->class_name ? json_string(st->class_name) : json_null());
-            json_object_set_new(row, "health", json_string(health_of(st)));
-            /* Compact per-task rows [id, state, workerId, records, bytes, errors] for the
-             * cluster page and Prometheus; arrays keep 5,000 connectors' summary small. */
-            json_t *tasks = json_array();
-            for (size_t t = 0; tasks && t < calc.task_count; t++) {
-                const struct kc_metrics_task *mt = &calc.tasks[t];
-                json_array_append_new(
-                    tasks, json_pack("[i,s,s,I,I,I]", mt->status->id,
-                                     kc_connect_model_state_name(mt->status->state),
-                                     mt->status->worker_id ? mt->status->worker_id : "",
-                                     (json_int_t)mt->records, (json_int_t)mt->bytes,
-                                     (json_int_t)mt->errors));
-            }
-            json_object_set_new(row, "taskList", tasks);
-            json_array_append_new(rows, row);
+    cb->now = kc_wall_ms();
+    c->stage = STAGE_BUILD;
+    kick(c);
+}
+
+/* One connector's row (and its alert rules, history sample, worker counts). */
+static void build_row(struct kc_collection *c, const struct kc_connector_status *st)
+{
+    struct cluster_build *cb = c->cb;
+    count_workers(cb->workers, st);
+    struct kc_metrics_input in = {.cluster = c->cl->cfg->name,
+                                  .status = st,
+                                  .sources = cb->src,
+                                  .source_count = c->agent_count,
+                                  .now_ms = cb->now,
+                                  .duration_ns = mono_ns() - c->started_ns};
+    struct kc_metrics_state *state =
+        c->hooks.state_for ? c->hooks.state_for(c->hooks.owner, c->cl->cfg->name, st->name)
+                           : NULL;
+    struct kc_metrics_calc calc;
+    if (kc_metrics_compute(&in, state, &calc) != 0)
+        return;
+    json_t *row = kc_metrics_summary_row(&in, &calc);
+    if (row) {
+        json_object_set_new(row, "class",
+                            st->class_name ? json_string(st->class_name) : json_null());
+        json_object_set_new(row, "health", json_string(health_of(st)));
+        /* Compact per-task rows [id, state, workerId, records, bytes, errors] for the
+         * cluster page and Prometheus; arrays keep 5,000 connectors' summary small. */
+        json_t *tasks = json_array();
+        for (size_t t = 0; tasks && t < calc.task_count; t++) {
+            const struct kc_metrics_task *mt = &calc.tasks[t];
+            json_array_append_new(
+                tasks, json_pack("[i,s,s,I,I,I]", mt->status->id,
+                                 kc_connect_model_state_name(mt->status->state),
+                                 mt->status->worker_id ? mt->status->worker_id : "",
+                                 (json_int_t)mt->records, (json_int_t)mt->bytes,
+                                 (json_int_t)mt->errors));
         }
-        if (c->hooks.on_connector)
-            c->hooks.on_connector(c->hooks.owner, c->cl->cfg->name, &in, &calc);
-        kc_metrics_calc_clear(&calc);
-        const char *h = health_of(st);
-        json_object_set_new(totals, h, json_integer(json_integer_value(json_object_get(totals, h)) + 1));
+        json_object_set_new(row, "taskList", tasks);
+        json_array_append_new(cb->rows, row);
     }
-    free(src);
+    if (c->hooks.on_connector)
+        c->hooks.on_connector(c->hooks.owner, c->cl->cfg->name, &in, &calc);
+    kc_metrics_calc_clear(&calc);
+    const char *h = health_of(st);
+    json_object_set_new(cb->totals, h,
+                        json_integer(json_integer_value(json_object_get(cb->totals, h)) + 1));
+}
+
+static int text_append(struct cluster_build *cb, const char *s, size_t n)
+{
+    if (cb->len + n + 1 > cb->cap) {
+        size_t ncap = cb->cap ? cb->cap : 64u << 10;
+        while (ncap < cb->len + n + 1)
+            ncap *= 2;
+        char *nt = realloc(cb->text, ncap);
+        if (!nt)
+            return -1;
+        cb->text = nt;
+        cb->cap = ncap;
+    }
+    memcpy(cb->text + cb->len, s, n);
+    cb->len += n;
+    cb->text[cb->len] = '\0';
+    return 0;
+}
+
+/* Appends json_dumps(v); the same bytes the whole document's dump would hold there. */
+static int dump_append(struct cluster_build *cb, const json_t *v, int drop_last)
+{
+    char *t = json_dumps(v, KC_COLLECT_DUMP_FLAGS);
+    if (!t)
+        return -1;
+    int rc = text_append(cb, t, strlen(t) - (drop_last ? 1 : 0));
+    free(t);
+    return rc;
+}
+
+static int build_step(struct kc_collection *c)
+{
+    struct cluster_build *cb = c->cb;
+    for (int k = 0; k < BUILD_ROWS && cb->next < c->list.count; k++)
+        build_row(c, &c->list.items[cb->next++]);
+    if (cb->next < c->list.count)
+        return 1;
+    free(cb->src);
+    cb->src = NULL;
     char ts[KC_TIMEFMT_RFC3339_SIZE];
-    kc_timefmt_rfc3339_ms(now, ts, sizeof ts);
+    kc_timefmt_rfc3339_ms(cb->now, ts, sizeof ts);
     json_t *warnings = warnings_json(c);
-    int degraded = json_array_size(warnings) > 0;
-    json_t *doc = json_pack("{s:s,s:s,s:I,s:b,s:o,s:o,s:o,s:o}", "cluster", c->cl->cfg->name,
-                            "lastUpdated", ts, "collectionDuration",
-                            (json_int_t)(mono_ns() - c->started_ns), "stale", 0, "warnings",
-                            warnings, "workers", workers_json(c), "connectors", rows, "totals",
-                            totals);
-    if (!doc) {
+    cb->degraded = json_array_size(warnings) > 0;
+    json_t *rows = cb->rows, *totals = cb->totals;
+    cb->rows = cb->totals = NULL;
+    cb->doc = json_pack("{s:s,s:s,s:I,s:b,s:o,s:o,s:o,s:o}", "cluster", c->cl->cfg->name,
+                        "lastUpdated", ts, "collectionDuration",
+                        (json_int_t)(mono_ns() - c->started_ns), "stale", 0, "warnings",
+                        warnings, "workers", workers_json(c, cb->workers), "connectors", rows,
+                        "totals", totals);
+    /* DUMP: the members before "connectors" in one piece, then the rows, then "totals". */
+    json_t *head = cb->doc ? json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "cluster",
+                                       json_object_get(cb->doc, "cluster"), "lastUpdated",
+                                       json_object_get(cb->doc, "lastUpdated"),
+                                       "collectionDuration",
+                                       json_object_get(cb->doc, "collectionDuration"), "stale",
+                                       json_object_get(cb->doc, "stale"), "warnings",
+                                       json_object_get(cb->doc, "warnings"), "workers",
+                                       json_object_get(cb->doc, "workers"))
+                           : NULL;
+    int rc = head ? dump_append(cb, head, 1) : -1;
+    json_decref(head);
+    if (rc < 0 || text_append(cb, ",\"connectors\":[", 15) < 0) {
         fail(c, 503, "%s", "out of memory");
-        return;
+        return 0;
     }
-    finish(c, 200, doc, degraded, 0);
+    cb->next = 0;
+    c->stage = STAGE_DUMP;
+    return 1;
+}
+
+static int dump_step(struct kc_collection *c)
+{
+    struct cluster_build *cb = c->cb;
+    json_t *rows = json_object_get(cb->doc, "connectors");
+    size_t n = json_array_size(rows);
+    for (int k = 0; k < DUMP_ROWS && cb->next < n; k++, cb->next++)
+        if ((cb->next > 0 && text_append(cb, ",", 1) < 0) ||
+            dump_append(cb, json_array_get(rows, cb->next), 0) < 0) {
+            fail(c, 503, "%s", "out of memory");
+            return 0;
+        }
+    if (cb->next < n)
+        return 1;
+    if (text_append(cb, "],\"totals\":", 11) < 0 ||
+        dump_append(cb, json_object_get(cb->doc, "totals"), 0) < 0 ||
+        text_append(cb, "}", 1) < 0) {
+        fail(c, 503, "%s", "out of memory");
+        return 0;
+    }
+    /* As kc_doc_new_take would: zlib's fastest level for big documents. A failed compression
+     * only means no gzip form. */
+    cb->gz = cb->len > 1024 ? kc_gzip_job_new(cb->text, cb->len,
+                                              cb->len > (256u << 10) ? KC_GZIP_FASTEST
+                                                                     : KC_GZIP_FAST)
+                            : NULL;
+    c->stage = STAGE_GZIP;
+    return 1;
+}
+
+static int gzip_step(struct kc_collection *c)
+{
+    struct cluster_build *cb = c->cb;
+    int rc = cb->gz ? kc_gzip_job_step(cb->gz, GZIP_PIECE) : -1;
+    if (rc == 1)
+        return 1;
+    struct kc_collect_text text = {.body = cb->text, .len = cb->len};
+    if (rc == 0)
+        text.gz = kc_gzip_job_take(cb->gz, &text.gz_len);
+    cb->text = NULL;
+    json_t *doc = cb->doc;
+    cb->doc = NULL;
+    finish_text(c, 200, doc, cb->degraded, 0, &text);
+    return 0;
 }
 
 static void build(struct kc_collection *c)
 {
     if (c->whole_cluster)
-        build_cluster(c);
+        build_cluster_begin(c);
     else
         build_connector(c);
 }
 
 /* ---- JOLOKIA ---- */
 
-static void on_step(evutil_socket_t fd, short what, void *arg);
+static int on_slice(void *arg);
 
 static void set_agent_warning(struct agent_read *a, const char *what)
 {
@@ -383,14 +604,15 @@ static void set_agent_warning(struct agent_read *a, const char *what)
     a->warning = strdup(buf);
 }
 
-/* Parses one agent's bulk answer into a->jmx, or leaves a warning. Returns the outcome. */
-static const char *parse_agent(struct kc_collection *c, struct agent_read *a, const char *body,
-                               size_t len)
+static void agent_label(const struct agent_read *a, char *label, size_t cap)
 {
-    a->jmx = kc_jolokia_result_new();
-    char label[300];
-    snprintf(label, sizeof label, "jolokia %s", a->worker_id ? a->worker_id : a->url);
-    if (a->jmx && kc_jolokia_parse_bulk(&c->plan, body, len, label, c->names, a->jmx) == 0)
+    snprintf(label, cap, "jolokia %s", a->worker_id ? a->worker_id : a->url);
+}
+
+/* After a parse into a->jmx returned rc: keeps it, or leaves a warning. Returns the outcome. */
+static const char *agent_parsed(struct agent_read *a, int rc)
+{
+    if (a->jmx && rc == 0)
         return "ok";
     if (a->jmx && kc_jolokia_result_warning_count(a->jmx) > 0)
         a->warning = strdup(kc_jolokia_result_warning(a->jmx, 0));
@@ -401,33 +623,63 @@ static const char *parse_agent(struct kc_collection *c, struct agent_read *a, co
     return "garbage";
 }
 
-static void arm_step(struct kc_collection *c)
+/* Parses one agent's bulk answer into a->jmx, or leaves a warning. Returns the outcome. */
+static const char *parse_agent(struct kc_collection *c, struct agent_read *a, const char *body,
+                               size_t len)
 {
-    if (!c->step && !(c->step = evtimer_new(c->gw->base, on_step, c))) {
-        on_step(-1, 0, c); /* no timer: do the work now rather than never */
-        return;
-    }
-    struct timeval now = {0, 0};
-    evtimer_add(c->step, &now);
+    a->jmx = kc_jolokia_result_new();
+    char label[300];
+    agent_label(a, label, sizeof label);
+    int rc = a->jmx ? kc_jolokia_parse_bulk(&c->plan, body, len, label, c->names, a->jmx) : -1;
+    return agent_parsed(a, rc);
 }
 
-/* One deferred step per loop turn: parse the next waiting answer, else build once every
- * answer is in. */
-static void on_step(evutil_socket_t fd, short what, void *arg)
+/* A big answer: copied and parsed in slices. 0 when that started, -1 to parse it now. */
+static int start_agent_parse(struct kc_collection *c, struct agent_read *a,
+                             const struct kc_fetch_result *r)
 {
-    struct kc_collection *c = arg;
+    if (!c->slicer && !(c->slicer = kc_slicer_new(c->gw->base, on_slice, c)))
+        return -1;
+    char label[300];
+    agent_label(a, label, sizeof label);
+    if ((a->body = malloc(r->body_len + 1)) && (a->jmx = kc_jolokia_result_new())) {
+        memcpy(a->body, r->body, r->body_len);
+        a->body[r->body_len] = '\0';
+        a->body_len = r->body_len;
+        a->parser = kc_jolokia_parser_new(&c->plan, a->body, a->body_len, label, c->names, a->jmx);
+    }
+    if (a->parser)
+        return 0;
+    kc_jolokia_result_free(a->jmx);
+    a->jmx = NULL;
+    free(a->body);
+    a->body = NULL;
+    return -1;
+}
+
+/* STAGE_AGENTS: parses the big answers that are in, one slice of one at a time; once every
+ * answer is in and parsed, builds. */
+static int agents_step(struct kc_collection *c)
+{
     for (size_t i = 0; i < c->agent_count; i++) {
         struct agent_read *a = &c->agents[i];
-        if (!a->body)
+        if (!a->parser)
             continue;
-        parse_agent(c, a, a->body, a->body_len);
+        int rc = kc_jolokia_parser_step(a->parser, PARSE_PIECE);
+        if (rc == 1)
+            return 1;
+        kc_jolokia_parser_free(a->parser);
+        a->parser = NULL;
         free(a->body);
         a->body = NULL;
-        arm_step(c);
-        return;
+        agent_parsed(a, rc);
+        return 1;
     }
-    if (c->agents_pending == 0)
-        build(c);
+    if (c->agents_pending > 0)
+        return 0; /* the other answers are on their way: on_agent_done kicks again */
+    c->stage = STAGE_NONE;
+    build(c);
+    return 0;
 }
 
 static void on_agent_done(const struct kc_fetch_result *r, void *arg)
@@ -451,30 +703,22 @@ static void on_agent_done(const struct kc_fetch_result *r, void *arg)
         snprintf(what, sizeof what, "HTTP %ld", r->status);
         outcome = "http_error";
         set_agent_warning(a, what);
-    } else if (r->body_len > DEFER_PARSE_BYTES && (a->body = malloc(r->body_len + 1))) {
-        memcpy(a->body, r->body, r->body_len);
-        a->body[r->body_len] = '\0';
-        a->body_len = r->body_len;
-    } else {
+    } else if (r->body_len <= DEFER_PARSE_BYTES || start_agent_parse(c, a, r) != 0) {
         outcome = parse_agent(c, a, r->body, r->body_len);
     }
     kc_stats_upstream("jolokia", c->cl->cfg->name, outcome, r->total_ms / 1e3);
     c->agents_pending--;
-    if (a->body) {
-        arm_step(c);
+    int parsing = 0;
+    for (size_t i = 0; i < c->agent_count; i++)
+        parsing |= c->agents[i].parser != NULL;
+    if (parsing) {
+        c->stage = STAGE_AGENTS;
+        kick(c);
         return;
     }
     if (c->agents_pending > 0)
         return;
-    /* Everything is in. Answers still waiting to be parsed, and a whole-cluster build (heavy
-     * too), get turns of their own. */
-    int waiting = 0;
-    for (size_t i = 0; i < c->agent_count; i++)
-        waiting |= c->agents[i].body != NULL;
-    if (waiting || c->whole_cluster)
-        arm_step(c);
-    else
-        build(c);
+    build(c); /* a whole-cluster build starts on a turn of its own */
 }
 
 static int add_agent(struct kc_collection *c, const char *worker_id, size_t cap)
@@ -604,6 +848,8 @@ static void confirm_gone(struct kc_collection *c)
     c->upstream_requests++;
 }
 
+static void after_list(struct kc_collection *c);
+
 static void on_status(const struct kc_fetch_result *r, void *arg)
 {
     struct kc_collection *c = arg;
@@ -639,6 +885,21 @@ static void on_status(const struct kc_fetch_result *r, void *arg)
         start_jolokia(c, workers, n < 64 ? n : 64, kc_jolokia_what_for_type(c->status.type));
         return;
     }
+    if (r->body_len > DEFER_PARSE_BYTES) {
+        /* LIST in slices (kc_collect_cluster made the slicer). */
+        if ((c->list_body = malloc(r->body_len + 1))) {
+            memcpy(c->list_body, r->body, r->body_len);
+            c->list_body[r->body_len] = '\0';
+            c->list_parser = kc_connect_model_list_parser_new(c->list_body, r->body_len);
+        }
+        if (!c->list_parser) {
+            fail(c, 503, "%s", "out of memory");
+            return;
+        }
+        c->stage = STAGE_LIST;
+        kick(c);
+        return;
+    }
     json_t *map = json_loadb(r->body, r->body_len, 0, NULL);
     if (!json_is_object(map) || kc_connect_model_parse_list(map, &c->list) != 0) {
         json_decref(map);
@@ -647,6 +908,12 @@ static void on_status(const struct kc_fetch_result *r, void *arg)
         return;
     }
     json_decref(map);
+    after_list(c);
+}
+
+/* The list is read: the Jolokia reads of every worker its tasks run on. */
+static void after_list(struct kc_collection *c)
+{
     /* Distinct workers of every task, and the known names for client-id resolution. */
     c->name_ptrs = calloc(c->list.count + 1, sizeof *c->name_ptrs);
     json_t *seen = json_object();
@@ -679,6 +946,40 @@ static void on_status(const struct kc_fetch_result *r, void *arg)
     }
     start_jolokia(c, workers, nworkers, KC_JOLOKIA_SOURCE | KC_JOLOKIA_SINK | KC_JOLOKIA_TASKS);
     free(workers);
+}
+
+/* STAGE_LIST: the expand map, a piece per step. */
+static int list_step(struct kc_collection *c)
+{
+    int rc = kc_connect_model_list_parser_step(c->list_parser, PARSE_PIECE);
+    if (rc == 1)
+        return 1;
+    if (rc == 0)
+        kc_connect_model_list_parser_take(c->list_parser, &c->list);
+    kc_connect_model_list_parser_free(c->list_parser);
+    c->list_parser = NULL;
+    free(c->list_body);
+    c->list_body = NULL;
+    c->stage = STAGE_NONE;
+    if (rc < 0)
+        fail(c, 502, "kafka connect answered garbage: %s", "the connector list is not a map");
+    else
+        after_list(c);
+    return 0;
+}
+
+/* One unit of the heavy stage in progress (kc/slice.h: 1 = more, 0 = handed on). */
+static int on_slice(void *arg)
+{
+    struct kc_collection *c = arg;
+    switch (c->stage) {
+    case STAGE_LIST: return list_step(c);
+    case STAGE_AGENTS: return agents_step(c);
+    case STAGE_BUILD: return build_step(c);
+    case STAGE_DUMP: return dump_step(c);
+    case STAGE_GZIP: return gzip_step(c);
+    default: return 0;
+    }
 }
 
 static struct kc_collection *collection_new(struct kc_gateway *gw, struct kc_cluster *cl,
@@ -746,5 +1047,9 @@ struct kc_collection *kc_collect_cluster(struct kc_gateway *gw, struct kc_cluste
     if (!c)
         return NULL;
     c->whole_cluster = 1;
+    if (!(c->slicer = kc_slicer_new(gw->base, on_slice, c))) {
+        collection_free(c);
+        return NULL;
+    }
     return start_connect(c, "/connectors?expand=status&expand=info");
 }

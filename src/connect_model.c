@@ -2,6 +2,8 @@
  * Unknown fields are ignored and optional ones may be missing; wrong shapes are refused. */
 #include "kc/connect_model.h"
 
+#include "kc/jsplit.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +293,138 @@ int kc_connect_model_parse_list(json_t *map, struct kc_connector_list *out)
 fail:
     kc_connect_model_list_clear(out);
     return -1;
+}
+
+/* ---- the expand map in pieces ---- */
+
+struct kc_connect_list_parser {
+    struct kc_jsplit split;
+    struct kc_connector_list list;
+    size_t cap;
+    int not_map;         /* the root is not an object */
+    char *key;           /* scratch: one entry's name */
+    size_t key_cap;
+};
+
+struct kc_connect_list_parser *kc_connect_model_list_parser_new(const char *body, size_t len)
+{
+    struct kc_connect_list_parser *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    kc_jsplit_init(&p->split, body, len, 1);
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", body[i]))
+        i++;
+    p->not_map = i == len || body[i] != '{';
+    return p;
+}
+
+/* The name of a map key token (quotes included); borrowed from p, NULL for garbage/OOM. */
+static const char *entry_name(struct kc_connect_list_parser *p, const char *tok, size_t n)
+{
+    if (memchr(tok, '\\', n)) {
+        json_t *k = json_loadb(tok, n, JSON_DECODE_ANY, NULL);
+        const char *v = json_string_value(k);
+        char *copy = v ? strdup(v) : NULL;
+        json_decref(k);
+        if (!copy)
+            return NULL;
+        free(p->key);
+        p->key = copy;
+        p->key_cap = strlen(copy) + 1;
+        return p->key;
+    }
+    if (n - 1 > p->key_cap) {
+        char *nk = realloc(p->key, n);
+        if (!nk)
+            return NULL;
+        p->key = nk;
+        p->key_cap = n - 1;
+    }
+    memcpy(p->key, tok + 1, n - 2);
+    p->key[n - 2] = '\0';
+    return p->key;
+}
+
+/* One map entry, as kc_connect_model_parse_list takes it: 0, or -1 on OOM. Malformed entries
+ * are skipped (one must not hide the others). */
+static int list_add(struct kc_connect_list_parser *p, const char *name, const char *val,
+                    size_t len)
+{
+    json_t *entry = json_loadb(val, len, JSON_DECODE_ANY, NULL);
+    const json_t *status = json_object_get(entry, "status");
+    if (!json_is_object(status)) {
+        json_decref(entry);
+        return 0;
+    }
+    if (p->list.count == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 64;
+        struct kc_connector_status *ni = realloc(p->list.items, ncap * sizeof *ni);
+        if (!ni) {
+            json_decref(entry);
+            return -1;
+        }
+        p->list.items = ni;
+        p->cap = ncap;
+    }
+    struct kc_connector_status *st = &p->list.items[p->list.count];
+    int rc = kc_connect_model_parse_status(status, json_object_get(entry, "info"), name, st);
+    json_decref(entry);
+    if (rc < 0)
+        return 0;
+    if (strcmp(st->name, name) != 0) {
+        char *k = strdup(name);
+        if (!k) {
+            kc_connect_model_status_clear(st);
+            return -1;
+        }
+        free(st->name);
+        st->name = k;
+    }
+    p->list.count++;
+    return 0;
+}
+
+int kc_connect_model_list_parser_step(struct kc_connect_list_parser *p, size_t budget)
+{
+    if (p->not_map)
+        return -1;
+    size_t start = p->split.pos;
+    while (p->split.pos - start < budget) {
+        struct kc_jsplit_item it;
+        int rc = kc_jsplit_next(&p->split, &it, budget);
+        if (rc == KC_JSPLIT_END)
+            return 0;
+        if (rc == KC_JSPLIT_ERROR)
+            return -1;
+        if (rc == KC_JSPLIT_PAUSE)
+            continue;
+        if (it.container != '{')
+            return -1; /* the root is an array: not a map */
+        const char *name = entry_name(p, p->split.text + it.key_off, it.key_len);
+        if (!name || list_add(p, name, p->split.text + it.val_off, it.val_len) < 0)
+            return -1;
+    }
+    return 1;
+}
+
+void kc_connect_model_list_parser_take(struct kc_connect_list_parser *p,
+                                       struct kc_connector_list *out)
+{
+    if (p->list.count > 1)
+        qsort(p->list.items, p->list.count, sizeof *p->list.items, cmp_status_name);
+    *out = p->list;
+    memset(&p->list, 0, sizeof p->list);
+    p->cap = 0;
+}
+
+void kc_connect_model_list_parser_free(struct kc_connect_list_parser *p)
+{
+    if (!p)
+        return;
+    kc_connect_model_list_clear(&p->list);
+    free(p->key);
+    free(p);
 }
 
 const struct kc_connector_status *kc_connect_model_list_find(const struct kc_connector_list *list,

@@ -118,6 +118,65 @@ unsigned char *kc_gzip(const void *data, size_t len, int level, size_t *out_len)
     return out;
 }
 
+struct kc_gzip_job {
+    z_stream zs;
+    const unsigned char *data;
+    size_t len, fed;
+    unsigned char *out;
+    size_t cap;
+};
+
+struct kc_gzip_job *kc_gzip_job_new(const void *data, size_t len, int level)
+{
+    struct kc_gzip_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    if (deflateInit2(&j->zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(j);
+        return NULL;
+    }
+    j->data = data;
+    j->len = len;
+    j->cap = deflateBound(&j->zs, (uLong)len);
+    if (!(j->out = malloc(j->cap))) {
+        kc_gzip_job_free(j);
+        return NULL;
+    }
+    j->zs.next_out = j->out;
+    j->zs.avail_out = (uInt)j->cap;
+    return j;
+}
+
+int kc_gzip_job_step(struct kc_gzip_job *j, size_t budget)
+{
+    size_t n = j->len - j->fed < budget ? j->len - j->fed : budget;
+    j->zs.next_in = (Bytef *)(uintptr_t)(j->data + j->fed);
+    j->zs.avail_in = (uInt)n;
+    j->fed += n;
+    int last = j->fed == j->len;
+    int rc = deflate(&j->zs, last ? Z_FINISH : Z_NO_FLUSH);
+    if (last)
+        return rc == Z_STREAM_END ? 0 : -1;
+    return rc == Z_OK && j->zs.avail_in == 0 ? 1 : -1;
+}
+
+unsigned char *kc_gzip_job_take(struct kc_gzip_job *j, size_t *out_len)
+{
+    unsigned char *out = j->out;
+    *out_len = j->zs.total_out;
+    j->out = NULL;
+    return out;
+}
+
+void kc_gzip_job_free(struct kc_gzip_job *j)
+{
+    if (!j)
+        return;
+    deflateEnd(&j->zs);
+    free(j->out);
+    free(j);
+}
+
 static int is_compressible(const char *content_type)
 {
     return content_type && (strncmp(content_type, "application/json", 16) == 0 ||
@@ -230,6 +289,11 @@ static size_t pending_count;
 size_t kc_pending_count(void)
 {
     return pending_count;
+}
+
+evhtp_request_t *kc_pending_request(const struct kc_pending *p)
+{
+    return p ? p->req : NULL;
 }
 
 static void pending_free(struct kc_pending *p)

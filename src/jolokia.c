@@ -2,6 +2,7 @@
  * Answers are matched by position, beans by parsed ObjectName keys, tasks via a hash map. */
 #include "kc/jolokia.h"
 #include "kc/connect_model.h"
+#include "kc/jsplit.h"
 #include "kc/objectname.h"
 
 #include <jansson.h>
@@ -813,4 +814,274 @@ int kc_jolokia_parse_bulk(const struct kc_jolokia_plan *plan, const char *body, 
     }
     json_decref(root);
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- parse in pieces ------------------------------------------------------------------- */
+
+struct bean_range {
+    size_t key_off, key_len, val_off, val_len;
+};
+
+struct kc_jolokia_parser {
+    const struct kc_jolokia_plan *plan;
+    const struct kc_jolokia_names *known;
+    struct kc_jmx_result *out;
+    const char *body;
+    size_t len;
+    char label[300];
+    int whole;                   /* not an array: parsed in one call */
+    size_t warn_base;            /* warnings before this parse: its first one goes there */
+    struct kc_jsplit split;
+    size_t elements;             /* elements closed so far */
+    int rc;
+    /* the element being read; "status" may come after "value" (Jolokia writes it last) */
+    json_int_t status;
+    int has_status;
+    char error_type[128];
+    int has_error_type;
+    size_t value_off, value_len;
+    int has_value;
+    struct bean_range *beans;    /* members of its "value" map, applied once the status is 200 */
+    size_t nbeans, beans_cap, bean_next;
+    int applying;
+    enum kc_jolokia_elem applying_e;
+    char *buf;                   /* scratch: '{' key ':' value '}' of one bean */
+    size_t buf_cap;
+};
+
+struct kc_jolokia_parser *kc_jolokia_parser_new(const struct kc_jolokia_plan *plan,
+                                                const char *body, size_t len, const char *label,
+                                                const struct kc_jolokia_names *known,
+                                                struct kc_jmx_result *out)
+{
+    struct kc_jolokia_parser *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->plan = plan;
+    p->known = known;
+    p->out = out;
+    p->body = body;
+    p->len = body ? len : 0;
+    snprintf(p->label, sizeof p->label, "%s", label ? label : "jolokia");
+    p->warn_base = out->warning_count;
+    size_t i = 0;
+    while (i < p->len && strchr(" \t\r\n", body[i]))
+        i++;
+    p->whole = i == p->len || body[i] != '[';
+    kc_jsplit_init(&p->split, body ? body : "", p->len, 3);
+    return p;
+}
+
+void kc_jolokia_parser_free(struct kc_jolokia_parser *p)
+{
+    if (!p)
+        return;
+    free(p->beans);
+    free(p->buf);
+    free(p);
+}
+
+/* Moves the warnings this parse added last (from index `from`) to the front of its own. */
+static void warnings_to_front(struct kc_jolokia_parser *p, size_t from)
+{
+    struct kc_jmx_result *r = p->out;
+    size_t k = r->warning_count - from;
+    if (k == 0 || from <= p->warn_base)
+        return;
+    char *moved[8];
+    if (k > 8)
+        return;
+    memcpy(moved, r->warnings + from, k * sizeof *moved);
+    memmove(r->warnings + p->warn_base + k, r->warnings + p->warn_base,
+            (from - p->warn_base) * sizeof *moved);
+    memcpy(r->warnings + p->warn_base, moved, k * sizeof *moved);
+}
+
+/* Invalid JSON at byte `off`: the one warning that counts, first. */
+static int parser_garbage(struct kc_jolokia_parser *p, size_t off)
+{
+    int line, col;
+    kc_jsplit_line_col(p->body, off, &line, &col);
+    size_t from = p->out->warning_count;
+    warnf(p->out, p->label, "invalid JSON in bulk answer (line %d, column %d)", line, col);
+    warnings_to_front(p, from);
+    return -1;
+}
+
+static void element_reset(struct kc_jolokia_parser *p)
+{
+    p->has_status = p->has_error_type = p->has_value = 0;
+    p->nbeans = p->bean_next = 0;
+    p->applying = 0;
+}
+
+static int token_is(const struct kc_jolokia_parser *p, size_t off, size_t len, const char *tok)
+{
+    return strlen(tok) == len && memcmp(p->body + off, tok, len) == 0;
+}
+
+/* A member of the current element ("status", "error_type", "value"). 0, or -1 for garbage. */
+static int element_member(struct kc_jolokia_parser *p, const struct kc_jsplit_item *it)
+{
+    if (token_is(p, it->key_off, it->key_len, "\"value\"")) {
+        p->value_off = it->val_off;
+        p->value_len = it->val_len;
+        p->has_value = 1;
+        return 0;
+    }
+    int status = token_is(p, it->key_off, it->key_len, "\"status\"");
+    if (!status && !token_is(p, it->key_off, it->key_len, "\"error_type\""))
+        return 0;
+    json_error_t err;
+    json_t *v = json_loadb(p->body + it->val_off, it->val_len, JSON_DECODE_ANY, &err);
+    if (!v)
+        return -1;
+    if (status && json_is_integer(v)) {
+        p->status = json_integer_value(v);
+        p->has_status = 1;
+    } else if (!status && json_is_string(v)) {
+        snprintf(p->error_type, sizeof p->error_type, "%s", json_string_value(v));
+        p->has_error_type = 1;
+    } else if (status) {
+        p->has_status = 0; /* present but not an integer: malformed */
+    }
+    json_decref(v);
+    return 0;
+}
+
+static int add_bean(struct kc_jolokia_parser *p, const struct kc_jsplit_item *it)
+{
+    if (p->nbeans == p->beans_cap) {
+        size_t ncap = p->beans_cap ? p->beans_cap * 2 : 256;
+        struct bean_range *nb = realloc(p->beans, ncap * sizeof *nb);
+        if (!nb)
+            return -1;
+        p->beans = nb;
+        p->beans_cap = ncap;
+    }
+    p->beans[p->nbeans++] = (struct bean_range){it->key_off, it->key_len, it->val_off, it->val_len};
+    return 0;
+}
+
+/* The element closed: judge it as kc_jolokia_parse_bulk does. Starts applying its beans, or
+ * returns 0 / -1 (OOM, garbage). */
+static int element_end(struct kc_jolokia_parser *p)
+{
+    size_t i = p->elements++;
+    if (i >= p->plan->count) {
+        element_reset(p);
+        return 0;
+    }
+    enum kc_jolokia_elem e = p->plan->elems[i];
+    int rc = 0;
+    const char *et = p->has_error_type ? p->error_type : NULL;
+    if (!p->has_status) {
+        warnf(p->out, p->label, "%s read: malformed answer", elem_defs[e].what);
+    } else if (p->status == 404 && elem_defs[e].pattern) {
+        /* no such bean on this worker */
+    } else if (p->status == 400 && elem_defs[e].may_be_nan && et &&
+               strcmp(et, "java.lang.NumberFormatException") == 0) {
+        /* a NaN a 2.0–2.4 agent could not write */
+    } else if (p->status != 200) {
+        rc = warnf(p->out, p->label, "%s read failed: status %ld (%s)", elem_defs[e].what,
+                   (long)p->status, et ? et : "no error_type");
+    } else if (elem_defs[e].pattern) {
+        if (p->has_value && p->body[p->value_off] == '{' && p->nbeans > 0) {
+            p->applying = 1;
+            p->applying_e = e;
+            return 0;
+        }
+    } else {
+        json_error_t err;
+        json_t *v = p->has_value
+                        ? json_loadb(p->body + p->value_off, p->value_len, JSON_DECODE_ANY, &err)
+                        : NULL;
+        if (p->has_value && !v)
+            return parser_garbage(p, p->value_off + (size_t)err.position);
+        on_jvm_value(e, v, &p->out->jvm);
+        json_decref(v);
+    }
+    element_reset(p);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Applies beans of the element until `budget` bytes of them are done: 1 more, 0 done, -1. */
+static int apply_beans(struct kc_jolokia_parser *p, size_t budget)
+{
+    size_t done = 0;
+    while (p->bean_next < p->nbeans && done < budget) {
+        const struct bean_range *b = &p->beans[p->bean_next++];
+        size_t need = b->key_len + b->val_len + 3;
+        if (need > p->buf_cap) {
+            char *nb = realloc(p->buf, need);
+            if (!nb)
+                return -1;
+            p->buf = nb;
+            p->buf_cap = need;
+        }
+        p->buf[0] = '{';
+        memcpy(p->buf + 1, p->body + b->key_off, b->key_len);
+        p->buf[1 + b->key_len] = ':';
+        memcpy(p->buf + 2 + b->key_len, p->body + b->val_off, b->val_len);
+        p->buf[need - 1] = '}';
+        json_error_t err;
+        json_t *one = json_loadb(p->buf, need, 0, &err);
+        if (!one) {
+            size_t pos = (size_t)err.position;
+            return parser_garbage(p, pos <= 1 + b->key_len ? b->key_off + (pos ? pos - 1 : 0)
+                                                            : b->val_off + (pos - 2 - b->key_len));
+        }
+        int rc = on_pattern_value(p->plan, p->known, p->applying_e, one, p->out);
+        json_decref(one);
+        if (rc < 0)
+            return -1;
+        done += need;
+    }
+    if (p->bean_next < p->nbeans)
+        return 1;
+    element_reset(p);
+    return 0;
+}
+
+int kc_jolokia_parser_step(struct kc_jolokia_parser *p, size_t budget)
+{
+    if (p->whole)
+        return kc_jolokia_parse_bulk(p->plan, p->body, p->len, p->label, p->known, p->out);
+    size_t start = p->split.pos, applied = 0;
+    while (p->split.pos - start + applied < budget) {
+        if (p->applying) {
+            int rc = apply_beans(p, budget);
+            if (rc < 0)
+                return -1;
+            applied += budget; /* a step applies one budget's worth at most */
+            continue;
+        }
+        struct kc_jsplit_item it;
+        int rc = kc_jsplit_next(&p->split, &it, budget);
+        if (rc == KC_JSPLIT_PAUSE)
+            continue;
+        if (rc == KC_JSPLIT_ERROR)
+            return parser_garbage(p, p->split.pos);
+        if (rc == KC_JSPLIT_END) {
+            if (p->elements != p->plan->count) {
+                size_t from = p->out->warning_count;
+                warnf(p->out, p->label, "bulk answer has %zu elements for %zu requests",
+                      p->elements, p->plan->count);
+                warnings_to_front(p, from);
+            }
+            return p->rc;
+        }
+        if (it.depth == 1) {
+            if (element_end(p) < 0)
+                return -1;
+        } else if (it.depth == 2 && it.key_len) {
+            if (element_member(p, &it) < 0)
+                return parser_garbage(p, it.val_off);
+        } else if (it.depth == 3 && it.key_len &&
+                   token_is(p, it.parent_key_off, it.parent_key_len, "\"value\"")) {
+            if (add_bean(p, &it) < 0)
+                return -1;
+        }
+    }
+    return 1;
 }

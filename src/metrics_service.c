@@ -18,6 +18,7 @@
 #include "kc/metrics.h"
 #include "kc/prom.h"
 #include "kc/redis.h"
+#include "kc/slice.h"
 #include "kc/stats.h"
 #include "kc/upstream.h"
 #include "kc/timefmt.h"
@@ -59,8 +60,23 @@ struct prom_scrape {
     struct kc_metrics_service *ms;
     struct kc_pending *pending;
     size_t outstanding, nlinks;
+    /* rendering, in slices when the summaries are big (issue #14 §1) */
+    int gzip;                        /* the client takes gzip */
+    struct kc_slicer *slicer;
+    FILE *out;
+    char *text;
+    size_t len;
+    struct kc_prom_cluster *cl;      /* summaries referenced while rendering */
+    size_t ncl;
+    struct kc_prom_cursor cur;
+    int rendered;                    /* the text is complete */
+    struct kc_gzip_job *gz;
     struct scrape_link links[];
 };
+
+/* Above this many connector rows a scrape renders in slices (5,000 rows: ~100 ms in one go). */
+#define PROM_SLICE_ROWS 500
+#define PROM_ROWS_PER_STEP 24
 
 struct stream_conn;
 
@@ -810,8 +826,17 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
     s->collection = NULL;
     s->fleet_holder = 0;
     s->entry->pins--;
-    char *body = json_dumps(res->doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    struct kc_doc *d = body ? kc_doc_new_take(res->status, body, strlen(body)) : NULL;
+    struct kc_doc *d;
+    if (res->text && res->text->body) {
+        /* A cluster summary: serialised and compressed by the collector in slices. */
+        d = kc_doc_new_take_gz(res->status, res->text->body, res->text->len, res->text->gz,
+                               res->text->gz_len);
+        res->text->body = NULL;
+        res->text->gz = NULL;
+    } else {
+        char *body = json_dumps(res->doc, KC_COLLECT_DUMP_FLAGS);
+        d = body ? kc_doc_new_take(res->status, body, strlen(body)) : NULL;
+    }
     if (!d) {
         static const char oom[] = "{\"error\":\"metrics_fetch_failed\",\"message\":\"out of memory\"}";
         char *copy = strdup(oom);
@@ -833,7 +858,7 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
         refresh_from = fresh;
     }
     if (!s->name && res->status == 200) {
-        json_decref(s->summary);
+        kc_slice_json_decref(ms->gw->base, s->summary);
         s->summary = json_incref(res->doc);
         if (ms->alerts)
             alerts_after_summary(ms, s, res->doc);
@@ -1159,7 +1184,7 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
             /* Prometheus renders from the parsed summary. */
             json_t *summary = json_loadb(fd->body, fd->body_len, 0, NULL);
             if (summary) {
-                json_decref(s->summary);
+                kc_slice_json_decref(ms->gw->base, s->summary);
                 s->summary = summary;
             }
         }
@@ -1553,6 +1578,14 @@ static void scrape_free(struct prom_scrape *sc)
             sc->links[i].slot->entry->pins--;
         }
     }
+    kc_slicer_free(sc->slicer);
+    if (sc->out)
+        fclose(sc->out);
+    free(sc->text);
+    for (size_t i = 0; sc->cl && i < sc->ncl; i++)
+        kc_slice_json_decref(sc->ms->gw->base, (json_t *)(uintptr_t)sc->cl[i].summary);
+    free(sc->cl);
+    kc_gzip_job_free(sc->gz);
     free(sc);
 }
 
@@ -1560,31 +1593,33 @@ static void on_scrape_gone(void *arg)
 {
     struct prom_scrape *sc = arg;
     sc->pending = NULL;
-    scrape_free(sc);
+    scrape_free(sc); /* the cancel path: a render in slices stops here */
 }
 
-static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
+/* Takes a reference to every summary and opens the text. 0, or -1 on OOM. */
+static int render_begin(struct prom_scrape *sc, size_t *rows)
 {
-    struct kc_metrics_service *ms = sc->ms;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    struct kc_prom_cluster *cl = calloc(sc->nlinks + 1, sizeof *cl);
-    if (!out || !cl) {
-        if (out)
-            fclose(out);
-        free(text);
-        free(cl);
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        return;
-    }
+    *rows = 0;
+    sc->out = open_memstream(&sc->text, &sc->len);
+    sc->cl = calloc(sc->nlinks + 1, sizeof *sc->cl);
+    if (!sc->out || !sc->cl)
+        return -1;
+    sc->ncl = sc->nlinks;
     for (size_t i = 0; i < sc->nlinks; i++) {
         struct slot *s = sc->links[i].slot;
-        cl[i].name = s->cl->cfg->name;
-        cl[i].summary = s->summary;
-        cl[i].connect_up = s->entry->doc && s->entry->doc->status == 200;
+        sc->cl[i].name = s->cl->cfg->name;
+        sc->cl[i].summary = json_incref(s->summary);
+        sc->cl[i].connect_up = s->entry->doc && s->entry->doc->status == 200;
+        *rows += json_array_size(json_object_get(s->summary, "connectors"));
     }
-    kc_prom_render_connectors(out, cl, sc->nlinks);
+    return 0;
+}
+
+/* The gateway's own families, after the connectors'. */
+static void render_tail(struct prom_scrape *sc)
+{
+    struct kc_metrics_service *ms = sc->ms;
+    FILE *out = sc->out;
     struct kc_upstream_stats up;
     kc_upstream_stats(ms->gw->upstream, &up);
     struct kc_stats_gauges g = {
@@ -1598,6 +1633,7 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
     };
     kc_stats_render(out, &g);
     kc_looplag_render(ms->gw->looplag, out);
+    kc_slice_render(out);
     if (ms->gw->redis) {
         struct kc_redis_stats rs;
         kc_redis_stats(ms->gw->redis, &rs);
@@ -1606,21 +1642,99 @@ static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
         kc_fleet_stats(ms->fleet, &fs);
         kc_prom_render_fleet(out, &fs);
     }
-    fclose(out);
-    free(cl);
-    kc_reply_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
+}
+
+/* One unit of the render: rows of text, then compression. 1 = more, 0 = done (or failed). */
+static int render_step(struct prom_scrape *sc, size_t rows)
+{
+    if (!sc->rendered) {
+        if (kc_prom_render_connectors_step(sc->out, sc->cl, sc->ncl, &sc->cur, rows))
+            return 1;
+        render_tail(sc);
+        fclose(sc->out);
+        sc->out = NULL;
+        sc->rendered = 1;
+        if (sc->gzip && sc->len > 1024 &&
+            !(sc->gz = kc_gzip_job_new(sc->text, sc->len,
+                                       sc->len > (256u << 10) ? KC_GZIP_FASTEST : KC_GZIP_FAST)))
+            return 0;
+        return sc->gz != NULL;
+    }
+    int rc = kc_gzip_job_step(sc->gz, rows == (size_t)-1 ? sc->len : 64u << 10);
+    if (rc < 0) {
+        kc_gzip_job_free(sc->gz); /* sent plain */
+        sc->gz = NULL;
+    }
+    return rc == 1;
+}
+
+static void render_reply(struct prom_scrape *sc, evhtp_request_t *req)
+{
+    if (!sc->rendered) {
+        kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        return;
+    }
+    size_t gz_len = 0;
+    unsigned char *gz = sc->gz ? kc_gzip_job_take(sc->gz, &gz_len) : NULL;
+    kc_reply_prepared(req, 200, "text/plain; version=0.0.4; charset=utf-8", sc->text, sc->len,
+                      gz, gz_len);
+    free(gz);
+}
+
+static int on_render_slice(void *arg)
+{
+    struct prom_scrape *sc = arg;
+    if (render_step(sc, PROM_ROWS_PER_STEP))
+        return 1;
+    evhtp_request_t *req = kc_pending_end(sc->pending);
+    sc->pending = NULL;
+    if (req)
+        render_reply(sc, req);
+    scrape_free(sc);
+    return 0;
+}
+
+/* Renders and replies, in one go for small summaries, else in slices across loop turns (the
+ * request stays pending; the scrape is freed when done or when its client leaves). Takes sc:
+ * it is freed here or by the slices. `pending` is sc->pending when the request is paused. */
+static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
+{
+    size_t rows = 0;
+    if (render_begin(sc, &rows) != 0) {
+        if (sc->pending)
+            kc_pending_end(sc->pending);
+        sc->pending = NULL;
+        kc_reply_error(req, 503, "out_of_memory", "out of memory");
+        scrape_free(sc);
+        return;
+    }
+    if (rows > PROM_SLICE_ROWS &&
+        (sc->slicer = kc_slicer_new(sc->ms->gw->base, on_render_slice, sc)) &&
+        (sc->pending || (sc->pending = kc_pending_start(req, on_scrape_gone, sc)))) {
+        kc_slicer_start(sc->slicer);
+        return;
+    }
+    while (render_step(sc, (size_t)-1))
+        ;
+    if (sc->pending)
+        kc_pending_end(sc->pending);
+    sc->pending = NULL;
+    render_reply(sc, req);
+    scrape_free(sc);
 }
 
 static void scrape_part_done(struct prom_scrape *sc)
 {
     if (--sc->outstanding > 0)
         return;
-    evhtp_request_t *req = kc_pending_end(sc->pending);
-    sc->pending = NULL;
-    if (req)
-        scrape_render(sc, req);
-    scrape_free(sc);
+    /* Rendering may take slices: the pending stays until the reply. */
+    if (!kc_pending_request(sc->pending)) {
+        kc_pending_end(sc->pending);
+        sc->pending = NULL;
+        scrape_free(sc);
+        return;
+    }
+    scrape_render(sc, kc_pending_request(sc->pending));
 }
 
 static void notify_scrapes(struct slot *s)
@@ -1666,9 +1780,9 @@ void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t 
         if (!busy(s))
             start_collection(s, 0);
     }
+    sc->gzip = kc_http_accepts_gzip(req);
     if (sc->outstanding == 1) {
         scrape_render(sc, req);
-        scrape_free(sc);
         return;
     }
     sc->pending = kc_pending_start(req, on_scrape_gone, sc);

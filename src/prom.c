@@ -112,7 +112,102 @@ static const char *const connector_states[] = {"RUNNING", "PAUSED",     "STOPPED
 static const char *const task_state_keys[] = {"running", "failed", "paused", "unassigned",
                                               "restarting"};
 
-void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size_t n)
+/* Per task: [id, state, workerId, records, bytes, errors] rows of "taskList". */
+static const struct {
+    const char *name, *type, *help;
+    size_t column;
+} task_families[] = {
+    {"kconnect_task_state", "gauge", "1 for the task's current state.", 1},
+    {"kconnect_task_records_total", "counter", "Records processed by the task.", 3},
+    {"kconnect_task_bytes_total", "counter", "Bytes produced or consumed by the task.", 4},
+    {"kconnect_task_errors_total", "counter", "Record errors of the task.", 5},
+};
+
+#define N_CONN_FAM (sizeof connector_families / sizeof connector_families[0])
+#define N_TASK_FAM (sizeof task_families / sizeof task_families[0])
+/* Phases: 0 connect_up, then one per connector family, state, tasks, one per task family
+ * (all per row, resumable), then the worker families (small, at once). */
+#define PH_CONN 1
+#define PH_STATE (PH_CONN + N_CONN_FAM)
+#define PH_TASKS (PH_STATE + 1)
+#define PH_TASK_FAM (PH_TASKS + 1)
+#define PH_WORKERS (PH_TASK_FAM + N_TASK_FAM)
+
+static void phase_header(FILE *out, size_t ph)
+{
+    if (ph >= PH_CONN && ph < PH_STATE)
+        family_header(out, connector_families[ph - PH_CONN].name,
+                      connector_families[ph - PH_CONN].type, connector_families[ph - PH_CONN].help);
+    else if (ph == PH_STATE)
+        family_header(out, "kconnect_connector_state", "gauge",
+                      "1 for the connector's current state.");
+    else if (ph == PH_TASKS)
+        family_header(out, "kconnect_connector_tasks", "gauge", "Tasks of the connector by state.");
+    else
+        family_header(out, task_families[ph - PH_TASK_FAM].name,
+                      task_families[ph - PH_TASK_FAM].type, task_families[ph - PH_TASK_FAM].help);
+}
+
+/* One summary row's samples of one phase's family. */
+static void phase_row(FILE *out, size_t ph, const char *cluster, const json_t *row)
+{
+    if (ph >= PH_CONN && ph < PH_STATE) {
+        size_t f = ph - PH_CONN;
+        double v;
+        if (row_number(row, connector_families[f].value, &v) != 0)
+            return;
+        fputs(connector_families[f].name, out);
+        labels_connector(out, cluster, row, connector_families[f].value != RV_LAG);
+        fputs("} ", out);
+        write_value(out, v);
+        fputc('\n', out);
+    } else if (ph == PH_STATE) {
+        const char *state = json_string_value(json_object_get(row, "state"));
+        for (size_t s = 0; s < sizeof connector_states / sizeof connector_states[0]; s++) {
+            fputs("kconnect_connector_state", out);
+            labels_connector(out, cluster, row, 1);
+            fputs(",state=", out);
+            kc_prom_write_label(out, connector_states[s]);
+            fprintf(out, "} %d\n", state && strcmp(state, connector_states[s]) == 0);
+        }
+    } else if (ph == PH_TASKS) {
+        const json_t *tasks = json_object_get(row, "tasks");
+        for (size_t s = 0; s < sizeof task_state_keys / sizeof task_state_keys[0]; s++) {
+            fputs("kconnect_connector_tasks", out);
+            labels_connector(out, cluster, row, 0);
+            char upper[16];
+            size_t k;
+            for (k = 0; task_state_keys[s][k] && k < sizeof upper - 1; k++)
+                upper[k] = (char)(task_state_keys[s][k] - 32);
+            upper[k] = '\0';
+            fputs(",state=", out);
+            kc_prom_write_label(out, upper);
+            fprintf(out, "} %lld\n",
+                    (long long)json_integer_value(json_object_get(tasks, task_state_keys[s])));
+        }
+    } else {
+        size_t f = ph - PH_TASK_FAM;
+        size_t t;
+        const json_t *task;
+        json_array_foreach(json_object_get(row, "taskList"), t, task)
+        {
+            fputs(task_families[f].name, out);
+            labels_connector(out, cluster, row, 0);
+            fprintf(out, ",task=\"%lld\"", (long long)json_integer_value(json_array_get(task, 0)));
+            if (task_families[f].column == 1) {
+                fputs(",state=", out);
+                kc_prom_write_label(out, json_string_value(json_array_get(task, 1)));
+                fputs("} 1\n", out);
+            } else {
+                fputs("} ", out);
+                write_value(out, json_number_value(json_array_get(task, task_families[f].column)));
+                fputc('\n', out);
+            }
+        }
+    }
+}
+
+static void render_connect_up(FILE *out, const struct kc_prom_cluster *cl, size_t n)
 {
     family_header(out, "kconnect_connect_up", "gauge",
                   "Whether the last collection reached Kafka Connect.");
@@ -121,108 +216,10 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
         kc_prom_write_label(out, cl[c].name);
         fprintf(out, "} %d\n", cl[c].connect_up ? 1 : 0);
     }
+}
 
-    for (size_t f = 0; f < sizeof connector_families / sizeof connector_families[0]; f++) {
-        family_header(out, connector_families[f].name, connector_families[f].type,
-                      connector_families[f].help);
-        for (size_t c = 0; c < n; c++) {
-            size_t i;
-            const json_t *row;
-            json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
-            {
-                double v;
-                if (row_number(row, connector_families[f].value, &v) != 0)
-                    continue;
-                fputs(connector_families[f].name, out);
-                labels_connector(out, cl[c].name, row, connector_families[f].value != RV_LAG);
-                fputs("} ", out);
-                write_value(out, v);
-                fputc('\n', out);
-            }
-        }
-    }
-
-    family_header(out, "kconnect_connector_state", "gauge",
-                  "1 for the connector's current state.");
-    for (size_t c = 0; c < n; c++) {
-        size_t i;
-        const json_t *row;
-        json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
-        {
-            const char *state = json_string_value(json_object_get(row, "state"));
-            for (size_t s = 0; s < sizeof connector_states / sizeof connector_states[0]; s++) {
-                fputs("kconnect_connector_state", out);
-                labels_connector(out, cl[c].name, row, 1);
-                fputs(",state=", out);
-                kc_prom_write_label(out, connector_states[s]);
-                fprintf(out, "} %d\n", state && strcmp(state, connector_states[s]) == 0);
-            }
-        }
-    }
-
-    family_header(out, "kconnect_connector_tasks", "gauge", "Tasks of the connector by state.");
-    for (size_t c = 0; c < n; c++) {
-        size_t i;
-        const json_t *row;
-        json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
-        {
-            const json_t *tasks = json_object_get(row, "tasks");
-            for (size_t s = 0; s < sizeof task_state_keys / sizeof task_state_keys[0]; s++) {
-                fputs("kconnect_connector_tasks", out);
-                labels_connector(out, cl[c].name, row, 0);
-                char upper[16];
-                size_t k;
-                for (k = 0; task_state_keys[s][k] && k < sizeof upper - 1; k++)
-                    upper[k] = (char)(task_state_keys[s][k] - 32);
-                upper[k] = '\0';
-                fputs(",state=", out);
-                kc_prom_write_label(out, upper);
-                fprintf(out, "} %lld\n",
-                        (long long)json_integer_value(json_object_get(tasks, task_state_keys[s])));
-            }
-        }
-    }
-
-    /* Per task: [id, state, workerId, records, bytes, errors] rows of "taskList". */
-    static const struct {
-        const char *name, *type, *help;
-        size_t column;
-    } task_families[] = {
-        {"kconnect_task_state", "gauge", "1 for the task's current state.", 1},
-        {"kconnect_task_records_total", "counter", "Records processed by the task.", 3},
-        {"kconnect_task_bytes_total", "counter", "Bytes produced or consumed by the task.", 4},
-        {"kconnect_task_errors_total", "counter", "Record errors of the task.", 5},
-    };
-    for (size_t f = 0; f < sizeof task_families / sizeof task_families[0]; f++) {
-        family_header(out, task_families[f].name, task_families[f].type, task_families[f].help);
-        for (size_t c = 0; c < n; c++) {
-            size_t i;
-            const json_t *row;
-            json_array_foreach(json_object_get(cl[c].summary, "connectors"), i, row)
-            {
-                size_t t;
-                const json_t *task;
-                json_array_foreach(json_object_get(row, "taskList"), t, task)
-                {
-                    fputs(task_families[f].name, out);
-                    labels_connector(out, cl[c].name, row, 0);
-                    fprintf(out, ",task=\"%lld\"",
-                            (long long)json_integer_value(json_array_get(task, 0)));
-                    if (task_families[f].column == 1) {
-                        fputs(",state=", out);
-                        kc_prom_write_label(out, json_string_value(json_array_get(task, 1)));
-                        fputs("} 1\n", out);
-                    } else {
-                        fputs("} ", out);
-                        write_value(out,
-                                    json_number_value(json_array_get(task, task_families[f].column)));
-                        fputc('\n', out);
-                    }
-                }
-            }
-        }
-    }
-
+static void render_workers(FILE *out, const struct kc_prom_cluster *cl, size_t n)
+{
     static const struct {
         const char *name, *help, *key;
         double scale;
@@ -266,6 +263,44 @@ void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size
                     json_is_true(json_object_get(json_object_get(w, "jolokia"), "reachable")));
         }
     }
+}
+
+int kc_prom_render_connectors_step(FILE *out, const struct kc_prom_cluster *cl, size_t n,
+                                   struct kc_prom_cursor *cur, size_t max_rows)
+{
+    size_t budget = max_rows;
+    while (cur->phase <= PH_WORKERS) {
+        if (cur->phase == 0 || cur->phase == PH_WORKERS) {
+            if (cur->phase == 0)
+                render_connect_up(out, cl, n);
+            else
+                render_workers(out, cl, n);
+            cur->phase++;
+            continue;
+        }
+        if (!cur->headed) {
+            phase_header(out, cur->phase);
+            cur->headed = 1;
+        }
+        for (; cur->cluster < n; cur->cluster++, cur->row = 0) {
+            const json_t *rows = json_object_get(cl[cur->cluster].summary, "connectors");
+            for (size_t nr = json_array_size(rows); cur->row < nr; cur->row++) {
+                if (budget-- == 0)
+                    return 1;
+                phase_row(out, cur->phase, cl[cur->cluster].name, json_array_get(rows, cur->row));
+            }
+        }
+        cur->phase++;
+        cur->cluster = cur->row = 0;
+        cur->headed = 0;
+    }
+    return 0;
+}
+
+void kc_prom_render_connectors(FILE *out, const struct kc_prom_cluster *cl, size_t n)
+{
+    struct kc_prom_cursor cur = {0};
+    kc_prom_render_connectors_step(out, cl, n, &cur, (size_t)-1);
 }
 
 void kc_prom_render_redis(FILE *out, const struct kc_redis_stats *st)

@@ -18,7 +18,21 @@ struct kc_collect_result {
     int degraded;    /* 200 with warnings (Jolokia failed): cache it briefly */
     int not_found;   /* Connect says the connector does not exist */
     int upstream_requests; /* Connect + Jolokia requests this collection made */
+    /* Big documents (cluster summaries) come already serialised (KC_COLLECT_DUMP_FLAGS) and
+     * compressed, both made in slices across loop turns; NULL otherwise. The callback may take
+     * text->body and text->gz (set them to NULL); what is left is freed after it returns. */
+    struct kc_collect_text *text;
 };
+
+struct kc_collect_text {
+    char *body;            /* NUL-terminated */
+    size_t len;
+    unsigned char *gz;     /* gzip form, or NULL */
+    size_t gz_len;
+};
+
+/* How documents are serialised (a sliced dump must give the same bytes as json_dumps). */
+#define KC_COLLECT_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 
 /* Hooks into the owner (the metrics service): per-connector state and what each collection
  * computed for one connector (history samples, alerts, Prometheus). */

@@ -71,6 +71,20 @@ int kc_connect_model_parse_status_text(const char *body, size_t len,
  * object or memory runs out. `map` is borrowed (not modified; non-const for jansson's iterator). */
 int kc_connect_model_parse_list(json_t *map, struct kc_connector_list *out);
 
+/* The same map parsed in pieces (a 5,000-connector list is 4 MB): a structure scan of the
+ * body (kc/jsplit.h) and jansson per entry, a bounded amount per step, across loop turns.
+ * `body` is borrowed and must outlive the parser. Entry rules as kc_connect_model_parse_list. */
+struct kc_connect_list_parser;
+struct kc_connect_list_parser *kc_connect_model_list_parser_new(const char *body, size_t len);
+/* Works through about `budget` bytes of the body: 1 when more remains, 0 when the whole map is
+ * read, -1 when it is not a map (garbage, truncated) or memory ran out. */
+int kc_connect_model_list_parser_step(struct kc_connect_list_parser *p, size_t budget);
+/* After step returned 0: moves the entries, sorted by name, into *out (release with
+ * kc_connect_model_list_clear). */
+void kc_connect_model_list_parser_take(struct kc_connect_list_parser *p,
+                                       struct kc_connector_list *out);
+void kc_connect_model_list_parser_free(struct kc_connect_list_parser *p);
+
 void kc_connect_model_status_clear(struct kc_connector_status *st);
 void kc_connect_model_list_clear(struct kc_connector_list *list);
 

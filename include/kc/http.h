@@ -44,6 +44,15 @@ void kc_reply_error(evhtp_request_t *req, int status, const char *code, const ch
 #define KC_GZIP_FAST 6
 #define KC_GZIP_BEST 9
 unsigned char *kc_gzip(const void *data, size_t len, int level, size_t *out_len);
+/* The same in pieces, for big bodies compressed on the loop (kc/slice.h): each step deflates
+ * at most `budget` input bytes. data is borrowed and must outlive the job. */
+struct kc_gzip_job;
+struct kc_gzip_job *kc_gzip_job_new(const void *data, size_t len, int level); /* NULL on OOM */
+/* 1 when more remains, 0 when done, -1 when zlib failed. */
+int kc_gzip_job_step(struct kc_gzip_job *j, size_t budget);
+/* After step returned 0: the gzip bytes (new; caller frees). */
+unsigned char *kc_gzip_job_take(struct kc_gzip_job *j, size_t *out_len);
+void kc_gzip_job_free(struct kc_gzip_job *j);
 
 /* A request paused while the gateway waits on something asynchronous.
  * When the client disconnects first, `gone(owner)` is called once and the pending is freed by
@@ -56,5 +65,7 @@ struct kc_pending *kc_pending_start(evhtp_request_t *req, kc_pending_gone_fn gon
 /* Returns the paused request (reply with kc_reply_*), or NULL if the client has left. */
 evhtp_request_t *kc_pending_end(struct kc_pending *p);
 size_t kc_pending_count(void);
+/* The request still waiting (borrowed; valid until kc_pending_end or the gone callback). */
+evhtp_request_t *kc_pending_request(const struct kc_pending *p);
 
 #endif

@@ -131,6 +131,21 @@ int kc_jolokia_parse_bulk(const struct kc_jolokia_plan *plan, const char *body, 
                           const char *label, const struct kc_jolokia_names *known,
                           struct kc_jmx_result *out);
 
+/* The same parse in pieces, for big answers (a 5,000-connector worker answers ~2 MB): a
+ * structure scan (kc/jsplit.h) reports each element's status and each bean of a pattern read's
+ * value map; jansson parses one bean at a time. plan, body, known and out are borrowed and must
+ * outlive the parser. An answer that is not an array (an agent's error object, small) is
+ * parsed whole, as above. Same warnings, same result. */
+struct kc_jolokia_parser;
+struct kc_jolokia_parser *kc_jolokia_parser_new(const struct kc_jolokia_plan *plan,
+                                                const char *body, size_t len, const char *label,
+                                                const struct kc_jolokia_names *known,
+                                                struct kc_jmx_result *out);
+/* Works through about `budget` bytes: 1 when more remains, else what kc_jolokia_parse_bulk
+ * returns (0, or -1 with its warning first among the ones this parse added). */
+int kc_jolokia_parser_step(struct kc_jolokia_parser *p, size_t budget);
+void kc_jolokia_parser_free(struct kc_jolokia_parser *p);
+
 /* Borrowed lookups, valid until the result is freed. */
 const struct kc_jmx_task *kc_jolokia_result_task(const struct kc_jmx_result *r,
                                                  const char *connector, int task);
