@@ -20,6 +20,9 @@ Parts (see test/bench/README.md for what each figure means and the fairness note
   6  fleet (KC_REDIS_URL, redis-server on loopback; bench_fleet.py): Connect status calls, expand
      lists and Jolokia POSTs per worker per TTL for 1, 2, 3, 5 replicas with and without Redis;
      cache-hit req/s of one replica, fleet mode vs local mode (wrk, alternating rounds)
+  7  never hold the loop (bench_loop.py): longest loop turn (kconnect_loop_lag_max_seconds),
+     longest slice (CPU) and /health p99/max during cold summaries of 5,000 and 20,000
+     connectors and during /metrics scrapes of them
 
 Everything runs on 127.0.0.1 (connect-sim's Jolokia agents on 127.0.0.x), every loop is bounded
 in count and time, and every process started here is stopped in a finally block. Progress goes to
@@ -700,6 +703,15 @@ def part6(args):
     bench_fleet.part6(args, sys.modules[__name__])
 
 
+# part 7: never hold the loop (test/bench/bench_loop.py)
+
+
+def part7(args):
+    sys.path.insert(0, HERE)
+    import bench_loop
+    bench_loop.part7(args, sys.modules[__name__])
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -731,7 +743,8 @@ def main():
                     help="parts 1 and 6: leave the server and wrk unpinned "
                     "(default: CPU 0 / CPU 1)")
     ap.add_argument("--stream-duration", type=int, default=15, help="part 5 seconds")
-    ap.add_argument("--only", default="1,2,3,4,5,6", help="comma list of parts")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="comma list of parts")
+    ap.add_argument("--sizes", default="5000,20000", help="part 7: connector counts")
     args = ap.parse_args()
     args.duration = max(1, min(args.duration, 120))
     args.stream_duration = max(1, min(args.stream_duration, 120))
@@ -749,7 +762,7 @@ def main():
     nproc, model = machine()
     started = datetime.datetime.now().astimezone()
     load0 = open("/proc/loadavg").read().split()[:3]
-    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6}
+    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6, 7: part7}
     for p in parts:
         t0 = time.monotonic()
         try:
