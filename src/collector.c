@@ -61,7 +61,9 @@ struct agent_read {
 #define DUMP_ROWS 32
 #define GZIP_PIECE (64u << 10)
 
-enum heavy_stage { STAGE_NONE, STAGE_LIST, STAGE_AGENTS, STAGE_BUILD, STAGE_DUMP, STAGE_GZIP };
+enum heavy_stage {
+    STAGE_NONE, STAGE_LIST, STAGE_AGENTS, STAGE_BUILD, STAGE_DUMP, STAGE_GZIP, STAGE_FINISH
+};
 
 /* The whole-cluster build in progress (STAGE_BUILD .. STAGE_GZIP). */
 struct cluster_build {
@@ -74,6 +76,7 @@ struct cluster_build {
     char *text;                      /* DUMP: the serialised document so far */
     size_t len, cap;
     struct kc_gzip_job *gz;
+    int gz_rc;                       /* how the compression ended: 0 done, -1 failed */
 };
 
 struct kc_collection {
@@ -574,6 +577,15 @@ static int gzip_step(struct kc_collection *c)
     int rc = cb->gz ? kc_gzip_job_step(cb->gz, GZIP_PIECE) : -1;
     if (rc == 1)
         return 1;
+    cb->gz_rc = rc;
+    c->stage = STAGE_FINISH;
+    return KC_SLICE_NEXT_TURN; /* handing on (replies, alerts, the fleet) gets a turn of its own */
+}
+
+static int finish_step(struct kc_collection *c)
+{
+    struct cluster_build *cb = c->cb;
+    int rc = cb->gz_rc;
     struct kc_collect_text text = {.body = cb->text, .len = cb->len};
     if (rc == 0)
         text.gz = kc_gzip_job_take(cb->gz, &text.gz_len);
@@ -978,6 +990,7 @@ static int on_slice(void *arg)
     case STAGE_BUILD: return build_step(c);
     case STAGE_DUMP: return dump_step(c);
     case STAGE_GZIP: return gzip_step(c);
+    case STAGE_FINISH: return finish_step(c);
     default: return 0;
     }
 }

@@ -42,11 +42,12 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
     struct kc_slicer *s = arg;
     int64_t wall0 = clock_us(CLOCK_MONOTONIC), cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
     for (;;) {
-        if (!s->step(s->ctx)) {
+        int more = s->step(s->ctx);
+        if (!more) {
             account(wall0, cpu0); /* s may be gone */
             return;
         }
-        if (clock_us(CLOCK_MONOTONIC) - wall0 >= KC_SLICE_BUDGET_US)
+        if (more == KC_SLICE_NEXT_TURN || clock_us(CLOCK_MONOTONIC) - wall0 >= KC_SLICE_BUDGET_US)
             break;
     }
     account(wall0, cpu0);

@@ -19,6 +19,9 @@ struct kc_slicer;
  * compressed, a few dozen rows built or rendered). Returns 1 when more remains, 0 when the job
  * is over: the step has then handed on (it may have freed the slicer — nothing touches it). */
 typedef int (*kc_slice_step_fn)(void *ctx);
+/* A step's "more remains, but start it on a fresh turn": for a last step that hands a finished
+ * result on (replies, callbacks), so it never shares a turn with a full slice of work. */
+#define KC_SLICE_NEXT_TURN 2
 
 /* New slicer (not running); NULL on OOM. */
 struct kc_slicer *kc_slicer_new(struct event_base *base, kc_slice_step_fn step, void *ctx);
