@@ -218,6 +218,47 @@ void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_typ
     send_reply(req, status, len);
 }
 
+struct lent {
+    void (*release)(void *owner);
+    void *owner;
+};
+
+static void on_lent_sent(const void *data, size_t len, void *arg)
+{
+    (void)data, (void)len;
+    struct lent *l = arg;
+    l->release(l->owner);
+    free(l);
+}
+
+void kc_reply_prepared_shared(evhtp_request_t *req, int status, const char *content_type,
+                              const void *body, size_t len, const void *gz, size_t gz_len,
+                              void (*release)(void *owner), void *owner)
+{
+    int zipped = gz && kc_http_accepts_gzip(req);
+    const void *bytes = zipped ? gz : body;
+    size_t n = zipped ? gz_len : len;
+    struct lent *l = malloc(sizeof *l);
+    if (!l || n == 0 ||
+        evbuffer_add_reference(req->buffer_out, bytes, n, on_lent_sent, l) != 0) {
+        free(l); /* lending failed (or nothing to lend): copy, then release now */
+        kc_reply_prepared(req, status, content_type, body, len, gz, gz_len);
+        release(owner);
+        return;
+    }
+    l->release = release;
+    l->owner = owner;
+    if (content_type)
+        kc_reply_header_const(req, "Content-Type", content_type);
+    if (zipped) {
+        kc_reply_header_const(req, "Content-Encoding", "gzip");
+        kc_reply_header_const(req, "Vary", "Accept-Encoding");
+    } else if (gz) {
+        kc_reply_header_const(req, "Vary", "Accept-Encoding");
+    }
+    send_reply(req, status, n);
+}
+
 void kc_reply_bytes(evhtp_request_t *req, int status, const char *content_type, const void *body,
                     size_t len)
 {

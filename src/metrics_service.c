@@ -20,6 +20,7 @@
 #include "kc/redis.h"
 #include "kc/slice.h"
 #include "kc/stats.h"
+#include "kc/textbuf.h"
 #include "kc/upstream.h"
 #include "kc/timefmt.h"
 
@@ -64,8 +65,7 @@ struct prom_scrape {
     int gzip;                        /* the client takes gzip */
     struct kc_slicer *slicer;
     FILE *out;
-    char *text;
-    size_t len;
+    struct kc_textbuf text;          /* what `out` wrote (kc/textbuf.h: growing never copies) */
     struct kc_prom_cluster *cl;      /* summaries referenced while rendering */
     size_t ncl;
     struct kc_prom_cursor cur;
@@ -431,9 +431,22 @@ static void reply_alerts(struct slot *s, evhtp_request_t *req)
 
 /* ---- replying ---- */
 
-static void reply_doc(evhtp_request_t *req, const struct kc_doc *d)
+/* Documents above this are lent to the connection rather than copied (kc_reply_prepared_shared):
+ * a cluster summary is megabytes; a connector's ~1 KiB is cheaper copied. */
+#define LEND_DOC_BYTES (64u << 10)
+
+static void doc_release(void *d)
 {
-    kc_reply_prepared(req, d->status, "application/json", d->body, d->len, d->gz, d->gz_len);
+    kc_doc_unref(d);
+}
+
+static void reply_doc(evhtp_request_t *req, struct kc_doc *d)
+{
+    if (d->len > LEND_DOC_BYTES)
+        kc_reply_prepared_shared(req, d->status, "application/json", d->body, d->len, d->gz,
+                                 d->gz_len, doc_release, kc_doc_ref(d));
+    else
+        kc_reply_prepared(req, d->status, "application/json", d->body, d->len, d->gz, d->gz_len);
 }
 
 static void reply_history_from(struct slot *s, const struct kc_history *h, evhtp_request_t *req,
@@ -1609,7 +1622,7 @@ static void scrape_free(struct prom_scrape *sc)
     kc_slicer_free(sc->slicer);
     if (sc->out)
         fclose(sc->out);
-    free(sc->text);
+    kc_textbuf_release(&sc->text);
     for (size_t i = 0; sc->cl && i < sc->ncl; i++)
         kc_slice_json_decref(sc->ms->gw->base, (json_t *)(uintptr_t)sc->cl[i].summary);
     free(sc->cl);
@@ -1628,7 +1641,7 @@ static void on_scrape_gone(void *arg)
 static int render_begin(struct prom_scrape *sc, size_t *rows)
 {
     *rows = 0;
-    sc->out = open_memstream(&sc->text, &sc->len);
+    sc->out = kc_textbuf_open(&sc->text);
     sc->cl = calloc(sc->nlinks + 1, sizeof *sc->cl);
     if (!sc->out || !sc->cl)
         return -1;
@@ -1682,18 +1695,32 @@ static int render_step(struct prom_scrape *sc, size_t rows)
         fclose(sc->out);
         sc->out = NULL;
         sc->rendered = 1;
-        if (sc->gzip && sc->len > 1024 &&
-            !(sc->gz = kc_gzip_job_new(sc->text, sc->len,
-                                       sc->len > (256u << 10) ? KC_GZIP_FASTEST : KC_GZIP_FAST)))
+        if (sc->gzip && sc->text.len > 1024 &&
+            !(sc->gz = kc_gzip_job_new(sc->text.data, sc->text.len,
+                                       sc->text.len > (256u << 10) ? KC_GZIP_FASTEST
+                                                                   : KC_GZIP_FAST)))
             return 0;
         return sc->gz != NULL;
     }
-    int rc = kc_gzip_job_step(sc->gz, rows == (size_t)-1 ? sc->len : 64u << 10);
+    int rc = kc_gzip_job_step(sc->gz, rows == (size_t)-1 ? sc->text.len : 64u << 10);
     if (rc < 0) {
         kc_gzip_job_free(sc->gz); /* sent plain */
         sc->gz = NULL;
     }
     return rc == 1;
+}
+
+struct lent_scrape {
+    struct kc_textbuf text;
+    unsigned char *gz;
+};
+
+static void lent_scrape_release(void *arg)
+{
+    struct lent_scrape *ls = arg;
+    kc_textbuf_release(&ls->text);
+    free(ls->gz);
+    free(ls);
 }
 
 static void render_reply(struct prom_scrape *sc, evhtp_request_t *req)
@@ -1704,9 +1731,20 @@ static void render_reply(struct prom_scrape *sc, evhtp_request_t *req)
     }
     size_t gz_len = 0;
     unsigned char *gz = sc->gz ? kc_gzip_job_take(sc->gz, &gz_len) : NULL;
-    kc_reply_prepared(req, 200, "text/plain; version=0.0.4; charset=utf-8", sc->text, sc->len,
-                      gz, gz_len);
-    free(gz);
+    /* The text (and its gzip form) go to the client without a copy; they are released when
+     * sent. */
+    struct lent_scrape *ls = malloc(sizeof *ls);
+    if (!ls) {
+        kc_reply_prepared(req, 200, "text/plain; version=0.0.4; charset=utf-8", sc->text.data,
+                          sc->text.len, gz, gz_len);
+        free(gz);
+        return;
+    }
+    ls->text = sc->text;
+    ls->gz = gz;
+    memset(&sc->text, 0, sizeof sc->text);
+    kc_reply_prepared_shared(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                             ls->text.data, ls->text.len, gz, gz_len, lent_scrape_release, ls);
 }
 
 static int on_render_slice(void *arg)
