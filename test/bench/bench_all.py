@@ -23,6 +23,10 @@ Parts (see test/bench/README.md for what each figure means and the fairness note
   7  never hold the loop (bench_loop.py): longest loop turn (kconnect_loop_lag_max_seconds),
      longest slice (CPU) and /health p99/max during cold summaries of 5,000 and 20,000
      connectors and during /metrics scrapes of them
+  8  batched refresh (bench_batch.py): Connect status calls, expand lists and Jolokia POSTs per
+     worker per TTL for 1, 10, 150, 1,000 watched connectors (SSE streams); status calls vs ONE
+     expand list (KC_BATCH_EXPAND_PERCENT 101 / 0): CPU per TTL of the gateway and connect-sim
+     and batch duration for 5-100 % of 200, 1,000, 2,000 connectors watched, the crossover
 
 Everything runs on 127.0.0.1 (connect-sim's Jolokia agents on 127.0.0.x), every loop is bounded
 in count and time, and every process started here is stopped in a finally block. Progress goes to
@@ -777,6 +781,15 @@ def part7(args):
     bench_loop.part7(args, sys.modules[__name__])
 
 
+# part 8: batched refresh of watched connectors (test/bench/bench_batch.py)
+
+
+def part8(args):
+    sys.path.insert(0, HERE)
+    import bench_batch
+    bench_batch.part8(args, sys.modules[__name__])
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -808,7 +821,7 @@ def main():
                     help="parts 1 and 6: leave the server and wrk unpinned "
                     "(default: CPU 0 / CPU 1)")
     ap.add_argument("--stream-duration", type=int, default=15, help="part 5 seconds")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="comma list of parts")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma list of parts")
     ap.add_argument("--sizes", default="5000,20000", help="part 7: connector counts")
     args = ap.parse_args()
     args.duration = max(1, min(args.duration, 120))
@@ -827,7 +840,7 @@ def main():
     nproc, model = machine()
     started = datetime.datetime.now().astimezone()
     load0 = open("/proc/loadavg").read().split()[:3]
-    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6, 7: part7}
+    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6, 7: part7, 8: part8}
     for p in parts:
         t0 = time.monotonic()
         try:
