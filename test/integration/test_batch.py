@@ -153,6 +153,8 @@ def test_most_of_the_cluster_watched_one_expand_list(sim40):
 
 def test_bulk_split_above_the_per_post_bound():
     sim = start_sim("--seed", "3", "--connectors", "260", "--tasks", "1", workers=1)
+    # 260 status calls per batch, sent in waves of 128 (a batch of thousands at once would
+    # overflow the upstream queue and push members back to collections of their own).
     gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "%dms" % (TTL_S * 1000),
                                  "KC_BATCH_EXPAND_PERCENT": "101"})
     names = connector_names(sim)
@@ -166,6 +168,11 @@ def test_bulk_split_above_the_per_post_bound():
         # 260 connectors on one worker: 3 POSTs per batch (100 + 100 + 60)
         assert 3 * (math.floor(windows) - 1) <= posts <= 3 * (math.ceil(windows) + 1), (posts, c)
         assert metric(gw, "kconnect_batch_split_posts_total") >= 2
+        status = c["connect"]["routes"].get(STATUS, 0)
+        assert 260 * (math.floor(windows) - 1) <= status <= 260 * (math.ceil(windows) + 1), c
+        # every member's call went out within its batch (none fell back to a collection alone)
+        batches = metric(gw, "kconnect_batch_refreshes_total")
+        assert metric(gw, "kconnect_batch_connect_requests_total") == 260 * batches
     finally:
         st.stop()
         gw.stop()
