@@ -209,13 +209,19 @@ static void queue_event(struct kc_alerts *a, json_t *ev)
     a->ev_count++;
 }
 
+static json_t *message_json(const char *msg);
+
+/* message: cut at MESSAGE_MAX bytes, maybe inside a UTF-8 sequence (message_json keeps the
+ * valid prefix); value: NaN or infinite has no JSON form (null). Either would otherwise make
+ * json_pack fail and the alert or its event vanish. */
 static json_t *alert_json(const struct kc_alert_rule *r, const char *connector, double value,
                           const char *message, int64_t since)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:f}", "rule", r->name ? r->name : "", "kind",
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:f}", "rule", r->name ? r->name : "", "kind",
                      kind_of(r)->name, "connector", connector, "severity", kind_of(r)->severity,
-                     "message", message, "since", time_json(since), "value", value_json(r, value),
-                     "threshold", r->threshold);
+                     "message", message_json(message), "since", time_json(since), "value",
+                     isfinite(value) ? value_json(r, value) : json_null(), "threshold",
+                     r->threshold);
 }
 
 static void emit(struct kc_alerts *a, const char *what, const char *cluster, const char *connector,

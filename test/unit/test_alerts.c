@@ -19,6 +19,8 @@
 #define T0 1764000000000LL /* 2025-11-24T16:00:00Z */
 #define REFUSED "jolokia 127.0.0.2:8083: connection refused"
 #define NO_TASK "jolokia 127.0.0.2:8083: no metrics for task 0"
+#define E10 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define LONG_UTF8 "jolokia 127.0.0.2:8083: x" E10 E10 E10 E10 E10 E10 E10 /* é cut at 128 */
 
 /* One collection of one connector as the evaluator sees it. */
 struct step {
@@ -177,6 +179,12 @@ static const struct rule_case {
       {.t = 2000, .warning = NO_TASK, .expect = "resolve"}, /* a healthy agent said that */
       {.t = 3000, .warning = "jolokia: unavailable", .expect = "fire", .active = 1},
       {.t = 4000, .warning = "jolokia: bean error in java.lang", .expect = "resolve"}}},
+    /* A message cut at 128 bytes inside a UTF-8 sequence still makes an event and an alert. */
+    {"jolokia unreachable, a long UTF-8 reason",
+     {"agents", KC_ALERT_JOLOKIA_DOWN, 0, 0},
+     {{.t = 0, .rps = 1},
+      {.t = 1000, .warning = LONG_UTF8, .expect = "fire", .active = 1},
+      {.t = 2000, .expect = "resolve"}}},
     {"jolokia unreachable for a duration",
      {"agents", KC_ALERT_JOLOKIA_DOWN, 0, 1500},
      {{.t = 0, .warning = REFUSED},
