@@ -20,7 +20,7 @@
 #define REFUSED "jolokia 127.0.0.2:8083: connection refused"
 #define NO_TASK "jolokia 127.0.0.2:8083: no metrics for task 0"
 #define E10 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-#define LONG_UTF8 "jolokia 127.0.0.2:8083: x" E10 E10 E10 E10 E10 E10 E10 /* é cut at 128 */
+#define LONG_UTF8 "jolokia 127.0.0.2:8083: " E10 E10 E10 E10 E10 E10 E10 /* é cut at 128 */
 
 /* One collection of one connector as the evaluator sees it. */
 struct step {
