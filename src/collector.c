@@ -62,7 +62,8 @@ struct agent_read {
 #define GZIP_PIECE (64u << 10)
 
 enum heavy_stage {
-    STAGE_NONE, STAGE_LIST, STAGE_AGENTS, STAGE_BUILD, STAGE_DUMP, STAGE_GZIP, STAGE_FINISH
+    STAGE_NONE, STAGE_LIST, STAGE_LIST_DONE, STAGE_AGENTS, STAGE_BUILD, STAGE_DUMP, STAGE_GZIP,
+    STAGE_FINISH
 };
 
 /* The whole-cluster build in progress (STAGE_BUILD .. STAGE_GZIP). */
@@ -99,6 +100,7 @@ struct kc_collection {
     struct kc_slicer *slicer;       /* runs the heavy stages in slices across loop turns */
     enum heavy_stage stage;
     char *list_body;                /* STAGE_LIST: the expand map being parsed */
+    int list_rc;                    /* STAGE_LIST_DONE: how the parse ended */
     struct kc_connect_list_parser *list_parser;
     struct cluster_build *cb;
     int upstream_requests;
@@ -966,6 +968,14 @@ static int list_step(struct kc_collection *c)
     int rc = kc_connect_model_list_parser_step(c->list_parser, PARSE_PIECE);
     if (rc == 1)
         return 1;
+    c->list_rc = rc;
+    c->stage = STAGE_LIST_DONE;
+    return KC_SLICE_NEXT_TURN; /* sorting, indexing and the Jolokia requests: a turn of their own */
+}
+
+static int list_done_step(struct kc_collection *c)
+{
+    int rc = c->list_rc;
     if (rc == 0)
         kc_connect_model_list_parser_take(c->list_parser, &c->list);
     kc_connect_model_list_parser_free(c->list_parser);
@@ -986,6 +996,7 @@ static int on_slice(void *arg)
     struct kc_collection *c = arg;
     switch (c->stage) {
     case STAGE_LIST: return list_step(c);
+    case STAGE_LIST_DONE: return list_done_step(c);
     case STAGE_AGENTS: return agents_step(c);
     case STAGE_BUILD: return build_step(c);
     case STAGE_DUMP: return dump_step(c);

@@ -163,6 +163,7 @@ struct kc_metrics_service {
     struct kc_collect_hooks hooks;
     struct kc_alerts *alerts;          /* NULL when no rules are configured */
     struct kc_alert_webhook *webhook;  /* NULL without alerts.webhook.url */
+    struct event *drain_ev;            /* hands on the transitions left after one turn's share */
     struct kc_fleet *fleet;            /* NULL in local mode (no KC_REDIS_URL) */
     struct kc_collect_hooks fleet_hooks; /* connector collections in fleet mode: no alerts */
     LIST_HEAD(, slot) fleet_waiting;
@@ -282,10 +283,18 @@ static struct kc_metrics_state *hook_state_for(void *owner, const char *cluster,
 }
 
 /* Hands the transitions alerts queued to the log and the webhook. */
+/* Transitions handed on per loop turn: the first summary of a big cluster can fire a thousand
+ * alerts at once, and each is a log line and a webhook event. */
+#define ALERTS_DRAIN_PER_TURN 64
+
+static void on_drain(evutil_socket_t fd, short what, void *arg);
+
 static void alerts_drain(struct kc_metrics_service *ms)
 {
     json_t *ev;
-    while ((ev = kc_alerts_take_event(ms->alerts))) {
+    for (int n = 0; n < ALERTS_DRAIN_PER_TURN; n++) {
+        if (!(ev = kc_alerts_take_event(ms->alerts)))
+            return;
         KC_INFO("alert", "{s:O,s:O,s:O,s:O}", "transition", json_object_get(ev, "event"),
                 "cluster", json_object_get(ev, "cluster"), "connector",
                 json_object_get(ev, "connector"), "rule", json_object_get(ev, "rule"));
@@ -293,6 +302,16 @@ static void alerts_drain(struct kc_metrics_service *ms)
             KC_WARN("alert_webhook_dropped", "{s:s}", "reason", "out of memory");
         json_decref(ev);
     }
+    if (ms->drain_ev) { /* more may wait: the rest on the next turns, in order */
+        struct timeval now = {0, 0};
+        evtimer_add(ms->drain_ev, &now);
+    }
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    alerts_drain(arg);
 }
 
 /* A history sample for connectors someone looks at. */
@@ -1922,7 +1941,8 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
     }
     if (gw->cfg->alert_rule_count > 0) {
         ms->alerts = kc_alerts_new(gw->cfg->alert_rules, gw->cfg->alert_rule_count);
-        if (!ms->alerts || (gw->cfg->alert_webhook_url &&
+        ms->drain_ev = evtimer_new(gw->base, on_drain, ms);
+        if (!ms->alerts || !ms->drain_ev || (gw->cfg->alert_webhook_url &&
                             !(ms->webhook = kc_alert_webhook_new(gw->base, gw->upstream,
                                                                  gw->cfg->alert_webhook_url)))) {
             kc_metrics_service_free(ms);
@@ -1938,6 +1958,8 @@ void kc_metrics_service_free(struct kc_metrics_service *ms)
         return;
     if (ms->heartbeat)
         event_free(ms->heartbeat);
+    if (ms->drain_ev)
+        event_free(ms->drain_ev);
     for (size_t i = 0; ms->batches && i < ms->gw->cluster_count; i++) {
         struct cluster_batch *cb = &ms->batches[i];
         kc_batch_cancel(cb->inflight);
