@@ -1,188 +1,10 @@
 /* metrics_service.c — request coalescing and caching for metrics (spec §6): one slot per
  * connector and per cluster summary holds the cached document, the collection in flight, the
  * requests waiting for it, the stream subscribers, the previous sample and the history. A
- * stream (one SSE response) holds one link per connector or summary it carries. */
-#include "kc/metrics_service.h"
-
-#include "kc/alerts.h"
-#include "kc/batch.h"
-#include "kc/collector.h"
-#include "kc/config.h"
-#include "kc/doccache.h"
-#include "kc/fleet.h"
-#include "kc/gateway.h"
-#include "kc/history.h"
-#include "kc/http.h"
-#include "kc/log.h"
-#include "kc/looplag.h"
-#include "kc/metrics.h"
-#include "kc/prom.h"
-#include "kc/redis.h"
-#include "kc/slice.h"
-#include "kc/stats.h"
-#include "kc/textbuf.h"
-#include "kc/upstream.h"
-#include "kc/timefmt.h"
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/queue.h>
-
-#define STREAM_HEARTBEAT_MS 15000
-#define STREAM_MAX_BACKLOG (1u << 20) /* a subscriber this far behind is disconnected */
-#define KEY_SEP '\x1f'
-
-enum waiter_kind { WAIT_METRICS, WAIT_HISTORY, WAIT_ALERTS };
-
-struct slot;
-struct prom_scrape;
-
-struct waiter {
-    struct slot *slot;
-    struct kc_pending *pending;
-    enum waiter_kind kind;
-    int64_t since_ms;
-    TAILQ_ENTRY(waiter) link;
-};
-
-/* A Prometheus scrape waiting for some cluster summaries: one link per cluster slot. */
-struct scrape_link {
-    struct prom_scrape *scrape;
-    struct slot *slot;
-    int waiting;
-    LIST_ENTRY(scrape_link) link;
-};
-
-struct prom_scrape {
-    struct kc_metrics_service *ms;
-    struct kc_pending *pending;
-    size_t outstanding, nlinks;
-    /* rendering, in slices when the summaries are big (issue #14 §1) */
-    int gzip;                        /* the client takes gzip */
-    struct kc_slicer *slicer;
-    FILE *out;
-    struct kc_textbuf text;          /* what `out` wrote (kc/textbuf.h: growing never copies) */
-    struct kc_prom_cluster *cl;      /* summaries referenced while rendering */
-    size_t ncl;
-    struct kc_prom_cursor cur;
-    int rendered;                    /* the text is complete */
-    struct kc_gzip_job *gz;
-    struct scrape_link links[];
-};
-
-/* Above this many connector rows a scrape renders in slices (5,000 rows: ~100 ms in one go). */
-#define PROM_SLICE_ROWS 500
-#define PROM_ROWS_PER_STEP 24
-
-struct stream_conn;
-
-/* One (slot, stream) link: the slot delivers each new document to every link it holds. */
-struct subscriber {
-    struct slot *slot;           /* NULL once dropped (its connector was deleted) */
-    struct stream_conn *conn;
-    uint64_t last_seq;           /* the last event id this link sent, or the client's */
-    int sent;                    /* a document went out on this link */
-    char *prefix;                /* multi streams: '{"cluster":…,"connector":…,"status":' (owned) */
-    LIST_ENTRY(subscriber) link; /* in slot->subscribers */
-};
-
-/* One SSE response: the per-connector stream (one link, the document as data) or /api/stream
- * (n links, each event names its item, the id lists every item's last event id). Freed in one
- * place (stream_conn_free), from the request's fini hook or when the stream is ended. */
-struct stream_conn {
-    struct kc_metrics_service *ms;
-    evhtp_request_t *req;
-    int multi;
-    size_t nlinks, live;            /* links, and those still on a slot */
-    LIST_ENTRY(stream_conn) link;   /* in ms->streams */
-    struct subscriber links[];
-};
-
-/* Owner state of one cache entry (entry->user). */
-struct slot {
-    struct kc_metrics_service *ms;
-    struct kc_doccache_entry *entry; /* back pointer */
-    struct kc_cluster *cl;
-    char *name;                      /* connector name; NULL for the cluster summary */
-    struct kc_collection *collection;
-    int background;                  /* the collection is a refresh-ahead or stream tick */
-    TAILQ_HEAD(, waiter) waiters;
-    LIST_HEAD(, subscriber) subscribers;
-    size_t subscriber_count;
-    struct event *refresh_timer;     /* the next background collection, just before expiry */
-    int64_t collect_started_ms;      /* monotonic start of the collection in flight */
-    int64_t last_duration_ms;        /* how long the previous collection took */
-    LIST_HEAD(, scrape_link) scrapes;
-    struct kc_metrics_state *state;
-    struct kc_history *history;
-    json_t *summary;                 /* cluster slots: the last good summary, for Prometheus */
-    /* fleet mode */
-    struct kc_fleet_op *fleet_op;    /* the acquire in flight */
-    struct event *fleet_timer;       /* waiting for another replica's publish, until its lease ends */
-    int fleet_waiting;
-    LIST_ENTRY(slot) fleet_link;     /* in ms->fleet_waiting while waiting */
-    int fleet_holder;                /* the collection in flight runs under this replica's lease */
-    uint64_t fleet_seq;              /* the last event id the fleet gave this key */
-    char *fleet_alerts;              /* cluster slots: the alerts document of the fleet's summary */
-    /* batched refresh (local mode, connectors) */
-    int batch_state;                 /* BATCH_NONE, BATCH_QUEUED, BATCH_INFLIGHT */
-    size_t batch_index;              /* BATCH_INFLIGHT: its place in the batch */
-    LIST_ENTRY(slot) batch_link;     /* BATCH_QUEUED: in its cluster's queue */
-};
-
-enum { BATCH_NONE, BATCH_QUEUED, BATCH_INFLIGHT };
-
-/* The watched connectors of one cluster whose refresh is due: collected together by ONE batch
- * (kc/batch.h) when the earliest of them is due, so N watched connectors cost one Jolokia POST
- * per worker per TTL, not one per connector and worker. */
-struct cluster_batch {
-    struct kc_metrics_service *ms;
-    struct kc_cluster *cl;
-    LIST_HEAD(, slot) queue;
-    size_t queued;
-    struct event *timer;
-    int64_t due_ms;                  /* monotonic: when the queue's earliest refresh is due */
-    struct kc_batch *inflight;
-    struct slot **slots;             /* of the batch in flight, by index; NULL once freed */
-    size_t nslots;
-    int64_t started_ms, last_duration_ms;
-    size_t cluster_size;             /* connectors in the last expand list a batch read */
-};
-
-struct kc_metrics_service {
-    struct kc_gateway *gw;
-    struct kc_doccache *cache;
-    struct event *heartbeat;
-    size_t subscribers;                /* links of open streams */
-    size_t stream_count;               /* open streams (SSE responses) */
-    LIST_HEAD(, stream_conn) streams;
-    struct kc_collect_hooks hooks;
-    struct kc_alerts *alerts;          /* NULL when no rules are configured */
-    struct kc_alert_webhook *webhook;  /* NULL without alerts.webhook.url */
-    struct event *drain_ev;            /* hands on the transitions left after one turn's share */
-    struct kc_fleet *fleet;            /* NULL in local mode (no KC_REDIS_URL) */
-    struct kc_collect_hooks fleet_hooks; /* connector collections in fleet mode: no alerts */
-    LIST_HEAD(, slot) fleet_waiting;
-    struct cluster_batch *batches;       /* one per configured cluster */
-};
-
-static int fleet_on(const struct kc_metrics_service *ms)
-{
-    return kc_fleet_active(ms->fleet);
-}
-
-static void batch_dequeue(struct slot *s);
-
-/* A collection of this slot is under way somewhere: in flight here, being acquired, or being
- * made by another replica whose publish is awaited. New readers wait for it. */
-static int busy(const struct slot *s)
-{
-    return s->collection || s->fleet_op || s->fleet_waiting || s->batch_state == BATCH_INFLIGHT;
-}
+ * stream (one SSE response) holds one link per connector or summary it carries. Fleet mode
+ * (metrics_fleet.c), the batched refresh (metrics_batch.c) and Prometheus scrapes
+ * (metrics_scrape.c) are files of their own; metrics_internal.h is what they share. */
+#include "metrics_internal.h"
 
 /* ---- slots ---- */
 
@@ -231,8 +53,8 @@ static size_t slot_bytes(const struct slot *s)
 }
 
 /* The slot for (cluster, name), created on demand; NULL on allocation failure. */
-static struct slot *slot_get(struct kc_metrics_service *ms, struct kc_cluster *cl,
-                             const char *name, int create)
+struct slot *ms_slot_get(struct kc_metrics_service *ms, struct kc_cluster *cl,
+                         const char *name, int create)
 {
     char buf[256];
     char *key = slot_key(cl, name, buf, sizeof buf);
@@ -274,7 +96,7 @@ static struct kc_metrics_state *hook_state_for(void *owner, const char *cluster,
 {
     struct kc_metrics_service *ms = owner;
     struct kc_cluster *cl = cluster_by_name(ms, cluster);
-    struct slot *s = cl ? slot_get(ms, cl, name, 1) : NULL;
+    struct slot *s = cl ? ms_slot_get(ms, cl, name, 1) : NULL;
     if (!s)
         return NULL;
     if (!s->state)
@@ -319,7 +141,7 @@ static void record_history(struct kc_metrics_service *ms, const char *cluster,
                            const struct kc_metrics_input *in, const struct kc_metrics_calc *calc)
 {
     struct kc_cluster *cl = cluster_by_name(ms, cluster);
-    struct slot *s = cl ? slot_get(ms, cl, in->status->name, 1) : NULL;
+    struct slot *s = cl ? ms_slot_get(ms, cl, in->status->name, 1) : NULL;
     if (!s)
         return;
     if (!s->history) {
@@ -570,7 +392,7 @@ static void link_drop(struct subscriber *sub)
     if (s->subscriber_count == 0) { /* the last one left: stop collecting */
         if (s->refresh_timer)
             evtimer_del(s->refresh_timer);
-        batch_dequeue(s);
+        ms_batch_dequeue(s);
     }
 }
 
@@ -668,12 +490,8 @@ static void broadcast(struct slot *s)
 
 /* ---- collections ---- */
 
-static void start_collection(struct slot *s, int background);
-static void start_local_collection(struct slot *s);
-static void schedule_refresh(struct slot *s, int64_t now);
-static void notify_scrapes(struct slot *s);
 
-static void deliver(struct slot *s)
+void ms_deliver(struct slot *s)
 {
     struct kc_doc *d = s->entry->doc;
     struct waiter *w;
@@ -696,14 +514,14 @@ static void deliver(struct slot *s)
 /* What follows a new document, however it came (collected here, or from the fleet): waiters,
  * streams and scrapes get it, streams keep the next one coming, and a connector Connect does
  * not know leaves the cache. Returns 0, or -1 when the slot was removed. */
-static int after_new_doc(struct slot *s, int not_found, int64_t now)
+int ms_after_new_doc(struct slot *s, int not_found, int64_t now)
 {
     struct kc_metrics_service *ms = s->ms;
-    deliver(s);
+    ms_deliver(s);
     broadcast(s);
-    notify_scrapes(s);
+    ms_notify_scrapes(s);
     if (s->subscriber_count > 0)
-        schedule_refresh(s, now); /* streams: one collection per TTL for all subscribers */
+        ms_schedule_refresh(s, now); /* streams: one collection per TTL for all subscribers */
     if (not_found && s->subscriber_count == 0 && s->entry->pins == 0) {
         /* Never keep a key for a connector Connect does not know. */
         kc_doccache_remove(ms->cache, s->entry);
@@ -712,8 +530,6 @@ static int after_new_doc(struct slot *s, int not_found, int64_t now)
     kc_doccache_trim(ms->cache);
     return 0;
 }
-
-/* ---- fleet mode: state shared through Redis ---- */
 
 /* The margin a refresh ahead starts before expiry: twice the last collection's duration plus
  * 20 ms, at most a fifth of the TTL. */
@@ -724,161 +540,9 @@ static int64_t refresh_margin(const struct slot *s)
     return margin > ttl / 5 ? ttl / 5 : margin;
 }
 
-/* How long a replica may hold a collection: every upstream step timed out, plus a second. */
-static int64_t lease_ms(const struct kc_cluster *cl)
-{
-    return 2 * (int64_t)cl->cfg->connect.total_timeout_ms +
-           (int64_t)cl->cfg->jolokia.total_timeout_ms + 1000;
-}
-
-/* State blob: "KS1 <last event id>\n", then per connector [u32 name length][name][u32 state
- * length][state] (kc_metrics_state encoding). A connector collection stores its own; a summary
- * the states of every connector it computed. */
-#define STATE_MAGIC "KS1 "
-
-static void blob_put_u32(unsigned char *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static uint32_t blob_get_u32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* Appends one connector's state to the blob at *buf (grown as needed). -1 on OOM. */
-static int blob_add(char **buf, size_t *len, size_t *cap, const char *name,
-                    const struct kc_metrics_state *st)
-{
-    size_t nlen = strlen(name), slen = kc_metrics_state_encoded_size(st);
-    size_t need = *len + 8 + nlen + slen;
-    if (need > *cap) {
-        size_t ncap = *cap * 2 > need ? *cap * 2 : need;
-        char *nb = realloc(*buf, ncap);
-        if (!nb)
-            return -1;
-        *buf = nb;
-        *cap = ncap;
-    }
-    unsigned char *p = (unsigned char *)*buf + *len;
-    blob_put_u32(p, (uint32_t)nlen);
-    memcpy(p + 4, name, nlen);
-    blob_put_u32(p + 4 + nlen, (uint32_t)slen);
-    kc_metrics_state_encode(st, p + 8 + nlen);
-    *len = need;
-    return 0;
-}
-
-/* The state blob of what slot s just collected (doc is the summary for cluster slots). NULL on
- * OOM: the fleet then keeps the previous state. */
-static char *state_blob(struct slot *s, const json_t *doc, uint64_t seq, size_t *out_len)
-{
-    size_t cap = 4096, len;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    len = (size_t)snprintf(buf, cap, STATE_MAGIC "%llu\n", (unsigned long long)seq);
-    if (s->name) {
-        if (s->state && blob_add(&buf, &len, &cap, s->name, s->state) != 0)
-            goto oom;
-    } else {
-        size_t i;
-        json_t *row;
-        json_array_foreach(json_object_get(doc, "connectors"), i, row)
-        {
-            const char *name = json_string_value(json_object_get(row, "name"));
-            struct slot *cs = name ? slot_get(s->ms, s->cl, name, 0) : NULL;
-            if (cs && cs->state && blob_add(&buf, &len, &cap, name, cs->state) != 0)
-                goto oom;
-        }
-    }
-    *out_len = len;
-    return buf;
-oom:
-    free(buf);
-    return NULL;
-}
-
-/* Takes the stored states that are newer than ours: rates stay right when the collector moves
- * from one replica to another. */
-static void state_blob_load(struct slot *s, const char *blob, size_t len)
-{
-    const char *nl = memchr(blob, '\n', len < 32 ? len : 32);
-    if (!nl || len < 4 || memcmp(blob, STATE_MAGIC, 4) != 0)
-        return;
-    s->fleet_seq = strtoull(blob + 4, NULL, 10);
-    const unsigned char *p = (const unsigned char *)nl + 1, *end = (const unsigned char *)blob + len;
-    char name[1024];
-    while (end - p >= 8) {
-        uint32_t nlen = blob_get_u32(p);
-        if (nlen >= sizeof name || (size_t)(end - p) < 8 + (size_t)nlen)
-            return;
-        uint32_t slen = blob_get_u32(p + 4 + nlen);
-        if ((size_t)(end - p) - 8 - nlen < slen)
-            return;
-        memcpy(name, p + 4, nlen);
-        name[nlen] = '\0';
-        struct slot *cs = s->name ? (strcmp(s->name, name) == 0 ? s : NULL)
-                                  : slot_get(s->ms, s->cl, name, 1);
-        if (cs && (cs->state || (cs->state = kc_metrics_state_new())))
-            kc_metrics_state_merge(cs->state, p + 8 + nlen, slen);
-        p += 8 + nlen + slen;
-    }
-}
-
-/* The lease holder leaves its document, states (and the cluster's alerts) for the fleet. */
-static void fleet_store(struct slot *s, const struct kc_collect_result *res,
-                        const struct kc_doc *d, int64_t fresh_ms)
-{
-    struct kc_metrics_service *ms = s->ms;
-    char *alerts_doc = NULL, *alert_state = NULL;
-    if (!s->name && ms->alerts) {
-        json_t *a = kc_metrics_service_alerts(ms, s->cl->cfg->name);
-        json_t *st = kc_alerts_export(ms->alerts, s->cl->cfg->name);
-        alerts_doc = a ? json_dumps(a, JSON_COMPACT) : NULL;
-        alert_state = st ? json_dumps(st, JSON_COMPACT) : NULL;
-        json_decref(a);
-        json_decref(st);
-        free(s->fleet_alerts);
-        s->fleet_alerts = alerts_doc ? strdup(alerts_doc) : NULL;
-    }
-    struct kc_fleet_doc fd = {
-        .status = d->status,
-        .flags = (res->status == 200 && !res->degraded ? KC_FLEET_DOC_GOOD : 0) |
-                 (res->not_found ? KC_FLEET_DOC_NOT_FOUND : 0),
-        .seq = d->seq,
-        .made_ms = d->made_ms,
-        .ttl_ms = fresh_ms,
-        .body = d->body,
-        .body_len = d->len,
-        .gz = d->gz,
-        .gz_len = d->gz_len,
-        .alerts = alerts_doc,
-        .alerts_len = alerts_doc ? strlen(alerts_doc) : 0,
-    };
-    size_t state_len = 0, env_len = 0;
-    char *state = res->status == 200 ? state_blob(s, res->doc, d->seq, &state_len) : NULL;
-    char *env = NULL;
-    if (kc_fleet_doc_encode(&fd, &env, &env_len) == 0) {
-        struct kc_fleet_store st = {
-            .envelope = env, .envelope_len = env_len, .doc_px = fresh_ms,
-            .state = state, .state_len = state_len,
-            .alerts_cluster = alert_state ? s->cl->cfg->name : NULL,
-            .alert_state = alert_state, .alert_state_len = alert_state ? strlen(alert_state) : 0,
-        };
-        kc_fleet_store(ms->fleet, s->entry->key, &st);
-    }
-    free(env);
-    free(state);
-    free(alerts_doc);
-    free(alert_state);
-}
-
 /* ---- collections ---- */
 
-static void on_collected(const struct kc_collect_result *res, void *arg)
+void ms_on_collected(const struct kc_collect_result *res, void *arg)
 {
     struct slot *s = arg;
     struct kc_metrics_service *ms = s->ms;
@@ -941,190 +605,18 @@ static void on_collected(const struct kc_collect_result *res, void *arg)
     }
     kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
     if (holder && fleet_on(ms))
-        fleet_store(s, res, d, fresh - now);
+        ms_fleet_store(s, res, d, fresh - now);
     KC_DEBUG("collected", "{s:s,s:s?,s:i,s:i,s:b,s:b}", "cluster", s->cl->cfg->name, "connector",
              s->name, "status", res->status, "upstream_requests", res->upstream_requests,
              "background", s->background, "fleet", holder);
-    after_new_doc(s, res->not_found, now);
+    ms_after_new_doc(s, res->not_found, now);
 }
 
 static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct slot *s = arg;
     if (!busy(s))
-        start_collection(s, 1);
-}
-
-/* ---- batched refresh: the watched connectors of a cluster together ---- */
-
-static int batching(const struct slot *s)
-{
-    /* Fleet mode keeps one lease per connector (a batch would need the fleet to agree on its
-     * members): there each connector refreshes on its own. */
-    return s->name && !s->ms->fleet && s->ms->batches;
-}
-
-static struct cluster_batch *batch_of(const struct slot *s)
-{
-    return &s->ms->batches[s->cl - s->ms->gw->clusters];
-}
-
-/* A batch starts this long before its earliest member expires: its last duration and a
- * quarter more, plus 20 ms (at most a fifth of the TTL). Less than a single connector's twice
- * its duration: a batch of hundreds takes ~100 ms, and twice that would make it run ~1.1 times
- * per TTL. A batch that runs late only makes readers of an expired member wait for it (they
- * join it: never a collection of their own). */
-static int64_t batch_margin(const struct cluster_batch *cb)
-{
-    int64_t ttl = cb->ms->gw->cfg->metrics_ttl_ms;
-    int64_t margin = cb->last_duration_ms + cb->last_duration_ms / 4 + 20;
-    return margin > ttl / 5 ? ttl / 5 : margin;
-}
-
-static void batch_arm(struct cluster_batch *cb, int64_t now)
-{
-    struct timeval tv = kc_timeval_from_ms(cb->due_ms > now ? cb->due_ms - now : 0);
-    evtimer_add(cb->timer, &tv);
-}
-
-/* Joins the next batch of its cluster; the batch runs when its earliest member is due. */
-static void batch_enqueue(struct slot *s, int64_t now)
-{
-    struct cluster_batch *cb = batch_of(s);
-    if (s->batch_state != BATCH_NONE)
-        return;
-    int64_t due = s->entry->fresh_until_ms - batch_margin(cb);
-    s->batch_state = BATCH_QUEUED;
-    LIST_INSERT_HEAD(&cb->queue, s, batch_link);
-    if (cb->queued++ == 0 || due < cb->due_ms) {
-        cb->due_ms = due;
-        if (!cb->inflight)
-            batch_arm(cb, now);
-    }
-}
-
-static void batch_dequeue(struct slot *s)
-{
-    if (s->batch_state != BATCH_QUEUED)
-        return;
-    LIST_REMOVE(s, batch_link);
-    batch_of(s)->queued--;
-    s->batch_state = BATCH_NONE;
-}
-
-static void on_batch_item(size_t index, const struct kc_collect_result *res, void *arg)
-{
-    struct cluster_batch *cb = arg;
-    struct slot *s = index < cb->nslots ? cb->slots[index] : NULL;
-    if (!s)
-        return;
-    cb->slots[index] = NULL;
-    s->batch_state = BATCH_NONE;
-    if (!res) {
-        /* The batch could not tell (its status call failed, …): on its own, with the usual
-         * error documents. */
-        s->entry->pins--;
-        start_local_collection(s);
-        return;
-    }
-    on_collected(res, s); /* takes the batch's pin */
-}
-
-static void on_batch_done(const struct kc_batch_stats *st, void *arg)
-{
-    struct cluster_batch *cb = arg;
-    int64_t now = kc_mono_ms();
-    kc_stats_batch(cb->nslots, (size_t)st->connect_requests, (size_t)st->jolokia_posts,
-                   (size_t)st->split_posts);
-    cb->inflight = NULL;
-    cb->last_duration_ms = now - cb->started_ms;
-    if (st->list_connectors)
-        cb->cluster_size = st->list_connectors;
-    KC_DEBUG("batch_collected", "{s:s,s:I,s:i,s:i,s:i,s:I}", "cluster", cb->cl->cfg->name,
-             "connectors", (json_int_t)cb->nslots, "connect_requests", st->connect_requests,
-             "jolokia_posts", st->jolokia_posts, "split_posts", st->split_posts, "duration_ms",
-             (json_int_t)cb->last_duration_ms);
-    free(cb->slots);
-    cb->slots = NULL;
-    cb->nslots = 0;
-    if (cb->queued)
-        batch_arm(cb, now);
-}
-
-/* Connect: a status call per connector, or ONE expand list when it costs less. The list carries
- * every connector of the cluster, so it pays off from a share of them on:
- * KC_BATCH_EXPAND_PERCENT (measured in test/bench part 8). The cluster's size is known from its
- * last summary or the last list a batch read; unknown, a batch of 64 or more asks for the list
- * (and so learns it). Below BATCH_EXPAND_MIN connectors the calls are too few to matter. */
-#define BATCH_EXPAND_MIN 32
-static enum kc_batch_connect batch_connect_way(struct cluster_batch *cb, size_t n)
-{
-    struct kc_metrics_service *ms = cb->ms;
-    size_t percent = ms->gw->cfg->batch_expand_percent;
-    if (percent > 100)
-        return KC_BATCH_STATUS_EACH;
-    struct slot *summary = slot_get(ms, cb->cl, NULL, 0);
-    size_t total = summary && summary->summary
-                       ? json_array_size(json_object_get(summary->summary, "connectors"))
-                       : cb->cluster_size;
-    if (n < BATCH_EXPAND_MIN)
-        return KC_BATCH_STATUS_EACH; /* a few calls: never worth a whole cluster's list */
-    if (total == 0)
-        return n >= 64 ? KC_BATCH_EXPAND_LIST : KC_BATCH_STATUS_EACH;
-    return n * 100 >= total * percent ? KC_BATCH_EXPAND_LIST : KC_BATCH_STATUS_EACH;
-}
-
-static void on_batch_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    struct cluster_batch *cb = arg;
-    struct kc_metrics_service *ms = cb->ms;
-    if (cb->inflight || cb->queued == 0)
-        return;
-    size_t n = cb->queued;
-    const char **names = calloc(n, sizeof *names);
-    struct slot **slots = calloc(n, sizeof *slots);
-    struct slot *s;
-    if (!names || !slots) {
-        free(names);
-        free(slots);
-        while ((s = LIST_FIRST(&cb->queue))) {
-            batch_dequeue(s);
-            start_local_collection(s);
-        }
-        return;
-    }
-    int64_t now = kc_mono_ms();
-    size_t i = 0;
-    while ((s = LIST_FIRST(&cb->queue))) {
-        LIST_REMOVE(s, batch_link);
-        s->batch_state = BATCH_INFLIGHT;
-        s->batch_index = i;
-        s->background = 1;
-        s->collect_started_ms = now;
-        s->entry->pins++;
-        if (s->refresh_timer)
-            evtimer_del(s->refresh_timer);
-        slots[i] = s;
-        names[i++] = s->name;
-    }
-    cb->queued = 0;
-    cb->slots = slots;
-    cb->nslots = n;
-    cb->started_ms = now;
-    cb->inflight = kc_collect_batch(ms->gw, cb->cl, names, n, batch_connect_way(cb, n),
-                                    &ms->hooks, on_batch_item, on_batch_done, cb);
-    free(names);
-    if (cb->inflight)
-        return;
-    cb->slots = NULL;
-    cb->nslots = 0;
-    for (i = 0; i < n; i++) {
-        slots[i]->batch_state = BATCH_NONE;
-        slots[i]->entry->pins--;
-        start_local_collection(slots[i]);
-    }
-    free(slots);
+        ms_start_collection(s, 1);
 }
 
 /* Refresh ahead. A hit in the last fifth of the TTL (or a stream) asks for the next document;
@@ -1133,21 +625,21 @@ static void on_batch_timer(evutil_socket_t fd, short what, void *arg)
  * a watched connector never wait, no document is older than the TTL, and the upstreams see
  * about one collection per TTL, not one every 0.8 TTL. In fleet mode every replica with
  * readers asks; the lease lets one of them collect for all. */
-static void schedule_refresh(struct slot *s, int64_t now)
+void ms_schedule_refresh(struct slot *s, int64_t now)
 {
     if (busy(s) || (s->refresh_timer && evtimer_pending(s->refresh_timer, NULL)))
         return;
-    if (batching(s)) {
-        batch_enqueue(s, now);
+    if (ms_batching(s)) {
+        ms_batch_enqueue(s, now);
         return;
     }
     int64_t delay = s->entry->fresh_until_ms - refresh_margin(s) - now;
     if (delay <= 0) {
-        start_collection(s, 1);
+        ms_start_collection(s, 1);
         return;
     }
     if (!s->refresh_timer && !(s->refresh_timer = evtimer_new(s->ms->gw->base, on_refresh_timer, s))) {
-        start_collection(s, 1);
+        ms_start_collection(s, 1);
         return;
     }
     struct timeval tv = kc_timeval_from_ms(delay);
@@ -1155,19 +647,19 @@ static void schedule_refresh(struct slot *s, int64_t now)
 }
 
 /* Collects here, now (local mode, a lease won, or Redis failing). */
-static void start_local_collection(struct slot *s)
+void ms_start_local_collection(struct slot *s)
 {
     struct kc_metrics_service *ms = s->ms;
-    batch_dequeue(s);
+    ms_batch_dequeue(s);
     s->collect_started_ms = kc_mono_ms();
     if (s->refresh_timer)
         evtimer_del(s->refresh_timer);
     /* In fleet mode a connector collection leaves alerts to the summary's lease holder. */
     const struct kc_collect_hooks *hooks = s->fleet_holder && s->name ? &ms->fleet_hooks : &ms->hooks;
     if (s->name)
-        s->collection = kc_collect_connector(ms->gw, s->cl, s->name, hooks, on_collected, s);
+        s->collection = kc_collect_connector(ms->gw, s->cl, s->name, hooks, ms_on_collected, s);
     else
-        s->collection = kc_collect_cluster(ms->gw, s->cl, hooks, on_collected, s);
+        s->collection = kc_collect_cluster(ms->gw, s->cl, hooks, ms_on_collected, s);
     if (s->collection) {
         s->entry->pins++;
         return;
@@ -1181,174 +673,23 @@ static void start_local_collection(struct slot *s)
         int64_t now = kc_mono_ms();
         kc_doccache_set_doc(ms->cache, s->entry, d, now + ms->gw->cfg->negative_ttl_ms,
                             now + ms->gw->cfg->negative_ttl_ms);
-        deliver(s);
-        notify_scrapes(s);
-    }
-}
-
-static void fleet_stop_waiting(struct slot *s)
-{
-    if (!s->fleet_waiting)
-        return;
-    s->fleet_waiting = 0;
-    LIST_REMOVE(s, fleet_link);
-    s->entry->pins--;
-    if (s->fleet_timer)
-        evtimer_del(s->fleet_timer);
-}
-
-/* A document from the fleet (a fresh one in Redis, or another replica's publish), valid for
- * remaining_ms more. Older than ours (or ours, echoed back): only its freshness counts. */
-static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t remaining_ms)
-{
-    struct kc_metrics_service *ms = s->ms;
-    int64_t now = kc_mono_ms();
-    int64_t ttl = ms->gw->cfg->metrics_ttl_ms;
-    if (remaining_ms > ttl)
-        remaining_ms = ttl;
-    int64_t fresh = now + remaining_ms;
-    int64_t refresh_from = fd->flags & KC_FLEET_DOC_GOOD ? fresh - ttl / 5 : fresh;
-    fleet_stop_waiting(s);
-    struct kc_doc *cur = s->entry->doc;
-    if (cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms)) {
-        if (fd->seq == cur->seq && fresh > s->entry->fresh_until_ms) {
-            s->entry->fresh_until_ms = fresh;
-            s->entry->refresh_from_ms = refresh_from;
-        }
-        deliver(s);
-        notify_scrapes(s);
-        if (s->subscriber_count > 0)
-            schedule_refresh(s, now);
-        return;
-    }
-    char *body = malloc(fd->body_len + 1);
-    unsigned char *gz = fd->gz_len ? malloc(fd->gz_len) : NULL;
-    if (!body || (fd->gz_len && !gz)) {
-        free(body);
-        free(gz);
-        return; /* like a lost publish: the wait times out and the slot asks again */
-    }
-    memcpy(body, fd->body, fd->body_len);
-    body[fd->body_len] = '\0';
-    if (gz)
-        memcpy(gz, fd->gz, fd->gz_len);
-    struct kc_doc *d = kc_doc_new_take_gz(fd->status, body, fd->body_len, gz, fd->gz_len);
-    if (!d)
-        return;
-    d->seq = fd->seq; /* kc_doccache_set_doc raises it above ours if a local fallback passed it */
-    d->made_ms = fd->made_ms;
-    if (fd->seq > s->fleet_seq)
-        s->fleet_seq = fd->seq;
-    if (!s->name) {
-        if (fd->status == 200) {
-            /* Prometheus renders from the parsed summary. */
-            json_t *summary = json_loadb(fd->body, fd->body_len, 0, NULL);
-            if (summary) {
-                kc_slice_json_decref(ms->gw->base, s->summary);
-                s->summary = summary;
-            }
-        }
-        free(s->fleet_alerts);
-        s->fleet_alerts = NULL;
-        if (fd->alerts_len && (s->fleet_alerts = malloc(fd->alerts_len + 1))) {
-            memcpy(s->fleet_alerts, fd->alerts, fd->alerts_len);
-            s->fleet_alerts[fd->alerts_len] = '\0';
-        }
-    }
-    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
-    kc_fleet_count_applied(ms->fleet);
-    after_new_doc(s, (fd->flags & KC_FLEET_DOC_NOT_FOUND) != 0, now);
-}
-
-/* The lease holder died or its publish was lost: ask again (a fresh document, or the lease). */
-static void on_fleet_wait_over(evutil_socket_t fd, short what, void *arg)
-{
-    struct slot *s = arg;
-    fleet_stop_waiting(s);
-    kc_fleet_count_expired_wait(s->ms->fleet);
-    start_collection(s, s->background);
-}
-
-static void fleet_wait(struct slot *s, int64_t lease_left_ms)
-{
-    if (!s->fleet_timer && !(s->fleet_timer = evtimer_new(s->ms->gw->base, on_fleet_wait_over, s))) {
-        kc_fleet_count_fallback(s->ms->fleet);
-        start_local_collection(s);
-        return;
-    }
-    s->fleet_waiting = 1;
-    LIST_INSERT_HEAD(&s->ms->fleet_waiting, s, fleet_link);
-    s->entry->pins++;
-    struct timeval tv = kc_timeval_from_ms(lease_left_ms + 50);
-    evtimer_add(s->fleet_timer, &tv);
-}
-
-/* The lease is ours: the previous samples (and the cluster's alert state) the last holder
- * stored become ours, then this replica collects for the fleet. */
-static void fleet_won(struct slot *s, const struct kc_fleet_acquired *a)
-{
-    struct kc_metrics_service *ms = s->ms;
-    if (a->state_len)
-        state_blob_load(s, a->state, a->state_len);
-    if (!s->name && ms->alerts && a->alert_state_len) {
-        json_t *st = json_loadb(a->alert_state, a->alert_state_len, 0, NULL);
-        if (st)
-            kc_alerts_import(ms->alerts, s->cl->cfg->name, st);
-        json_decref(st);
-    }
-    s->fleet_holder = 1;
-    start_local_collection(s);
-}
-
-static void on_fleet_acquired(const struct kc_fleet_acquired *a, void *arg)
-{
-    struct slot *s = arg;
-    s->fleet_op = NULL;
-    s->entry->pins--;
-    switch (a->outcome) {
-    case KC_FLEET_HIT:
-        fleet_apply(s, &a->doc, a->remaining_ms);
-        break;
-    case KC_FLEET_WON:
-        fleet_won(s, a);
-        break;
-    case KC_FLEET_LOST:
-        fleet_wait(s, a->remaining_ms);
-        break;
-    case KC_FLEET_ERROR:
-    default:
-        kc_fleet_count_fallback(s->ms->fleet);
-        start_local_collection(s);
-        break;
-    }
-}
-
-/* Redis left: whoever waits for another replica's publish collects here instead. */
-static void on_redis_change(int ready, void *arg)
-{
-    struct kc_metrics_service *ms = arg;
-    if (ready)
-        return;
-    struct slot *s;
-    while ((s = LIST_FIRST(&ms->fleet_waiting))) {
-        fleet_stop_waiting(s);
-        kc_fleet_count_fallback(ms->fleet);
-        start_local_collection(s);
+        ms_deliver(s);
+        ms_notify_scrapes(s);
     }
 }
 
 /* Starts the next document of s: in fleet mode through the lease (or the stored document);
  * otherwise, or when Redis cannot answer, a collection here. */
-static void start_collection(struct slot *s, int background)
+void ms_start_collection(struct slot *s, int background)
 {
     struct kc_metrics_service *ms = s->ms;
     s->background = background;
     if (ms->fleet) {
         if (fleet_on(ms)) {
-            s->fleet_op = kc_fleet_acquire(ms->fleet, s->entry->key, lease_ms(s->cl),
+            s->fleet_op = kc_fleet_acquire(ms->fleet, s->entry->key, ms_lease_ms(s->cl),
                                            background && s->entry->doc ? refresh_margin(s) : 0,
                                            !s->name && ms->alerts ? s->cl->cfg->name : NULL,
-                                           on_fleet_acquired, s);
+                                           ms_on_fleet_acquired, s);
             if (s->fleet_op) {
                 s->entry->pins++;
                 if (s->refresh_timer)
@@ -1358,7 +699,7 @@ static void start_collection(struct slot *s, int background)
         }
         kc_fleet_count_fallback(ms->fleet);
     }
-    start_local_collection(s);
+    ms_start_local_collection(s);
 }
 
 /* Serves from cache (starting a refresh ahead in the TTL's last fifth), joins the collection
@@ -1373,7 +714,7 @@ static void serve_slot(struct slot *s, evhtp_request_t *req, enum waiter_kind ki
         kc_stats_cache(cache_name, KC_CACHE_HIT);
         kc_http_note_cache(req, "hit");
         if (now >= s->entry->refresh_from_ms)
-            schedule_refresh(s, now); /* watched connectors never expire */
+            ms_schedule_refresh(s, now); /* watched connectors never expire */
         if (kind == WAIT_HISTORY && d->status == 200)
             reply_history(s, req, since_ms);
         else if (kind == WAIT_ALERTS)
@@ -1405,13 +746,13 @@ static void serve_slot(struct slot *s, evhtp_request_t *req, enum waiter_kind ki
     }
     kc_stats_cache(cache_name, KC_CACHE_MISS);
     kc_http_note_cache(req, "miss");
-    start_collection(s, 0);
+    ms_start_collection(s, 0);
 }
 
 void kc_metrics_serve_connector(struct kc_metrics_service *ms, evhtp_request_t *req,
                                 struct kc_cluster *cl, const char *name)
 {
-    struct slot *s = slot_get(ms, cl, name, 1);
+    struct slot *s = ms_slot_get(ms, cl, name, 1);
     if (!s) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
@@ -1422,7 +763,7 @@ void kc_metrics_serve_connector(struct kc_metrics_service *ms, evhtp_request_t *
 void kc_metrics_serve_history(struct kc_metrics_service *ms, evhtp_request_t *req,
                               struct kc_cluster *cl, const char *name, int64_t since_ms)
 {
-    struct slot *s = slot_get(ms, cl, name, 1);
+    struct slot *s = ms_slot_get(ms, cl, name, 1);
     if (!s) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
@@ -1439,25 +780,12 @@ void kc_metrics_serve_history(struct kc_metrics_service *ms, evhtp_request_t *re
 void kc_metrics_serve_summary(struct kc_metrics_service *ms, evhtp_request_t *req,
                               struct kc_cluster *cl)
 {
-    struct slot *s = slot_get(ms, cl, NULL, 1);
+    struct slot *s = ms_slot_get(ms, cl, NULL, 1);
     if (!s) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
     }
     serve_slot(s, req, WAIT_METRICS, 0);
-}
-
-json_t *kc_metrics_service_fleet_json(const struct kc_metrics_service *ms)
-{
-    struct kc_fleet_stats f;
-    kc_fleet_stats(ms->fleet, &f);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hits", (json_int_t)f.hits,
-                     "leaseWins", (json_int_t)f.lease_wins, "leaseLosses",
-                     (json_int_t)f.lease_losses, "leaseExpiredWaits",
-                     (json_int_t)f.lease_expired_waits, "published", (json_int_t)f.published,
-                     "received", (json_int_t)f.received, "applied", (json_int_t)f.applied,
-                     "localFallbacks", (json_int_t)f.local_fallbacks, "errors",
-                     (json_int_t)f.errors);
 }
 
 json_t *kc_metrics_service_alerts(struct kc_metrics_service *ms, const char *cluster)
@@ -1482,7 +810,7 @@ void kc_metrics_serve_alerts(struct kc_metrics_service *ms, evhtp_request_t *req
         return;
     }
     /* Rules are evaluated at each collection: a stale summary is collected first. */
-    struct slot *s = slot_get(ms, cl, NULL, 1);
+    struct slot *s = ms_slot_get(ms, cl, NULL, 1);
     if (!s) {
         kc_reply_error(req, 503, "out_of_memory", "out of memory");
         return;
@@ -1560,7 +888,7 @@ static void serve_streams(struct kc_metrics_service *ms, evhtp_request_t *req,
     LIST_INSERT_HEAD(&ms->streams, c, link);
     ms->stream_count++;
     for (size_t i = 0; i < n; i++) {
-        struct slot *s = slot_get(ms, items[i].cl, items[i].name, 1);
+        struct slot *s = ms_slot_get(ms, items[i].cl, items[i].name, 1);
         char *prefix = s && multi ? item_prefix(&items[i]) : NULL;
         if (!s || (multi && !prefix)) {
             free(prefix);
@@ -1600,9 +928,9 @@ static void serve_streams(struct kc_metrics_service *ms, evhtp_request_t *req,
             if (stream_deliver(sub, s->entry->doc) != 0)
                 return; /* too slow already, or nothing left to carry */
             if (sub->slot)
-                schedule_refresh(s, now);
+                ms_schedule_refresh(s, now);
         } else if (!busy(s)) {
-            start_collection(s, 1);
+            ms_start_collection(s, 1);
         }
     }
 }
@@ -1628,277 +956,7 @@ void kc_metrics_service_close_streams(struct kc_metrics_service *ms)
 }
 
 
-/* ---- Prometheus ---- */
-
-static void scrape_free(struct prom_scrape *sc)
-{
-    for (size_t i = 0; i < sc->nlinks; i++) {
-        if (sc->links[i].waiting) {
-            LIST_REMOVE(&sc->links[i], link);
-            sc->links[i].slot->entry->pins--;
-        }
-    }
-    kc_slicer_free(sc->slicer);
-    if (sc->out)
-        fclose(sc->out);
-    kc_textbuf_release(&sc->text);
-    for (size_t i = 0; sc->cl && i < sc->ncl; i++)
-        kc_slice_json_decref(sc->ms->gw->base, (json_t *)(uintptr_t)sc->cl[i].summary);
-    free(sc->cl);
-    kc_gzip_job_free(sc->gz);
-    free(sc);
-}
-
-static void on_scrape_gone(void *arg)
-{
-    struct prom_scrape *sc = arg;
-    sc->pending = NULL;
-    scrape_free(sc); /* the cancel path: a render in slices stops here */
-}
-
-/* Takes a reference to every summary and opens the text. 0, or -1 on OOM. */
-static int render_begin(struct prom_scrape *sc, size_t *rows)
-{
-    *rows = 0;
-    sc->out = kc_textbuf_open(&sc->text);
-    sc->cl = calloc(sc->nlinks + 1, sizeof *sc->cl);
-    if (!sc->out || !sc->cl)
-        return -1;
-    sc->ncl = sc->nlinks;
-    for (size_t i = 0; i < sc->nlinks; i++) {
-        struct slot *s = sc->links[i].slot;
-        sc->cl[i].name = s->cl->cfg->name;
-        sc->cl[i].summary = json_incref(s->summary);
-        sc->cl[i].connect_up = s->entry->doc && s->entry->doc->status == 200;
-        *rows += json_array_size(json_object_get(s->summary, "connectors"));
-    }
-    return 0;
-}
-
-/* The gateway's own families, after the connectors'. */
-static void render_tail(struct prom_scrape *sc)
-{
-    struct kc_metrics_service *ms = sc->ms;
-    FILE *out = sc->out;
-    struct kc_upstream_stats up;
-    kc_upstream_stats(ms->gw->upstream, &up);
-    struct kc_stats_gauges g = {
-        .open_connections = kc_server_connection_count(ms->gw->server),
-        .idle_connections = kc_server_idle_connection_count(ms->gw->server),
-        .inflight_requests = kc_pending_count(),
-        .stream_subscribers = ms->subscribers,
-        .stream_connections = ms->stream_count,
-        .upstream_inflight = (size_t)up.inflight_now,
-        .upstream_queued = (size_t)up.queued_now,
-    };
-    kc_stats_render(out, &g);
-    kc_looplag_render(ms->gw->looplag, out);
-    kc_slice_render(out);
-    if (ms->gw->redis) {
-        struct kc_redis_stats rs;
-        kc_redis_stats(ms->gw->redis, &rs);
-        kc_prom_render_redis(out, &rs);
-        struct kc_fleet_stats fs;
-        kc_fleet_stats(ms->fleet, &fs);
-        kc_prom_render_fleet(out, &fs);
-    }
-}
-
-/* One unit of the render: rows of text, then compression. 1 = more, 0 = done (or failed). */
-static int render_step(struct prom_scrape *sc, size_t rows)
-{
-    if (!sc->rendered) {
-        if (kc_prom_render_connectors_step(sc->out, sc->cl, sc->ncl, &sc->cur, rows))
-            return 1;
-        render_tail(sc);
-        fclose(sc->out);
-        sc->out = NULL;
-        sc->rendered = 1;
-        if (sc->gzip && sc->text.len > 1024 &&
-            !(sc->gz = kc_gzip_job_new(sc->text.data, sc->text.len,
-                                       sc->text.len > (256u << 10) ? KC_GZIP_FASTEST
-                                                                   : KC_GZIP_FAST)))
-            return 0;
-        return sc->gz != NULL;
-    }
-    int rc = kc_gzip_job_step(sc->gz, rows == (size_t)-1 ? sc->text.len : 64u << 10);
-    if (rc < 0) {
-        kc_gzip_job_free(sc->gz); /* sent plain */
-        sc->gz = NULL;
-    }
-    return rc == 1;
-}
-
-struct lent_scrape {
-    struct kc_textbuf text;
-    unsigned char *gz;
-};
-
-static void lent_scrape_release(void *arg)
-{
-    struct lent_scrape *ls = arg;
-    kc_textbuf_release(&ls->text);
-    free(ls->gz);
-    free(ls);
-}
-
-static void render_reply(struct prom_scrape *sc, evhtp_request_t *req)
-{
-    if (!sc->rendered) {
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        return;
-    }
-    size_t gz_len = 0;
-    unsigned char *gz = sc->gz ? kc_gzip_job_take(sc->gz, &gz_len) : NULL;
-    /* The text (and its gzip form) go to the client without a copy; they are released when
-     * sent. */
-    struct lent_scrape *ls = malloc(sizeof *ls);
-    if (!ls) {
-        kc_reply_prepared(req, 200, "text/plain; version=0.0.4; charset=utf-8", sc->text.data,
-                          sc->text.len, gz, gz_len);
-        free(gz);
-        return;
-    }
-    ls->text = sc->text;
-    ls->gz = gz;
-    memset(&sc->text, 0, sizeof sc->text);
-    kc_reply_prepared_shared(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                             ls->text.data, ls->text.len, gz, gz_len, lent_scrape_release, ls);
-}
-
-static int on_render_slice(void *arg)
-{
-    struct prom_scrape *sc = arg;
-    if (render_step(sc, PROM_ROWS_PER_STEP))
-        return 1;
-    evhtp_request_t *req = kc_pending_end(sc->pending);
-    sc->pending = NULL;
-    if (req)
-        render_reply(sc, req);
-    scrape_free(sc);
-    return 0;
-}
-
-/* Renders and replies, in one go for small summaries, else in slices across loop turns (the
- * request stays pending; the scrape is freed when done or when its client leaves). Takes sc:
- * it is freed here or by the slices. `pending` is sc->pending when the request is paused. */
-static void scrape_render(struct prom_scrape *sc, evhtp_request_t *req)
-{
-    size_t rows = 0;
-    if (render_begin(sc, &rows) != 0) {
-        if (sc->pending)
-            kc_pending_end(sc->pending);
-        sc->pending = NULL;
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        scrape_free(sc);
-        return;
-    }
-    if (rows > PROM_SLICE_ROWS &&
-        (sc->slicer = kc_slicer_new(sc->ms->gw->base, on_render_slice, sc)) &&
-        (sc->pending || (sc->pending = kc_pending_start(req, on_scrape_gone, sc)))) {
-        kc_slicer_start(sc->slicer);
-        return;
-    }
-    while (render_step(sc, (size_t)-1))
-        ;
-    if (sc->pending)
-        kc_pending_end(sc->pending);
-    sc->pending = NULL;
-    render_reply(sc, req);
-    scrape_free(sc);
-}
-
-static void scrape_part_done(struct prom_scrape *sc)
-{
-    if (--sc->outstanding > 0)
-        return;
-    /* Rendering may take slices: the pending stays until the reply. */
-    if (!kc_pending_request(sc->pending)) {
-        kc_pending_end(sc->pending);
-        sc->pending = NULL;
-        scrape_free(sc);
-        return;
-    }
-    scrape_render(sc, kc_pending_request(sc->pending));
-}
-
-static void notify_scrapes(struct slot *s)
-{
-    struct scrape_link *l;
-    while ((l = LIST_FIRST(&s->scrapes))) {
-        LIST_REMOVE(l, link);
-        l->waiting = 0;
-        s->entry->pins--;
-        scrape_part_done(l->scrape);
-    }
-}
-
-void kc_metrics_serve_prometheus(struct kc_metrics_service *ms, evhtp_request_t *req)
-{
-    size_t n = ms->gw->cluster_count;
-    struct prom_scrape *sc = calloc(1, sizeof *sc + n * sizeof sc->links[0]);
-    if (!sc) {
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        return;
-    }
-    sc->ms = ms;
-    sc->outstanding = 1; /* held while linking */
-    int64_t now = kc_mono_ms();
-    for (size_t i = 0; i < n; i++) {
-        struct slot *s = slot_get(ms, &ms->gw->clusters[i], NULL, 1);
-        if (!s)
-            continue;
-        struct scrape_link *l = &sc->links[sc->nlinks++];
-        l->scrape = sc;
-        l->slot = s;
-        if (s->entry->doc && now < s->entry->fresh_until_ms) {
-            kc_stats_cache("cluster_metrics", KC_CACHE_HIT);
-            if (now >= s->entry->refresh_from_ms)
-                schedule_refresh(s, now);
-            continue;
-        }
-        kc_stats_cache("cluster_metrics", busy(s) ? KC_CACHE_COALESCED : KC_CACHE_MISS);
-        l->waiting = 1;
-        s->entry->pins++;
-        LIST_INSERT_HEAD(&s->scrapes, l, link);
-        sc->outstanding++;
-        if (!busy(s))
-            start_collection(s, 0);
-    }
-    sc->gzip = kc_http_accepts_gzip(req);
-    if (sc->outstanding == 1) {
-        scrape_render(sc, req);
-        return;
-    }
-    sc->pending = kc_pending_start(req, on_scrape_gone, sc);
-    if (!sc->pending) {
-        scrape_free(sc);
-        kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        return;
-    }
-    scrape_part_done(sc);
-}
-
 /* ---- life cycle ---- */
-
-/* A document some replica published: the slots here that want this key take it (waiters,
- * streams, a local copy to serve); a key nobody asked for here is not kept. */
-static void on_fleet_doc(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
-                         void *ctx)
-{
-    struct kc_metrics_service *ms = ctx;
-    char buf[256];
-    char *k = key_len < sizeof buf ? buf : malloc(key_len + 1);
-    if (!k)
-        return;
-    memcpy(k, key, key_len);
-    k[key_len] = '\0';
-    struct kc_doccache_entry *e = kc_doccache_get(ms->cache, k);
-    if (k != buf)
-        free(k);
-    if (e && e->user && !((struct slot *)e->user)->collection)
-        fleet_apply(e->user, doc, doc->ttl_ms);
-}
 
 struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
 {
@@ -1918,7 +976,7 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
         cb->ms = ms;
         cb->cl = &gw->clusters[i];
         LIST_INIT(&cb->queue);
-        if (!(cb->timer = evtimer_new(gw->base, on_batch_timer, cb))) {
+        if (!(cb->timer = evtimer_new(gw->base, ms_on_batch_timer, cb))) {
             kc_metrics_service_free(ms);
             return NULL;
         }
@@ -1933,11 +991,11 @@ struct kc_metrics_service *kc_metrics_service_new(struct kc_gateway *gw)
     ms->fleet_hooks.on_connector = hook_history_only;
     LIST_INIT(&ms->fleet_waiting);
     if (gw->redis) {
-        if (!(ms->fleet = kc_fleet_new(gw->redis, on_fleet_doc, ms))) {
+        if (!(ms->fleet = kc_fleet_new(gw->redis, ms_on_fleet_doc, ms))) {
             kc_metrics_service_free(ms);
             return NULL;
         }
-        kc_redis_on_change(gw->redis, on_redis_change, ms);
+        kc_redis_on_change(gw->redis, ms_on_redis_change, ms);
     }
     if (gw->cfg->alert_rule_count > 0) {
         ms->alerts = kc_alerts_new(gw->cfg->alert_rules, gw->cfg->alert_rule_count);

@@ -1,0 +1,342 @@
+/* metrics_fleet.c — fleet mode for the metrics service's slots: a collection goes through the
+ * fleet's lease, a fresh stored document or another replica's publish is applied to the slot,
+ * the lease holder stores its document, previous samples and the cluster's alert state
+ * (kc/fleet.h has the Redis side). */
+#include "metrics_internal.h"
+
+/* ---- fleet mode: state shared through Redis ---- */
+
+/* How long a replica may hold a collection: every upstream step timed out, plus a second. */
+int64_t ms_lease_ms(const struct kc_cluster *cl)
+{
+    return 2 * (int64_t)cl->cfg->connect.total_timeout_ms +
+           (int64_t)cl->cfg->jolokia.total_timeout_ms + 1000;
+}
+
+/* State blob: "KS1 <last event id>\n", then per connector [u32 name length][name][u32 state
+ * length][state] (kc_metrics_state encoding). A connector collection stores its own; a summary
+ * the states of every connector it computed. */
+#define STATE_MAGIC "KS1 "
+
+static void blob_put_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static uint32_t blob_get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Appends one connector's state to the blob at *buf (grown as needed). -1 on OOM. */
+static int blob_add(char **buf, size_t *len, size_t *cap, const char *name,
+                    const struct kc_metrics_state *st)
+{
+    size_t nlen = strlen(name), slen = kc_metrics_state_encoded_size(st);
+    size_t need = *len + 8 + nlen + slen;
+    if (need > *cap) {
+        size_t ncap = *cap * 2 > need ? *cap * 2 : need;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = ncap;
+    }
+    unsigned char *p = (unsigned char *)*buf + *len;
+    blob_put_u32(p, (uint32_t)nlen);
+    memcpy(p + 4, name, nlen);
+    blob_put_u32(p + 4 + nlen, (uint32_t)slen);
+    kc_metrics_state_encode(st, p + 8 + nlen);
+    *len = need;
+    return 0;
+}
+
+/* The state blob of what slot s just collected (doc is the summary for cluster slots). NULL on
+ * OOM: the fleet then keeps the previous state. */
+static char *state_blob(struct slot *s, const json_t *doc, uint64_t seq, size_t *out_len)
+{
+    size_t cap = 4096, len;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    len = (size_t)snprintf(buf, cap, STATE_MAGIC "%llu\n", (unsigned long long)seq);
+    if (s->name) {
+        if (s->state && blob_add(&buf, &len, &cap, s->name, s->state) != 0)
+            goto oom;
+    } else {
+        size_t i;
+        json_t *row;
+        json_array_foreach(json_object_get(doc, "connectors"), i, row)
+        {
+            const char *name = json_string_value(json_object_get(row, "name"));
+            struct slot *cs = name ? ms_slot_get(s->ms, s->cl, name, 0) : NULL;
+            if (cs && cs->state && blob_add(&buf, &len, &cap, name, cs->state) != 0)
+                goto oom;
+        }
+    }
+    *out_len = len;
+    return buf;
+oom:
+    free(buf);
+    return NULL;
+}
+
+/* Takes the stored states that are newer than ours: rates stay right when the collector moves
+ * from one replica to another. */
+static void state_blob_load(struct slot *s, const char *blob, size_t len)
+{
+    const char *nl = memchr(blob, '\n', len < 32 ? len : 32);
+    if (!nl || len < 4 || memcmp(blob, STATE_MAGIC, 4) != 0)
+        return;
+    s->fleet_seq = strtoull(blob + 4, NULL, 10);
+    const unsigned char *p = (const unsigned char *)nl + 1, *end = (const unsigned char *)blob + len;
+    char name[1024];
+    while (end - p >= 8) {
+        uint32_t nlen = blob_get_u32(p);
+        if (nlen >= sizeof name || (size_t)(end - p) < 8 + (size_t)nlen)
+            return;
+        uint32_t slen = blob_get_u32(p + 4 + nlen);
+        if ((size_t)(end - p) - 8 - nlen < slen)
+            return;
+        memcpy(name, p + 4, nlen);
+        name[nlen] = '\0';
+        struct slot *cs = s->name ? (strcmp(s->name, name) == 0 ? s : NULL)
+                                  : ms_slot_get(s->ms, s->cl, name, 1);
+        if (cs && (cs->state || (cs->state = kc_metrics_state_new())))
+            kc_metrics_state_merge(cs->state, p + 8 + nlen, slen);
+        p += 8 + nlen + slen;
+    }
+}
+
+/* The lease holder leaves its document, states (and the cluster's alerts) for the fleet. */
+void ms_fleet_store(struct slot *s, const struct kc_collect_result *res,
+                    const struct kc_doc *d, int64_t fresh_ms)
+{
+    struct kc_metrics_service *ms = s->ms;
+    char *alerts_doc = NULL, *alert_state = NULL;
+    if (!s->name && ms->alerts) {
+        json_t *a = kc_metrics_service_alerts(ms, s->cl->cfg->name);
+        json_t *st = kc_alerts_export(ms->alerts, s->cl->cfg->name);
+        alerts_doc = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        alert_state = st ? json_dumps(st, JSON_COMPACT) : NULL;
+        json_decref(a);
+        json_decref(st);
+        free(s->fleet_alerts);
+        s->fleet_alerts = alerts_doc ? strdup(alerts_doc) : NULL;
+    }
+    struct kc_fleet_doc fd = {
+        .status = d->status,
+        .flags = (res->status == 200 && !res->degraded ? KC_FLEET_DOC_GOOD : 0) |
+                 (res->not_found ? KC_FLEET_DOC_NOT_FOUND : 0),
+        .seq = d->seq,
+        .made_ms = d->made_ms,
+        .ttl_ms = fresh_ms,
+        .body = d->body,
+        .body_len = d->len,
+        .gz = d->gz,
+        .gz_len = d->gz_len,
+        .alerts = alerts_doc,
+        .alerts_len = alerts_doc ? strlen(alerts_doc) : 0,
+    };
+    size_t state_len = 0, env_len = 0;
+    char *state = res->status == 200 ? state_blob(s, res->doc, d->seq, &state_len) : NULL;
+    char *env = NULL;
+    if (kc_fleet_doc_encode(&fd, &env, &env_len) == 0) {
+        struct kc_fleet_store st = {
+            .envelope = env, .envelope_len = env_len, .doc_px = fresh_ms,
+            .state = state, .state_len = state_len,
+            .alerts_cluster = alert_state ? s->cl->cfg->name : NULL,
+            .alert_state = alert_state, .alert_state_len = alert_state ? strlen(alert_state) : 0,
+        };
+        kc_fleet_store(ms->fleet, s->entry->key, &st);
+    }
+    free(env);
+    free(state);
+    free(alerts_doc);
+    free(alert_state);
+}
+
+static void fleet_stop_waiting(struct slot *s)
+{
+    if (!s->fleet_waiting)
+        return;
+    s->fleet_waiting = 0;
+    LIST_REMOVE(s, fleet_link);
+    s->entry->pins--;
+    if (s->fleet_timer)
+        evtimer_del(s->fleet_timer);
+}
+
+/* A document from the fleet (a fresh one in Redis, or another replica's publish), valid for
+ * remaining_ms more. Older than ours (or ours, echoed back): only its freshness counts. */
+static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t remaining_ms)
+{
+    struct kc_metrics_service *ms = s->ms;
+    int64_t now = kc_mono_ms();
+    int64_t ttl = ms->gw->cfg->metrics_ttl_ms;
+    if (remaining_ms > ttl)
+        remaining_ms = ttl;
+    int64_t fresh = now + remaining_ms;
+    int64_t refresh_from = fd->flags & KC_FLEET_DOC_GOOD ? fresh - ttl / 5 : fresh;
+    fleet_stop_waiting(s);
+    struct kc_doc *cur = s->entry->doc;
+    if (cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms)) {
+        if (fd->seq == cur->seq && fresh > s->entry->fresh_until_ms) {
+            s->entry->fresh_until_ms = fresh;
+            s->entry->refresh_from_ms = refresh_from;
+        }
+        ms_deliver(s);
+        ms_notify_scrapes(s);
+        if (s->subscriber_count > 0)
+            ms_schedule_refresh(s, now);
+        return;
+    }
+    char *body = malloc(fd->body_len + 1);
+    unsigned char *gz = fd->gz_len ? malloc(fd->gz_len) : NULL;
+    if (!body || (fd->gz_len && !gz)) {
+        free(body);
+        free(gz);
+        return; /* like a lost publish: the wait times out and the slot asks again */
+    }
+    memcpy(body, fd->body, fd->body_len);
+    body[fd->body_len] = '\0';
+    if (gz)
+        memcpy(gz, fd->gz, fd->gz_len);
+    struct kc_doc *d = kc_doc_new_take_gz(fd->status, body, fd->body_len, gz, fd->gz_len);
+    if (!d)
+        return;
+    d->seq = fd->seq; /* kc_doccache_set_doc raises it above ours if a local fallback passed it */
+    d->made_ms = fd->made_ms;
+    if (fd->seq > s->fleet_seq)
+        s->fleet_seq = fd->seq;
+    if (!s->name) {
+        if (fd->status == 200) {
+            /* Prometheus renders from the parsed summary. */
+            json_t *summary = json_loadb(fd->body, fd->body_len, 0, NULL);
+            if (summary) {
+                kc_slice_json_decref(ms->gw->base, s->summary);
+                s->summary = summary;
+            }
+        }
+        free(s->fleet_alerts);
+        s->fleet_alerts = NULL;
+        if (fd->alerts_len && (s->fleet_alerts = malloc(fd->alerts_len + 1))) {
+            memcpy(s->fleet_alerts, fd->alerts, fd->alerts_len);
+            s->fleet_alerts[fd->alerts_len] = '\0';
+        }
+    }
+    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
+    kc_fleet_count_applied(ms->fleet);
+    ms_after_new_doc(s, (fd->flags & KC_FLEET_DOC_NOT_FOUND) != 0, now);
+}
+
+/* The lease holder died or its publish was lost: ask again (a fresh document, or the lease). */
+static void on_fleet_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+    struct slot *s = arg;
+    fleet_stop_waiting(s);
+    kc_fleet_count_expired_wait(s->ms->fleet);
+    ms_start_collection(s, s->background);
+}
+
+static void fleet_wait(struct slot *s, int64_t lease_left_ms)
+{
+    if (!s->fleet_timer && !(s->fleet_timer = evtimer_new(s->ms->gw->base, on_fleet_wait_over, s))) {
+        kc_fleet_count_fallback(s->ms->fleet);
+        ms_start_local_collection(s);
+        return;
+    }
+    s->fleet_waiting = 1;
+    LIST_INSERT_HEAD(&s->ms->fleet_waiting, s, fleet_link);
+    s->entry->pins++;
+    struct timeval tv = kc_timeval_from_ms(lease_left_ms + 50);
+    evtimer_add(s->fleet_timer, &tv);
+}
+
+/* The lease is ours: the previous samples (and the cluster's alert state) the last holder
+ * stored become ours, then this replica collects for the fleet. */
+static void fleet_won(struct slot *s, const struct kc_fleet_acquired *a)
+{
+    struct kc_metrics_service *ms = s->ms;
+    if (a->state_len)
+        state_blob_load(s, a->state, a->state_len);
+    if (!s->name && ms->alerts && a->alert_state_len) {
+        json_t *st = json_loadb(a->alert_state, a->alert_state_len, 0, NULL);
+        if (st)
+            kc_alerts_import(ms->alerts, s->cl->cfg->name, st);
+        json_decref(st);
+    }
+    s->fleet_holder = 1;
+    ms_start_local_collection(s);
+}
+
+void ms_on_fleet_acquired(const struct kc_fleet_acquired *a, void *arg)
+{
+    struct slot *s = arg;
+    s->fleet_op = NULL;
+    s->entry->pins--;
+    switch (a->outcome) {
+    case KC_FLEET_HIT:
+        fleet_apply(s, &a->doc, a->remaining_ms);
+        break;
+    case KC_FLEET_WON:
+        fleet_won(s, a);
+        break;
+    case KC_FLEET_LOST:
+        fleet_wait(s, a->remaining_ms);
+        break;
+    case KC_FLEET_ERROR:
+    default:
+        kc_fleet_count_fallback(s->ms->fleet);
+        ms_start_local_collection(s);
+        break;
+    }
+}
+
+/* Redis left: whoever waits for another replica's publish collects here instead. */
+void ms_on_redis_change(int ready, void *arg)
+{
+    struct kc_metrics_service *ms = arg;
+    if (ready)
+        return;
+    struct slot *s;
+    while ((s = LIST_FIRST(&ms->fleet_waiting))) {
+        fleet_stop_waiting(s);
+        kc_fleet_count_fallback(ms->fleet);
+        ms_start_local_collection(s);
+    }
+}
+
+/* A document some replica published: the slots here that want this key take it (waiters,
+ * streams, a local copy to serve); a key nobody asked for here is not kept. */
+void ms_on_fleet_doc(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
+                     void *ctx)
+{
+    struct kc_metrics_service *ms = ctx;
+    char buf[256];
+    char *k = key_len < sizeof buf ? buf : malloc(key_len + 1);
+    if (!k)
+        return;
+    memcpy(k, key, key_len);
+    k[key_len] = '\0';
+    struct kc_doccache_entry *e = kc_doccache_get(ms->cache, k);
+    if (k != buf)
+        free(k);
+    if (e && e->user && !((struct slot *)e->user)->collection)
+        fleet_apply(e->user, doc, doc->ttl_ms);
+}
+
+json_t *kc_metrics_service_fleet_json(const struct kc_metrics_service *ms)
+{
+    struct kc_fleet_stats f;
+    kc_fleet_stats(ms->fleet, &f);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hits", (json_int_t)f.hits,
+                     "leaseWins", (json_int_t)f.lease_wins, "leaseLosses",
+                     (json_int_t)f.lease_losses, "leaseExpiredWaits",
+                     (json_int_t)f.lease_expired_waits, "published", (json_int_t)f.published,
+                     "received", (json_int_t)f.received, "applied", (json_int_t)f.applied,
+                     "localFallbacks", (json_int_t)f.local_fallbacks, "errors",
+                     (json_int_t)f.errors);
+}
