@@ -277,23 +277,12 @@ static void on_post(const struct kc_fetch_result *r, void *arg)
     struct agent *a = p->a;
     struct kc_batch *b = a->b;
     p->fetch = NULL;
-    const char *outcome = "ok";
+    const char *outcome;
+    char what[64];
     json_t *arr = NULL;
-    if (r->error != KC_FETCH_OK) {
-        outcome = kc_fetch_error_name(r->error);
-        post_failed(p, r->error == KC_FETCH_REFUSED ? "connection refused"
-                       : r->error == KC_FETCH_TIMEOUT ? "timed out"
-                       : r->error_text ? r->error_text : outcome);
-    } else if (r->status == 401 || r->status == 403) {
-        outcome = "auth";
-        post_failed(p, r->status == 401
-                           ? "401 unauthorized (check JOLOKIA_USERNAME/JOLOKIA_PASSWORD)"
-                           : "403 forbidden by the agent's access policy");
-    } else if (r->status != 200) {
-        char what[64];
-        snprintf(what, sizeof what, "HTTP %ld", r->status);
-        outcome = "http_error";
-        post_failed(p, what);
+    const char *failure = kc_collect_agent_failure(r, what, sizeof what, &outcome);
+    if (failure) {
+        post_failed(p, failure);
     } else if (!(arr = json_loadb(r->body, r->body_len, 0, NULL)) || !json_is_array(arr)) {
         outcome = "garbage";
         post_failed(p, "the answer is not a Jolokia bulk response");

@@ -610,6 +610,30 @@ static void build(struct kc_collection *c)
 
 static int on_slice(void *arg);
 
+const char *kc_collect_agent_failure(const struct kc_fetch_result *r, char *buf, size_t cap,
+                                     const char **outcome)
+{
+    *outcome = "ok";
+    if (r->error != KC_FETCH_OK) {
+        *outcome = kc_fetch_error_name(r->error);
+        return r->error == KC_FETCH_REFUSED   ? "connection refused"
+               : r->error == KC_FETCH_TIMEOUT ? "timed out"
+               : r->error_text                ? r->error_text
+                                              : *outcome;
+    }
+    if (r->status == 401 || r->status == 403) {
+        *outcome = "auth";
+        return r->status == 401 ? "401 unauthorized (check JOLOKIA_USERNAME/JOLOKIA_PASSWORD)"
+                                : "403 forbidden by the agent's access policy";
+    }
+    if (r->status != 200) {
+        *outcome = "http_error";
+        snprintf(buf, cap, "HTTP %ld", r->status);
+        return buf;
+    }
+    return NULL;
+}
+
 static void set_agent_warning(struct agent_read *a, const char *what)
 {
     char buf[300];
@@ -701,22 +725,11 @@ static void on_agent_done(const struct kc_fetch_result *r, void *arg)
     struct agent_read *a = arg;
     struct kc_collection *c = a->owner;
     a->fetch = NULL;
-    const char *outcome = "ok";
-    if (r->error != KC_FETCH_OK) {
-        outcome = kc_fetch_error_name(r->error);
-        set_agent_warning(a, r->error == KC_FETCH_REFUSED ? "connection refused"
-                             : r->error == KC_FETCH_TIMEOUT ? "timed out"
-                             : r->error_text ? r->error_text : outcome);
-    } else if (r->status == 401 || r->status == 403) {
-        outcome = "auth";
-        set_agent_warning(a, r->status == 401
-                                 ? "401 unauthorized (check JOLOKIA_USERNAME/JOLOKIA_PASSWORD)"
-                                 : "403 forbidden by the agent's access policy");
-    } else if (r->status != 200) {
-        char what[64];
-        snprintf(what, sizeof what, "HTTP %ld", r->status);
-        outcome = "http_error";
-        set_agent_warning(a, what);
+    const char *outcome;
+    char what[64];
+    const char *failure = kc_collect_agent_failure(r, what, sizeof what, &outcome);
+    if (failure) {
+        set_agent_warning(a, failure);
     } else if (r->body_len <= DEFER_PARSE_BYTES || start_agent_parse(c, a, r) != 0) {
         outcome = parse_agent(c, a, r->body, r->body_len);
     }

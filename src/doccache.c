@@ -18,21 +18,13 @@ struct kc_doccache {
 
 struct kc_doc *kc_doc_new_take(int status, char *body, size_t len)
 {
-    struct kc_doc *d = calloc(1, sizeof *d);
-    if (!d) {
-        free(body);
-        return NULL;
-    }
-    d->refs = 1;
-    d->status = status;
-    d->body = body;
-    d->len = len;
-    if (len > GZIP_MIN)
+    size_t gz_len = 0;
+    unsigned char *gz = NULL;
+    if (body && len > GZIP_MIN)
         /* Big documents (a 5,000-connector summary) take zlib's fastest level: the loop is
          * not held for ~100 ms, at the price of a somewhat larger answer. */
-        d->gz = kc_gzip(body, len, len > (256u << 10) ? KC_GZIP_FASTEST : KC_GZIP_FAST,
-                        &d->gz_len);
-    return d;
+        gz = kc_gzip(body, len, len > (256u << 10) ? KC_GZIP_FASTEST : KC_GZIP_FAST, &gz_len);
+    return kc_doc_new_take_gz(status, body, len, gz, gz_len);
 }
 
 struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned char *gz,

@@ -2,6 +2,8 @@
  * and the constant-time compare that token checks need. Unit-tested with the FIPS vectors. */
 #include "kc/sha256.h"
 
+#include "kc/urlenc.h"
+
 #include <string.h>
 
 static const uint32_t k[64] = {
@@ -80,23 +82,12 @@ void kc_sha256(const void *data, size_t len, uint8_t out[KC_SHA256_LEN])
     }
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int kc_sha256_from_hex(const char *text, uint8_t out[KC_SHA256_LEN])
 {
     if (!text || strlen(text) != 2 * KC_SHA256_LEN)
         return -1;
     for (size_t i = 0; i < KC_SHA256_LEN; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+        int hi = kc_hex_value(text[2 * i]), lo = kc_hex_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

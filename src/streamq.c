@@ -2,21 +2,12 @@
  * watches through one connection) and its comma-separated resume ids. */
 #include "kc/streamq.h"
 
+#include "kc/urlenc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Form-decodes s[0..len) into new memory: '+' is a space. NULL with *bad = 1 for a bad escape
  * or an encoded NUL, NULL with *bad = 0 on allocation failure. */
@@ -30,12 +21,12 @@ static char *form_decode(const char *s, size_t len, int *bad)
         if (s[i] == '+') {
             *o++ = ' ';
         } else if (s[i] == '%') {
-            if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            if (i + 2 >= len || kc_hex_value(s[i + 1]) < 0 || kc_hex_value(s[i + 2]) < 0) {
                 *bad = 1;
                 free(out);
                 return NULL;
             }
-            int v = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            int v = kc_hex_value(s[i + 1]) * 16 + kc_hex_value(s[i + 2]);
             if (v == 0) {
                 *bad = 1;
                 free(out);

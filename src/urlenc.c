@@ -32,7 +32,7 @@ char *kc_urlenc_segment(const char *raw)
     return out;
 }
 
-static int hexval(char c)
+int kc_hex_value(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -60,7 +60,7 @@ char *kc_urldec_segment(const char *enc, size_t len, int *bad)
             free(out);
             return NULL;
         }
-        int h = hexval(enc[i + 1]), l = hexval(enc[i + 2]);
+        int h = kc_hex_value(enc[i + 1]), l = kc_hex_value(enc[i + 2]);
         if (h < 0 || l < 0 || (h == 0 && l == 0)) {
             *bad = 1;
             free(out);

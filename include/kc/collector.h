@@ -56,4 +56,11 @@ struct kc_collection *kc_collect_cluster(struct kc_gateway *gw, struct kc_cluste
                                          kc_collect_done_fn done, void *ctx);
 void kc_collection_cancel(struct kc_collection *c);
 
+struct kc_fetch_result;
+/* Why a Jolokia agent's answer gave nothing, as its warning says it ("connection refused",
+ * "401 unauthorized (check …)", "HTTP 500"), written into buf; NULL for a 200 (parse it).
+ * *outcome is the label of kconnect_upstream_requests_total ("ok" for a 200). */
+const char *kc_collect_agent_failure(const struct kc_fetch_result *r, char *buf, size_t cap,
+                                     const char **outcome);
+
 #endif

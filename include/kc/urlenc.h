@@ -13,4 +13,7 @@ char *kc_urlenc_segment(const char *raw);
  * escape, an encoded NUL, or allocation failure (*bad = 1 for the first two). */
 char *kc_urldec_segment(const char *enc, size_t len, int *bad);
 
+/* The value of one hex digit (either case), or -1. */
+int kc_hex_value(int c);
+
 #endif
