@@ -259,6 +259,38 @@ def sse_events(text):
     return out
 
 
+def read_for(s, seconds, until=None):
+    """Reads what arrives within `seconds` (or until until(text) holds); the text."""
+    deadline = time.monotonic() + seconds
+    buf = b""
+    s.settimeout(0.1)
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+        if until and until(buf.decode("utf-8", "replace")):
+            break
+    return buf.decode("utf-8", "replace")
+
+
+def sse_records(text):
+    """[{"id","event","data"}] of a raw SSE body: fields as sent, an event per blank line."""
+    out, cur = [], {}
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        for field in ("id", "event", "data"):
+            if line.startswith(field + ": "):
+                cur[field] = line[len(field) + 2:]
+        if line == "" and "data" in cur:
+            out.append(cur)
+            cur = {}
+    return out
+
+
 class LoopbackHTTP:
     """A stand-in HTTP server on 127.0.0.1 (port 0) serving `handler` from its own thread."""
 

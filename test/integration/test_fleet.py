@@ -15,7 +15,7 @@ import pytest
 
 import kctest
 from conftest import start_gateway, start_sim
-from kctest import control, counters, enc, get_json, http, wait_until
+from kctest import control, counters, enc, get_json, http, read_for, sse_records, wait_until
 from test_alerts import Webhook
 from test_redis import RedisServer, free_port
 
@@ -68,20 +68,6 @@ def gws(fleet_sim, redis):
     yield gs
     for g in gs:
         g.assert_clean_exit()
-
-
-def sse_with_ids(text):
-    """[{"id","event","data"}] of an SSE body read raw (each event is one chunk)."""
-    out, cur = [], {}
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        for field in ("id", "event", "data"):
-            if line.startswith(field + ": "):
-                cur[field] = line[len(field) + 2:]
-        if field == "data" and line.startswith("data: "):
-            out.append(cur)
-            cur = {}
-    return out
 
 
 def redis_cmd(port, *args):
@@ -198,19 +184,8 @@ def test_stream_on_one_replica_sees_collections_made_by_another(gws):
         host, port = g.listener()
         s = socket.create_connection((host, port), timeout=seconds + 2)
         s.sendall(("GET %s/stream HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-        buf = b""
-        deadline = time.monotonic() + seconds
-        s.settimeout(0.2)
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            buf += chunk
+        events[key] = sse_records(read_for(s, seconds))
         s.close()
-        events[key] = sse_with_ids(buf.decode("utf-8", "replace"))
 
     ta = threading.Thread(target=read, args=(a, "a", 4.5))
     tb = threading.Thread(target=read, args=(b, "b", 4.5))

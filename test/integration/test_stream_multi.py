@@ -12,7 +12,8 @@ import urllib.parse
 import pytest
 
 from conftest import start_gateway, start_sim
-from kctest import control, counters, enc, get_json, http, read_stream_until_closed, wait_until
+from kctest import (control, counters, enc, get_json, http, read_for, read_stream_until_closed,
+                    sse_records, wait_until)
 
 
 def q(*pairs):
@@ -32,35 +33,9 @@ def open_stream(gw, query, headers=None, rcvbuf=None, http10=False):
     return s
 
 
-def read_for(s, seconds, until=None):
-    """Reads what arrives within `seconds` (or until until(text) holds); the text."""
-    deadline = time.monotonic() + seconds
-    buf = b""
-    s.settimeout(0.1)
-    while time.monotonic() < deadline:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        if until and until(buf.decode("utf-8", "replace")):
-            break
-    return buf.decode("utf-8", "replace")
-
-
 def events(text):
-    """[{"id","event","data"}] of a raw SSE body (each event is one chunk)."""
-    out, cur = [], {}
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        for field in ("id", "event", "data"):
-            if line.startswith(field + ": "):
-                cur[field] = line[len(field) + 2:]
-        if line == "" and "data" in cur:
-            out.append(cur)
-            cur = {}
+    """sse_records with each event's payload parsed and its id list as ints."""
+    out = sse_records(text)
     for e in out:
         e["doc"] = json.loads(e["data"])
         e["ids"] = [int(x) for x in e["id"].split(",")]
