@@ -246,25 +246,6 @@ static void post_failed(struct post *p, const char *what)
     }
 }
 
-/* Parses elements [from, from + plan->count) of the answer into out. */
-static void parse_slice(const json_t *arr, size_t from, const struct kc_jolokia_plan *plan,
-                        const char *label, struct kc_jmx_result *out)
-{
-    json_t *slice = json_array();
-    for (size_t e = 0; slice && e < plan->count; e++) {
-        json_t *el = json_array_get(arr, from + e);
-        if (el)
-            json_array_append(slice, el);
-    }
-    char *text = slice ? json_dumps(slice, JSON_COMPACT) : NULL;
-    json_decref(slice);
-    if (text) /* a failed read leaves its warning in out */
-        kc_jolokia_parse_bulk(plan, text, strlen(text), label, NULL, out);
-    else
-        kc_jolokia_result_add_warning(out, "jolokia: out of memory");
-    free(text);
-}
-
 static void build_or_wait(struct kc_batch *b)
 {
     if (--b->pending == 0)
@@ -294,7 +275,7 @@ static void on_post(const struct kc_fetch_result *r, void *arg)
             struct member *m = &b->m[a->members[k]];
             struct kc_jmx_result *res = m->jmx[a->index];
             if (res)
-                parse_slice(arr, at, &m->plan, label, res);
+                kc_jolokia_parse_bulk_slice(&m->plan, arr, at, label, NULL, res);
             at += m->plan.count;
         }
         if (json_array_size(arr) != at + (p->with_jvm ? b->jvm_plan.count : 0))
@@ -304,7 +285,7 @@ static void on_post(const struct kc_fetch_result *r, void *arg)
         for (size_t k = 0; p->with_jvm && k < a->nmembers; k++) {
             struct kc_jmx_result *res = b->m[a->members[k]].jmx[a->index];
             if (res)
-                parse_slice(arr, at, &b->jvm_plan, label, res);
+                kc_jolokia_parse_bulk_slice(&b->jvm_plan, arr, at, label, NULL, res);
         }
     }
     json_decref(arr);

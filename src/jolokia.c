@@ -781,12 +781,23 @@ int kc_jolokia_parse_bulk(const struct kc_jolokia_plan *plan, const char *body, 
     size_t n = json_array_size(root);
     if (n != plan->count)
         warnf(out, label, "bulk answer has %zu elements for %zu requests", n, plan->count);
+    int rc = kc_jolokia_parse_bulk_slice(plan, root, 0, label, known, out);
+    json_decref(root);
+    return rc;
+}
+
+int kc_jolokia_parse_bulk_slice(const struct kc_jolokia_plan *plan, const json_t *answer,
+                                size_t first, const char *label,
+                                const struct kc_jolokia_names *known, struct kc_jmx_result *out)
+{
+    size_t have = json_array_size(answer);
+    size_t n = first < have ? have - first : 0;
     if (n > plan->count)
         n = plan->count;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         enum kc_jolokia_elem e = plan->elems[i];
-        json_t *el = json_array_get(root, i);
+        json_t *el = json_array_get(answer, first + i);
         json_t *status = json_object_get(el, "status");
         if (!json_is_integer(status)) {
             warnf(out, label, "%s read: malformed answer", elem_defs[e].what);
@@ -812,7 +823,6 @@ int kc_jolokia_parse_bulk(const struct kc_jolokia_plan *plan, const char *body, 
             on_jvm_value(e, value, &out->jvm);
         }
     }
-    json_decref(root);
     return rc < 0 ? -1 : 0;
 }
 

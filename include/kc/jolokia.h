@@ -3,6 +3,7 @@
 #ifndef KC_JOLOKIA_H
 #define KC_JOLOKIA_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* Agent URL for a Connect worker_id ("host:port", IPv6 as "[fd00::5]:8083"), split at the LAST
@@ -145,6 +146,13 @@ struct kc_jolokia_parser *kc_jolokia_parser_new(const struct kc_jolokia_plan *pl
  * returns (0, or -1 with its warning first among the ones this parse added). */
 int kc_jolokia_parser_step(struct kc_jolokia_parser *p, size_t budget);
 void kc_jolokia_parser_free(struct kc_jolokia_parser *p);
+
+/* The same for plan's elements at [first, first + plan->count) of an answer already parsed
+ * (several plans share one bulk POST: kc/batch.h). Elements past the array's end count as not
+ * answered; the caller reports a short answer. 0, or -1 on allocation failure. */
+int kc_jolokia_parse_bulk_slice(const struct kc_jolokia_plan *plan, const json_t *answer,
+                                size_t first, const char *label,
+                                const struct kc_jolokia_names *known, struct kc_jmx_result *out);
 
 /* Borrowed lookups, valid until the result is freed. */
 const struct kc_jmx_task *kc_jolokia_result_task(const struct kc_jmx_result *r,
