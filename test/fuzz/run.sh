@@ -15,7 +15,7 @@ CC=$cc cmake -S "$here" -B "$build" -DKC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebIn
   { cat "$build.cmake.log" >&2; exit 2; }
 cmake --build "$build" -j"$jobs" >"$build.build.log" 2>&1 || { cat "$build.build.log" >&2; exit 2; }
 
-targets=${*:-"fuzz_jolokia fuzz_connect_model fuzz_objectname fuzz_path fuzz_config fuzz_metrics"}
+targets=${*:-"fuzz_jolokia fuzz_connect_model fuzz_objectname fuzz_path fuzz_config fuzz_metrics fuzz_summary_parse"}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 failed=""
