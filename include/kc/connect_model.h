@@ -76,11 +76,12 @@ int kc_connect_model_parse_list(json_t *map, struct kc_connector_list *out);
  * `body` is borrowed and must outlive the parser. Entry rules as kc_connect_model_parse_list. */
 struct kc_connect_list_parser;
 struct kc_connect_list_parser *kc_connect_model_list_parser_new(const char *body, size_t len);
-/* Works through about `budget` bytes of the body: 1 when more remains, 0 when the whole map is
- * read, -1 when it is not a map (garbage, truncated) or memory ran out. */
+/* Works through about `budget` bytes of the body (then sorts the entries by name, as much
+ * work per step): 1 when more remains, 0 when the whole map is read and sorted, -1 when it is
+ * not a map (garbage, truncated) or memory ran out. */
 int kc_connect_model_list_parser_step(struct kc_connect_list_parser *p, size_t budget);
-/* After step returned 0: moves the entries, sorted by name, into *out (release with
- * kc_connect_model_list_clear). */
+/* After step returned 0 (or earlier: then sorted now): moves the entries, sorted by name,
+ * into *out (release with kc_connect_model_list_clear). */
 void kc_connect_model_list_parser_take(struct kc_connect_list_parser *p,
                                        struct kc_connector_list *out);
 void kc_connect_model_list_parser_free(struct kc_connect_list_parser *p);
