@@ -16,6 +16,12 @@
 
 #define DEFAULT_MAX_RESPONSE (64u << 20)
 
+/* Body bytes one fetch takes per loop turn. curl reads a readable socket up to 100 times its
+ * 16 KiB buffer per call (1.6 MB, with a poll() per read), and a 17 MB connector list arrived
+ * in 10–18 ms turns; above this much the write callback pauses the transfer and a 0 ms timer
+ * resumes it on the next turn, so the rest of the loop runs in between (issue #14 §1). */
+#define BODY_BYTES_PER_TURN (512u << 10)
+
 struct pool {
     char *key;
     size_t inflight;
@@ -42,6 +48,8 @@ struct kc_fetch {
 
     char *resp;             /* growing response body */
     size_t resp_len, resp_cap;
+    size_t turn_bytes;      /* taken since the transfer last resumed */
+    struct event *resume;   /* 0 ms timer that resumes a transfer paused by on_body */
     int too_large;
     char *location;
     double queued_at_ms, started_at_ms;
@@ -126,6 +134,8 @@ static void fetch_free(struct kc_fetch *f)
 {
     if (f->easy)
         curl_easy_cleanup(f->easy);
+    if (f->resume)
+        event_free(f->resume);
     curl_slist_free_all(f->headers);
     free(f->url);
     free(f->method);
@@ -136,10 +146,30 @@ static void fetch_free(struct kc_fetch *f)
     free(f);
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct kc_fetch *f = arg;
+    f->turn_bytes = 0;
+    /* Delivers the chunk curl held back (through on_body) and expires curl's timer at once,
+     * which reads on; a transfer that completed meanwhile is reported by on_timer. */
+    curl_easy_pause(f->easy, CURLPAUSE_CONT);
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct kc_fetch *f = arg;
     size_t n = size * nmemb;
+    if (f->turn_bytes >= BODY_BYTES_PER_TURN) {
+        if (!f->resume)
+            f->resume = evtimer_new(f->up->base, on_resume, f);
+        if (f->resume) { /* without a timer it reads on, as before */
+            struct timeval now = {0, 0};
+            evtimer_add(f->resume, &now);
+            return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk and hands it over again */
+        }
+    }
+    f->turn_bytes += n;
     if (f->resp_len + n > f->max_bytes) {
         f->too_large = 1;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
@@ -328,6 +358,7 @@ static void finish(struct kc_fetch *f, enum kc_fetch_error err, const char *text
     r.location = f->location;
     r.total_ms = t_end - f->started_at_ms;
     r.queue_ms = f->started_at_ms - f->queued_at_ms;
+    r.fetch_ = f;
     if (err == KC_FETCH_OK) {
         curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &r.status);
         char *ct = NULL;
@@ -343,6 +374,17 @@ static void finish(struct kc_fetch *f, enum kc_fetch_error err, const char *text
     fetch_free(f);
     if (TAILQ_FIRST(&p->queue))
         admit_queued(u, p);
+}
+
+char *kc_fetch_take_body(const struct kc_fetch_result *r)
+{
+    struct kc_fetch *f = r->fetch_;
+    if (!f || r->error != KC_FETCH_OK || !f->resp || r->body != f->resp)
+        return NULL;
+    char *body = f->resp;
+    f->resp = NULL;
+    f->resp_len = f->resp_cap = 0;
+    return body;
 }
 
 static void check_multi_info(struct kc_upstream *u)
