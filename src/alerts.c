@@ -43,6 +43,7 @@ struct tracked {
     struct tracked *next; /* hash chain */
     unsigned hash;
     char *cluster, *connector;
+    int64_t observed_ms; /* the last kc_alerts_observe (kc_alerts_sweep_unobserved) */
     struct rule_state rs[]; /* one per rule */
 };
 
@@ -447,6 +448,7 @@ void kc_alerts_observe(struct kc_alerts *a, const char *cluster, const struct kc
         if (!any || !(t = track(a, link, cluster, connector, h)))
             return;
     }
+    t->observed_ms = now_ms;
     for (size_t i = 0; i < a->nrules; i++) {
         const struct kc_alert_rule *r = &a->rules[i];
         struct rule_state *rs = &t->rs[i];
@@ -490,6 +492,23 @@ void kc_alerts_sweep(struct kc_alerts *a, const char *cluster,
         while (*link) {
             struct tracked *t = *link;
             if (strcmp(t->cluster, cluster) == 0 && !(keep && keep(ctx, t->connector)))
+                resolve_all_and_untrack(a, link, now_ms);
+            else
+                link = &t->next;
+        }
+    }
+}
+
+void kc_alerts_sweep_unobserved(struct kc_alerts *a, const char *cluster, int64_t since_ms,
+                                int64_t now_ms)
+{
+    if (!a)
+        return;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        struct tracked **link = &a->buckets[b];
+        while (*link) {
+            struct tracked *t = *link;
+            if (t->observed_ms < since_ms && strcmp(t->cluster, cluster) == 0)
                 resolve_all_and_untrack(a, link, now_ms);
             else
                 link = &t->next;

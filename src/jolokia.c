@@ -295,7 +295,7 @@ static size_t pow2_at_least(size_t n)
     return c;
 }
 
-struct kc_jolokia_names *kc_jolokia_names_new(const char *const *names, size_t count)
+struct kc_jolokia_names *kc_jolokia_names_sized(size_t count)
 {
     struct kc_jolokia_names *s = calloc(1, sizeof *s);
     if (!s)
@@ -307,14 +307,23 @@ struct kc_jolokia_names *kc_jolokia_names_new(const char *const *names, size_t c
         return NULL;
     }
     s->mask = cap - 1;
-    for (size_t i = 0; i < count; i++) {
-        if (!names[i])
-            continue;
-        size_t h = (size_t)mix(hash_bytes(names[i], strlen(names[i]), FNV_OFFSET)) & s->mask;
-        while (s->slots[h] && strcmp(s->slots[h], names[i]) != 0)
-            h = (h + 1) & s->mask;
-        s->slots[h] = names[i];
-    }
+    return s;
+}
+
+void kc_jolokia_names_add(struct kc_jolokia_names *s, const char *name)
+{
+    size_t h = (size_t)mix(hash_bytes(name, strlen(name), FNV_OFFSET)) & s->mask;
+    while (s->slots[h] && strcmp(s->slots[h], name) != 0)
+        h = (h + 1) & s->mask;
+    s->slots[h] = name;
+}
+
+struct kc_jolokia_names *kc_jolokia_names_new(const char *const *names, size_t count)
+{
+    struct kc_jolokia_names *s = kc_jolokia_names_sized(count);
+    for (size_t i = 0; s && i < count; i++)
+        if (names[i])
+            kc_jolokia_names_add(s, names[i]);
     return s;
 }
 

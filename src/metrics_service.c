@@ -201,56 +201,15 @@ static void hook_on_connector(void *owner, const char *cluster, const struct kc_
     }
 }
 
-/* The summary's rows, for kc_alerts_sweep: sorted by name (Connect's list is), so "is this
- * connector still there" is a binary search — no 5,000-name index built in one loop turn. */
-struct summary_rows {
-    const json_t *rows;
-    int sorted;
-};
-
-static const char *row_name(const json_t *rows, size_t i)
+/* After a good summary: alerts of connectors that are gone resolve. Every row of the summary
+ * was observed (ms_on_connector) at the summary's time; a connector not observed since is not
+ * in it. */
+static void alerts_after_summary(struct kc_metrics_service *ms, struct slot *s,
+                                 const struct kc_collect_result *res)
 {
-    return json_string_value(json_object_get(json_array_get(rows, i), "name"));
-}
-
-/* kc_alerts_sweep callback: the connector is in the summary just collected. */
-static int summary_has(void *ctx, const char *connector)
-{
-    const struct summary_rows *sr = ctx;
-    size_t n = json_array_size(sr->rows);
-    if (!sr->sorted) {
-        for (size_t i = 0; i < n; i++) {
-            const char *name = row_name(sr->rows, i);
-            if (name && strcmp(name, connector) == 0)
-                return 1;
-        }
-        return 0;
-    }
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *name = row_name(sr->rows, mid);
-        int c = name ? strcmp(name, connector) : -1;
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-/* After a good summary: alerts of connectors that are gone resolve. */
-static void alerts_after_summary(struct kc_metrics_service *ms, struct slot *s, const json_t *doc)
-{
-    struct summary_rows sr = {json_object_get(doc, "connectors"), 1};
-    size_t n = json_array_size(sr.rows);
-    for (size_t i = 1; i < n && sr.sorted; i++) {
-        const char *a = row_name(sr.rows, i - 1), *b = row_name(sr.rows, i);
-        sr.sorted = a && b && strcmp(a, b) < 0;
-    }
-    kc_alerts_sweep(ms->alerts, s->cl->cfg->name, summary_has, &sr, kc_wall_ms());
+    if (res->observed_ms <= 0)
+        return;
+    kc_alerts_sweep_unobserved(ms->alerts, s->cl->cfg->name, res->observed_ms, kc_wall_ms());
     alerts_drain(ms);
 }
 
@@ -585,7 +544,7 @@ void ms_on_collected(const struct kc_collect_result *res, void *arg)
         kc_slice_json_decref(ms->gw->base, s->summary);
         s->summary = json_incref(res->doc);
         if (ms->alerts)
-            alerts_after_summary(ms, s, res->doc);
+            alerts_after_summary(ms, s, res);
     }
     if (s->name && res->not_found && ms->alerts && !holder) {
         /* (In fleet mode the summary's lease holder resolves it: one decision for the fleet.) */

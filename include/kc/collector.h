@@ -22,6 +22,8 @@ struct kc_collect_result {
      * compressed, both made in slices across loop turns; NULL otherwise. The callback may take
      * text->body and text->gz (set them to NULL); what is left is freed after it returns. */
     struct kc_collect_text *text;
+    /* A summary's rows went to hooks.on_connector with this now_ms (epoch ms); 0 otherwise. */
+    int64_t observed_ms;
 };
 
 struct kc_collect_text {

@@ -69,6 +69,10 @@ char *kc_jolokia_plan_body(const struct kc_jolokia_plan *plan, size_t *len);
  * client ids "connector-producer-<name>-<task>" in an all-connectors read. */
 struct kc_jolokia_names;
 struct kc_jolokia_names *kc_jolokia_names_new(const char *const *names, size_t count); /* new */
+/* The same filled a name at a time (a 20,000-name list, in slices): room for `count` names,
+ * at most that many adds. */
+struct kc_jolokia_names *kc_jolokia_names_sized(size_t count); /* new */
+void kc_jolokia_names_add(struct kc_jolokia_names *set, const char *name);
 void kc_jolokia_names_free(struct kc_jolokia_names *set);
 int kc_jolokia_names_contains(const struct kc_jolokia_names *set, const char *name);
 

@@ -356,6 +356,37 @@ static void test_disappearing_connectors(void **state)
     kc_alerts_free(a);
 }
 
+/* After a summary whose rows were observed at T0 + 1000: what was not observed since is gone
+ * (and only in that cluster); the rows observed then, or later by a connector collection, stay. */
+static void test_sweep_unobserved(void **state)
+{
+    (void)state;
+    struct kc_alerts *a = kc_alerts_new(all_rules, NRULES);
+    struct step old = {.t = 0, .failed = 1, .rps = 1}, now = {.t = 1000, .failed = 1, .rps = 1},
+                later = {.t = 1500, .failed = 1, .rps = 1};
+    observe(a, "a", "gone", &old);
+    observe(a, "a", "kept", &old);
+    observe(a, "b", "gone", &old); /* other cluster: not swept */
+    observe(a, "a", "kept", &now);
+    observe(a, "a", "created", &later);
+    drain(a);
+    assert_int_equal(kc_alerts_tracked(a), 4);
+    kc_alerts_sweep_unobserved(a, "a", T0 + 1000, T0 + 2000);
+    json_t *ev = kc_alerts_take_event(a);
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "event")), "resolve");
+    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "a");
+    assert_string_equal(json_string_value(json_object_get(ev, "connector")), "gone");
+    assert_string_equal(json_string_value(json_object_get(ev, "message")),
+                        "the connector no longer exists");
+    json_decref(ev);
+    assert_null(kc_alerts_take_event(a));
+    assert_int_equal(kc_alerts_tracked(a), 3);
+    assert_int_equal(active_count(a, "a", T0 + 2000), 2);
+    assert_int_equal(active_count(a, "b", T0 + 2000), 1);
+    kc_alerts_free(a);
+}
+
 static void test_bounded_memory(void **state)
 {
     (void)state;
@@ -817,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_rule_cases),
         cmocka_unit_test(test_json_shape_and_events),
         cmocka_unit_test(test_disappearing_connectors),
+        cmocka_unit_test(test_sweep_unobserved),
         cmocka_unit_test(test_bounded_memory),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_export_import_continues),
