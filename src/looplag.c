@@ -1,6 +1,8 @@
-/* looplag.c — the loop-lag probe (kc/looplag.h). One persistent timer; its lateness is measured
- * against the monotonic clock, not libevent's cached time, which is stale exactly when a turn
- * was long. */
+/* looplag.c — the loop-lag probe (kc/looplag.h). One timer; its lateness is measured against
+ * the monotonic clock, not libevent's cached time, which is stale exactly when a turn was long.
+ * The probe has the loop's higher priority: libevent runs it before (and in a turn without) the
+ * I/O and slices that became ready with it, so its lateness is what is left of the turn during
+ * which it fell due — at most that turn's length — not also the next turn's work. */
 #include "kc/looplag.h"
 
 #include <event2/event.h>
@@ -59,6 +61,7 @@ struct kc_looplag *kc_looplag_start(struct event_base *base)
         free(l);
         return NULL;
     }
+    event_priority_set(l->timer, 0); /* fails harmlessly on a base with one priority */
     arm(l);
     return l;
 }

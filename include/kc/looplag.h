@@ -10,6 +10,8 @@
 #include <stdio.h>
 
 #define KC_LOOPLAG_PERIOD_MS 10
+/* The loop has two priorities: 0 for the probe, 1 for everything else (main.c). */
+#define KC_LOOP_PRIORITIES 2
 
 struct event_base;
 struct kc_looplag;
