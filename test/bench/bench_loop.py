@@ -12,11 +12,15 @@ GET /metrics (gzip) of the cached summary; it reports the probes' p99 and max. T
 own figures come from /metrics: kconnect_loop_lag_max_seconds (a 10 ms probe timer's lateness,
 i.e. the longest turn), kconnect_slice_max_cpu_seconds (the longest slice in the loop thread's
 CPU time: what the code holds, without the time other processes take the core) and
-kconnect_slices_total. Goal: no turn above 5 ms, /health worst case under 10 ms.
+kconnect_slices_total. Every loop turn is also measured from outside the code by
+test/tools/turnprobe.c (preloaded; from one epoll_wait to the next, wall and loop-thread CPU
+time), over both phases. Goal: no turn above 5 ms, /health worst case under 10 ms.
 """
 import argparse
 import http.client
+import json
 import os
+import tempfile
 import re
 import sys
 import threading
@@ -58,7 +62,12 @@ def gauge(text, name):
 
 def measure(size, timeout=300):
     sim = start_sim("--connectors", str(size), "--tasks", "2", "--seed", "9")
-    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "300s", "LOG_LEVEL": "warn"})
+    probe = os.path.join(kctest.BUILD_DIR, "test", "libkc_turnprobe.so")
+    turns_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    env = {"METRICS_CACHE_TTL": "300s", "LOG_LEVEL": "warn"}
+    if os.path.exists(probe):
+        env.update(LD_PRELOAD=probe, KC_TURNPROBE_OUT=turns_file)
+    gw = start_gateway(sim, env=env)
     out = {}
     try:
         host, port = gw.listener()
@@ -93,6 +102,12 @@ def measure(size, timeout=300):
     finally:
         gw.stop()
         sim.stop()
+    try:
+        with open(turns_file) as f:
+            out["turns"] = json.load(f)
+    except (OSError, ValueError):
+        pass
+    os.unlink(turns_file)
     return out
 
 
@@ -100,6 +115,7 @@ def part7(args, bench=None):
     sizes = [int(s) for s in getattr(args, "sizes", "5000,20000").split(",")]
     for size in sizes:
         res = measure(size)
+        turns = res.pop("turns", None)
         for phase, r in res.items():
             what = "cold summary" if phase == "summary" else "3 × /metrics (gzip)"
             line = ("%s of %d connectors: %.2f s; loop lag max %.1f ms (cumulative since start), "
@@ -111,6 +127,17 @@ def part7(args, bench=None):
             if bench:
                 bench.row("7", "%s, %d connectors" % (what, size), line,
                           "turn ≤ 5 ms, /health max < 10 ms", met)
+            else:
+                print(line + ("  [goal met]" if met else "  [goal NOT met]"))
+        if turns:
+            line = ("every loop turn, both phases, %d connectors (turnprobe): %d turns; longest "
+                    "%.1f ms of loop-thread CPU, %.1f ms wall; over 5 ms: %d by CPU, %d by wall"
+                    % (size, turns["turns"], turns["max_cpu_us"] / 1e3, turns["max_wall_us"] / 1e3,
+                       turns["over_bound_cpu"], turns["over_bound_wall"]))
+            met = turns["max_cpu_us"] <= 5000
+            if bench:
+                bench.row("7", "longest loop turn, %d connectors" % size, line,
+                          "turn ≤ 5 ms (CPU; wall is the machine's)", met)
             else:
                 print(line + ("  [goal met]" if met else "  [goal NOT met]"))
 
