@@ -45,6 +45,24 @@ struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned c
     return d;
 }
 
+struct kc_doc *kc_doc_new_in_block_take(int status, void *block, char *body, size_t len,
+                                        unsigned char *gz, size_t gz_len)
+{
+    struct kc_doc *d = calloc(1, sizeof *d);
+    if (!d) {
+        free(block);
+        return NULL;
+    }
+    d->refs = 1;
+    d->status = status;
+    d->block = block;
+    d->body = body;
+    d->len = len;
+    d->gz = gz;
+    d->gz_len = gz ? gz_len : 0;
+    return d;
+}
+
 struct kc_doc *kc_doc_ref(struct kc_doc *d)
 {
     if (d)
@@ -56,8 +74,12 @@ void kc_doc_unref(struct kc_doc *d)
 {
     if (!d || --d->refs > 0)
         return;
-    free(d->body);
-    free(d->gz);
+    if (d->block) {
+        free(d->block);
+    } else {
+        free(d->body);
+        free(d->gz);
+    }
     free(d);
 }
 

@@ -135,8 +135,14 @@ static char *key_of(const struct kc_fleet *f, const char *kind, const char *key)
 
 /* ---- publish ---- */
 
+void *kc_fleet_doc_take_bytes(const struct kc_fleet_doc *d)
+{
+    return d->src_reply ? kc_redis_take(d->src_redis, d->src_reply) : NULL;
+}
+
 /* "<key length>:<key><envelope>" */
-static void on_message(const char *channel, const char *data, size_t len, void *ctx)
+static void on_message(const char *channel, const char *data, size_t len,
+                       const struct redisReply *data_reply, void *ctx)
 {
     (void)channel;
     struct kc_fleet *f = ctx;
@@ -154,6 +160,8 @@ static void on_message(const char *channel, const char *data, size_t len, void *
         f->stats.errors++;
         return;
     }
+    d.src_redis = f->redis;
+    d.src_reply = data_reply; /* taken whole: the key's bytes go with it, a few bytes */
     f->on_doc(key, klen, &d, f->ctx);
 }
 
@@ -253,6 +261,8 @@ static void on_acquired(enum kc_redis_error err, const redisReply *reply, void *
         case 1:
             if (reply->elements == 3 && is_str(e[1]) && e[2]->type == REDIS_REPLY_INTEGER &&
                 kc_fleet_doc_decode(e[1]->str, e[1]->len, &a.doc) == 0) {
+                a.doc.src_redis = f->redis;
+                a.doc.src_reply = e[1];
                 a.outcome = KC_FLEET_HIT;
                 a.remaining_ms = e[2]->integer;
                 f->stats.hits++;

@@ -169,8 +169,194 @@ static void fleet_stop_waiting(struct slot *s)
         evtimer_del(s->fleet_timer);
 }
 
+/* ---- a document from the fleet, applied ---- */
+
+/* Above this a published summary is parsed in slices (kc/summary_parse.h): json_loadb of a
+ * 5,000-connector summary (2.4 MB) held the loop ~70 ms, of 20,000 (10 MB) ~250 ms. Below it
+ * one json_loadb takes well under a millisecond. */
+#define FLEET_SLICE_BYTES (64u << 10)
+/* Summary text one step parses: ~0.2 ms, so a 2 ms slice is about ten steps. */
+#define FLEET_PARSE_STEP (32u << 10)
+
+/* A big published summary on its way into its slot. The envelope's bytes are taken from hiredis
+ * (never copied: 12 MB of fresh pages cost ~7 ms) and become the document's block; the summary
+ * is parsed in slices; only the last step installs it, so readers see the old document or the
+ * new one, never half. Owned by the slot (s->fleet_apply), which it pins; a newer publish or
+ * the slot's end cancels it. */
+struct fleet_apply {
+    struct slot *slot;
+    struct kc_slicer *slicer;
+    struct kc_summary_parser *parser; /* NULL once the parse ended */
+    json_t *summary;                  /* the parsed summary; NULL if it did not parse */
+    void *block;                      /* the envelope's bytes (ours) */
+    size_t body_off, gz_off, alerts_off;
+    struct kc_fleet_doc fd;           /* status, flags, seq, times, lengths (pointers unused) */
+    int64_t fresh_until_ms, refresh_from_ms; /* monotonic, fixed when the publish came */
+    int64_t started_ms;
+    unsigned steps;
+};
+
+/* Drops the job (sliced: a partial summary of 20,000 rows is 20+ ms of free()). */
+static void fleet_apply_free(struct fleet_apply *job, int sliced)
+{
+    struct event_base *base = job->slot->ms->gw->base;
+    json_t *partial = job->parser ? kc_summary_parser_take(job->parser) : NULL;
+    kc_summary_parser_free(job->parser);
+    if (sliced) {
+        kc_slice_json_decref(base, partial);
+        kc_slice_json_decref(base, job->summary);
+    } else {
+        json_decref(partial);
+        json_decref(job->summary);
+    }
+    kc_slicer_free(job->slicer);
+    free(job->block);
+    free(job);
+}
+
+void ms_fleet_apply_cancel(struct slot *s)
+{
+    if (!s->fleet_apply)
+        return;
+    fleet_apply_free(s->fleet_apply, 0); /* the slot's end: the service may be going away */
+    s->fleet_apply = NULL;
+}
+
+/* Puts the fleet's document d (taken) into slot s as the current one, with the parsed summary
+ * (taken; NULL keeps the previous one for Prometheus) and the alerts of fd, then hands it on to
+ * waiters, streams and scrapes. */
+static void fleet_install(struct slot *s, const struct kc_fleet_doc *fd, struct kc_doc *d,
+                          json_t *summary, int64_t fresh, int64_t refresh_from)
+{
+    struct kc_metrics_service *ms = s->ms;
+    d->seq = fd->seq; /* kc_doccache_set_doc raises it above ours if a local fallback passed it */
+    d->made_ms = fd->made_ms;
+    if (fd->seq > s->fleet_seq)
+        s->fleet_seq = fd->seq;
+    if (!s->name) {
+        if (summary) { /* Prometheus renders from the parsed summary */
+            kc_slice_json_decref(ms->gw->base, s->summary);
+            s->summary = summary;
+        }
+        free(s->fleet_alerts);
+        s->fleet_alerts = NULL;
+        if (fd->alerts_len && (s->fleet_alerts = malloc(fd->alerts_len + 1))) {
+            memcpy(s->fleet_alerts, fd->alerts, fd->alerts_len);
+            s->fleet_alerts[fd->alerts_len] = '\0';
+        }
+    } else {
+        json_decref(summary);
+    }
+    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
+    kc_fleet_count_applied(ms->fleet);
+    ms_after_new_doc(s, (fd->flags & KC_FLEET_DOC_NOT_FOUND) != 0, kc_mono_ms());
+}
+
+/* The job's last step, on a turn of its own: the document and summary go in at once. */
+static void fleet_apply_finish(struct fleet_apply *job)
+{
+    struct slot *s = job->slot;
+    s->fleet_apply = NULL;
+    s->entry->pins--;
+    struct kc_fleet_doc fd = job->fd;
+    char *block = job->block;
+    fd.alerts = fd.alerts_len ? block + job->alerts_off : NULL; /* read before block is gone */
+    struct kc_doc *cur = s->entry->doc;
+    if (cur && (fd.seq == cur->seq || fd.made_ms < cur->made_ms)) {
+        /* Something newer came in meanwhile (nothing should while the job keeps the slot
+         * busy): keep it, answer whoever waits. */
+        fleet_apply_free(job, 1);
+        ms_deliver(s);
+        ms_notify_scrapes(s);
+        return;
+    }
+    struct kc_doc *d = kc_doc_new_in_block_take(
+        fd.status, block, block + job->body_off, fd.body_len,
+        fd.gz_len ? (unsigned char *)block + job->gz_off : NULL, fd.gz_len);
+    json_t *summary = job->summary;
+    int64_t fresh = job->fresh_until_ms, refresh_from = job->refresh_from_ms;
+    job->block = NULL; /* d's now (or freed, if d could not be made) */
+    job->summary = NULL;
+    KC_DEBUG("fleet_summary_applied", "{s:s,s:I,s:I,s:i,s:I}", "cluster", s->cl->cfg->name,
+             "seq", (json_int_t)fd.seq, "bytes", (json_int_t)fd.body_len, "steps", job->steps,
+             "ms", (json_int_t)(kc_mono_ms() - job->started_ms));
+    fleet_apply_free(job, 1);
+    if (!d) { /* OOM: like a lost publish */
+        kc_slice_json_decref(s->ms->gw->base, summary);
+        if (s->entry->doc) {
+            ms_deliver(s);
+            ms_notify_scrapes(s);
+        } else if (!TAILQ_EMPTY(&s->waiters) || !LIST_EMPTY(&s->scrapes)) {
+            ms_start_collection(s, 0);
+        }
+        return;
+    }
+    fleet_install(s, &fd, d, summary, fresh, refresh_from); /* fd.alerts: in d's block */
+}
+
+static int on_apply_step(void *arg)
+{
+    struct fleet_apply *job = arg;
+    job->steps++;
+    if (job->parser) {
+        int rc = kc_summary_parser_step(job->parser, FLEET_PARSE_STEP);
+        if (rc == 1)
+            return 1;
+        json_t *doc = kc_summary_parser_take(job->parser);
+        kc_summary_parser_free(job->parser);
+        job->parser = NULL;
+        if (rc == 0) {
+            job->summary = doc;
+        } else {
+            /* As json_loadb failing did: the document is served, Prometheus keeps the last. */
+            kc_slice_json_decref(job->slot->ms->gw->base, doc);
+            KC_WARN("fleet_summary_unparsed", "{s:s,s:I}", "cluster", job->slot->cl->cfg->name,
+                    "bytes", (json_int_t)job->fd.body_len);
+        }
+        return KC_SLICE_NEXT_TURN; /* the install gets a turn of its own */
+    }
+    fleet_apply_finish(job); /* frees the job and its slicer */
+    return 0;
+}
+
+/* Starts applying the summary fd of slot s in slices. 0, or -1 when it cannot (the bytes are
+ * not Redis's to take, OOM): the caller applies it at once. On success the slot is busy until
+ * the job installs the document or is cancelled. */
+static int fleet_apply_start(struct slot *s, const struct kc_fleet_doc *fd, int64_t fresh,
+                             int64_t refresh_from)
+{
+    struct fleet_apply *job = calloc(1, sizeof *job);
+    if (!job)
+        return -1;
+    job->slot = s;
+    if (!(job->slicer = kc_slicer_new(s->ms->gw->base, on_apply_step, job)) ||
+        !(job->block = kc_fleet_doc_take_bytes(fd))) {
+        kc_slicer_free(job->slicer);
+        free(job);
+        return -1;
+    }
+    const char *block = job->block; /* the envelope (after the message's key) lies inside */
+    job->body_off = (size_t)(fd->body - block);
+    job->gz_off = fd->gz_len ? (size_t)((const char *)fd->gz - block) : 0;
+    job->alerts_off = fd->alerts_len ? (size_t)(fd->alerts - block) : 0;
+    job->fd = *fd;
+    job->fd.body = NULL, job->fd.gz = NULL, job->fd.alerts = NULL;
+    job->fd.src_redis = NULL, job->fd.src_reply = NULL;
+    job->fresh_until_ms = fresh;
+    job->refresh_from_ms = refresh_from;
+    job->started_ms = kc_mono_ms();
+    /* Without a parser (OOM) the first step installs the document as a failed parse would:
+     * served, and Prometheus keeps the last summary. */
+    job->parser = kc_summary_parser_new(block + job->body_off, fd->body_len);
+    s->fleet_apply = job;
+    s->entry->pins++;
+    kc_slicer_start(job->slicer);
+    return 0;
+}
+
 /* A document from the fleet (a fresh one in Redis, or another replica's publish), valid for
- * remaining_ms more. Older than ours (or ours, echoed back): only its freshness counts. */
+ * remaining_ms more. Older than ours (or ours, echoed back): only its freshness counts. A big
+ * summary is applied in slices; a newer one arriving meanwhile replaces that job. */
 static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t remaining_ms)
 {
     struct kc_metrics_service *ms = s->ms;
@@ -180,6 +366,22 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
         remaining_ms = ttl;
     int64_t fresh = now + remaining_ms;
     int64_t refresh_from = fd->flags & KC_FLEET_DOC_GOOD ? fresh - ttl / 5 : fresh;
+    struct fleet_apply *job = s->fleet_apply;
+    if (job) {
+        if (fd->seq == job->fd.seq || fd->made_ms < job->fd.made_ms) {
+            /* The one being applied (as Redis holds it), or older: the job stands. */
+            if (fd->seq == job->fd.seq && fresh > job->fresh_until_ms) {
+                job->fresh_until_ms = fresh;
+                job->refresh_from_ms = refresh_from;
+            }
+            return;
+        }
+        KC_DEBUG("fleet_apply_superseded", "{s:s,s:I,s:I}", "cluster", s->cl->cfg->name,
+                 "seq", (json_int_t)job->fd.seq, "by", (json_int_t)fd->seq);
+        s->fleet_apply = NULL;
+        s->entry->pins--;
+        fleet_apply_free(job, 1);
+    }
     fleet_stop_waiting(s);
     struct kc_doc *cur = s->entry->doc;
     if (cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms)) {
@@ -193,6 +395,9 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
             ms_schedule_refresh(s, now);
         return;
     }
+    if (!s->name && fd->status == 200 && fd->body_len > FLEET_SLICE_BYTES &&
+        fleet_apply_start(s, fd, fresh, refresh_from) == 0)
+        return;
     char *body = malloc(fd->body_len + 1);
     unsigned char *gz = fd->gz_len ? malloc(fd->gz_len) : NULL;
     if (!body || (fd->gz_len && !gz)) {
@@ -207,29 +412,9 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
     struct kc_doc *d = kc_doc_new_take_gz(fd->status, body, fd->body_len, gz, fd->gz_len);
     if (!d)
         return;
-    d->seq = fd->seq; /* kc_doccache_set_doc raises it above ours if a local fallback passed it */
-    d->made_ms = fd->made_ms;
-    if (fd->seq > s->fleet_seq)
-        s->fleet_seq = fd->seq;
-    if (!s->name) {
-        if (fd->status == 200) {
-            /* Prometheus renders from the parsed summary. */
-            json_t *summary = json_loadb(fd->body, fd->body_len, 0, NULL);
-            if (summary) {
-                kc_slice_json_decref(ms->gw->base, s->summary);
-                s->summary = summary;
-            }
-        }
-        free(s->fleet_alerts);
-        s->fleet_alerts = NULL;
-        if (fd->alerts_len && (s->fleet_alerts = malloc(fd->alerts_len + 1))) {
-            memcpy(s->fleet_alerts, fd->alerts, fd->alerts_len);
-            s->fleet_alerts[fd->alerts_len] = '\0';
-        }
-    }
-    kc_doccache_set_doc(ms->cache, s->entry, d, fresh, refresh_from);
-    kc_fleet_count_applied(ms->fleet);
-    ms_after_new_doc(s, (fd->flags & KC_FLEET_DOC_NOT_FOUND) != 0, now);
+    json_t *summary = !s->name && fd->status == 200 ? json_loadb(fd->body, fd->body_len, 0, NULL)
+                                                    : NULL;
+    fleet_install(s, fd, d, summary, fresh, refresh_from);
 }
 
 /* The lease holder died or its publish was lost: ask again (a fresh document, or the lease). */

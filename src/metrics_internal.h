@@ -24,6 +24,7 @@
 #include "kc/redis.h"
 #include "kc/slice.h"
 #include "kc/stats.h"
+#include "kc/summary_parse.h"
 #include "kc/textbuf.h"
 #include "kc/upstream.h"
 #include "kc/timefmt.h"
@@ -132,6 +133,7 @@ struct slot {
     int fleet_holder;                /* the collection in flight runs under this replica's lease */
     uint64_t fleet_seq;              /* the last event id the fleet gave this key */
     char *fleet_alerts;              /* cluster slots: the alerts document of the fleet's summary */
+    struct fleet_apply *fleet_apply; /* a big published summary being applied in slices */
     /* batched refresh (local mode, connectors) */
     int batch_state;                 /* BATCH_NONE, BATCH_QUEUED, BATCH_INFLIGHT */
     size_t batch_index;              /* BATCH_INFLIGHT: its place in the batch */
@@ -183,7 +185,8 @@ static inline int fleet_on(const struct kc_metrics_service *ms)
  * made by another replica whose publish is awaited. New readers wait for it. */
 static inline int busy(const struct slot *s)
 {
-    return s->collection || s->fleet_op || s->fleet_waiting || s->batch_state == BATCH_INFLIGHT;
+    return s->collection || s->fleet_op || s->fleet_waiting || s->fleet_apply ||
+           s->batch_state == BATCH_INFLIGHT;
 }
 
 /* metrics_service.c: slots, collections, serving */
@@ -204,6 +207,8 @@ void ms_on_fleet_acquired(const struct kc_fleet_acquired *a, void *arg);
 void ms_on_fleet_doc(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
                      void *ctx);
 void ms_on_redis_change(int ready, void *arg);
+/* The slot goes away: a published summary still being applied is dropped. */
+void ms_fleet_apply_cancel(struct slot *s);
 
 /* metrics_batch.c: watched connectors refreshed together (kc/batch.h) */
 void ms_batch_dequeue(struct slot *s);

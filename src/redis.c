@@ -98,6 +98,7 @@ struct kc_redis {
 
     kc_redis_change_fn on_change; /* fleet mode entered or left */
     void *change_ctx;
+    redisReply *lent;             /* the reply a callback is being handed (kc_redis_take) */
 };
 
 static const char *const state_names[] = {
@@ -208,7 +209,9 @@ static void on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
                 r->latency_ms = ms_since(&cmd->sent);
             cmd->internal(r, cmd->step, err, reply);
         } else {
+            r->lent = reply_ptr;
             cmd->done(err, reply, cmd->ctx);
+            r->lent = NULL;
             /* Errors that mean "this Redis cannot serve the fleet now" end fleet mode. */
             static const char *const fatal[] = {"NOAUTH", "WRONGPASS", "READONLY", "OOM",
                                                 "LOADING", "MASTERDOWN"};
@@ -329,7 +332,10 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
     if (!m || m->type != REDIS_REPLY_ARRAY || m->elements != 4 || !m->element[0]->str ||
         strcmp(m->element[0]->str, "pmessage") != 0 || !m->element[2]->str || !m->element[3]->str)
         return; /* confirmations, and the NULL of a context going away */
-    s->on_message(m->element[2]->str, m->element[3]->str, (size_t)m->element[3]->len, s->ctx);
+    s->r->lent = reply_ptr;
+    s->on_message(m->element[2]->str, m->element[3]->str, (size_t)m->element[3]->len,
+                  m->element[3], s->ctx);
+    s->r->lent = NULL;
 }
 
 static int send_subscribe(struct kc_redis *r, struct sub *s)
@@ -627,6 +633,23 @@ struct kc_redis_cmd *kc_redis_command(struct kc_redis *r, int argc, const char *
     if (!c)
         *why = KC_REDIS_NOMEM;
     return c;
+}
+
+char *kc_redis_take(struct kc_redis *r, const struct redisReply *str)
+{
+    /* Found in the lent reply rather than cast from const: only what hiredis handed us now. */
+    redisReply *top = r ? r->lent : NULL, *hit = top == str ? top : NULL;
+    for (size_t i = 0; top && !hit && top->type == REDIS_REPLY_ARRAY && i < top->elements; i++)
+        if (top->element[i] == str)
+            hit = top->element[i];
+    if (!hit || hit->type != REDIS_REPLY_STRING || !hit->str)
+        return NULL;
+    /* hiredis frees a string reply's bytes with free() (0.14: free; 1.x: hi_free, which is
+     * free unless hiredisSetAllocators changed it — never here): NULL leaves it nothing to free. */
+    char *bytes = hit->str;
+    hit->str = NULL;
+    hit->len = 0;
+    return bytes;
 }
 
 void kc_redis_cancel(struct kc_redis_cmd *cmd)

@@ -17,6 +17,7 @@ struct kc_doc {
     size_t gz_len;
     uint64_t seq;      /* increases with every document of an entry (SSE event id) */
     int64_t made_ms;   /* wall clock */
+    void *block;       /* when not NULL, body and gz point into it and it is what is freed */
 };
 
 /* Takes ownership of body (malloc'ed, len bytes). Returns a doc with one reference, or NULL
@@ -26,6 +27,11 @@ struct kc_doc *kc_doc_new_take(int status, char *body, size_t len);
  * takes both buffers (gz may be NULL). */
 struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned char *gz,
                                   size_t gz_len);
+/* The same over bytes that already sit in one malloc'ed block (a fleet envelope as hiredis
+ * received it: megabytes not copied): takes block; body and gz (NULL when none) point into it
+ * and need not be NUL-terminated. */
+struct kc_doc *kc_doc_new_in_block_take(int status, void *block, char *body, size_t len,
+                                        unsigned char *gz, size_t gz_len);
 struct kc_doc *kc_doc_ref(struct kc_doc *d);
 void kc_doc_unref(struct kc_doc *d);
 size_t kc_doc_bytes(const struct kc_doc *d);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct kc_redis;
+struct redisReply; /* hiredis */
 struct kc_fleet;
 struct kc_fleet_op;
 
@@ -40,12 +41,19 @@ struct kc_fleet_doc {
     size_t gz_len;
     const char *alerts;   /* cluster summaries: the alerts document evaluated with it */
     size_t alerts_len;
+    /* private: the Redis reply the bytes are in, while it is lent (kc_fleet_doc_take_bytes) */
+    struct kc_redis *src_redis;
+    const struct redisReply *src_reply;
 };
 
 /* New malloc'ed bytes in *out; 0 or -1 (OOM). */
 int kc_fleet_doc_encode(const struct kc_fleet_doc *d, char **out, size_t *out_len);
 /* Pointers of *d point into buf. 0, or -1 when buf is not an envelope of this version. */
 int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d);
+/* During the callback that lends d: takes the memory d's body, gz and alerts point into (new:
+ * free() it; they stay valid in it) instead of copying megabytes. NULL when it cannot be taken
+ * (not from Redis, taken already): then the caller copies. */
+void *kc_fleet_doc_take_bytes(const struct kc_fleet_doc *d);
 
 /* ---- the client ---- */
 

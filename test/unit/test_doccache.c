@@ -101,6 +101,25 @@ static void test_gzip_made_once_for_large(void **state)
     kc_doc_unref(small);
 }
 
+/* A document inside one block (a fleet envelope): served from it, freed as one (ASan checks). */
+static void test_doc_in_block(void **state)
+{
+    (void)state;
+    static const char env[] = "HEAD\n{\"a\":1}GZBYTESalerts";
+    char *block = malloc(sizeof env);
+    memcpy(block, env, sizeof env);
+    struct kc_doc *d = kc_doc_new_in_block_take(200, block, block + 5, 7,
+                                                (unsigned char *)block + 12, 7);
+    assert_non_null(d);
+    assert_memory_equal(d->body, "{\"a\":1}", 7);
+    assert_memory_equal(d->gz, "GZBYTES", 7);
+    struct kc_doccache *c = kc_doccache_new(10, 1 << 20);
+    struct kc_doccache_entry *e = kc_doccache_put(c, "k");
+    kc_doccache_set_doc(c, e, kc_doc_ref(d), 1, 1);
+    kc_doc_unref(d);
+    kc_doccache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_gzip_made_once_for_large),
+        cmocka_unit_test(test_doc_in_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
