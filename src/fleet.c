@@ -5,7 +5,12 @@
  * SET NX, a replica could read "no document" just before the holder stores it and releases its
  * lease, then win the freed lease and collect the same TTL twice. Scripts run atomically in
  * Redis (2.6 and later), on a single primary; Redis Cluster is not supported (keys of one
- * script live in different slots). */
+ * script live in different slots).
+ *
+ * Big stores never cross the loop in one piece (issue #14 §1): the lease holder stages an
+ * envelope or state over 256 KiB in Redis in 256 KiB pieces, a few per loop turn, before the
+ * store script takes them. Sent as one command, a 20,000-connector envelope (11 MB) held the
+ * loop ~22 ms: encoded, formatted by hiredis and appended to its output buffer in one turn. */
 #include "kc/fleet.h"
 
 #include "kc/log.h"
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #define ENVELOPE_MAGIC "KCF1"
@@ -35,19 +41,73 @@ static const char acquire_lua[] =
     "end\n"
     "return {3, redis.call('PTTL', KEYS[2])}\n";
 
-/* KEYS: doc, lease, state[, alerts]. ARGV: owner, envelope, doc_px, state, state_px, channel,
- * message head, alert_state, alerts_px. The state is written only while the lease is ours or
- * gone: a replica that took over an expired lease has the newer one coming. */
+/* KEYS: doc, lease, state, staged envelope, staged state[, alerts]. ARGV: owner, envelope, doc_px,
+ * state, state_px, channel, message head, alert_state, alerts_px, staged ("", "e", "s", "es":
+ * the envelope or the state was staged in pieces under its key, then taken from there). The
+ * state is written only while the lease is ours or gone: a replica that took over an expired
+ * lease has the newer one coming. */
 static const char store_lua[] =
+    "local env, st = ARGV[2], ARGV[4]\n"
+    "if string.find(ARGV[10], 'e', 1, true) then\n"
+    "  env = redis.call('GET', KEYS[4])\n"
+    "  redis.call('DEL', KEYS[4])\n"
+    "end\n"
+    "if string.find(ARGV[10], 's', 1, true) then\n"
+    "  st = redis.call('GET', KEYS[5]) or ''\n"
+    "  redis.call('DEL', KEYS[5])\n"
+    "end\n"
+    "if not env then return 0 end\n"
     "local mine = redis.call('GET', KEYS[2])\n"
     "if mine == ARGV[1] then redis.call('DEL', KEYS[2]) end\n"
-    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
+    "redis.call('SET', KEYS[1], env, 'PX', ARGV[3])\n"
     "if mine == ARGV[1] or not mine then\n"
-    "  if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end\n"
-    "  if KEYS[4] and ARGV[8] ~= '' then redis.call('SET', KEYS[4], ARGV[8], 'PX', ARGV[9]) end\n"
+    "  if st ~= '' then redis.call('SET', KEYS[3], st, 'PX', ARGV[5]) end\n"
+    "  if KEYS[6] and ARGV[8] ~= '' then redis.call('SET', KEYS[6], ARGV[8], 'PX', ARGV[9]) end\n"
     "end\n"
-    "redis.call('PUBLISH', ARGV[6], ARGV[7] .. ARGV[2])\n"
+    "redis.call('PUBLISH', ARGV[6], ARGV[7] .. env)\n"
     "return 1\n";
+
+/* A store whose envelope or state is big goes to Redis in pieces, a few per loop turn, before
+ * the store script takes them: sent as one command, a 20,000-connector envelope (11 MB) was
+ * copied three times in one turn (encoded, formatted by hiredis, appended to its output
+ * buffer: 22 ms), and hiredis moved what the socket did not take yet on every write. */
+#define STAGE_PIECE (256u << 10)
+#define STAGE_WINDOW 4         /* pieces awaiting their reply: hiredis's output stays ~1 MiB */
+#define STAGE_KEEP_MS 60000    /* pieces of a replica that died half-way go away */
+
+struct piece_src {
+    const char *p;
+    size_t n;
+};
+
+/* One store: sent at once when small, else queued (one staging at a time, in order, so the
+ * stores of one key reach Redis in the order they were made). */
+struct store_op {
+    struct kc_fleet *f;
+    TAILQ_ENTRY(store_op) link;      /* in f->stores */
+    char *key;                       /* the metrics key */
+    char head[160];                  /* the envelope's head line */
+    struct piece_src env[4];         /* head, body, gz, alerts: the envelope in order */
+    char *env_inline;                /* a small envelope, encoded */
+    size_t env_len;
+    char *alerts;                    /* copies of what the caller lends */
+    char *state;                     /* taken */
+    size_t state_len;
+    char *alerts_cluster, *alert_state;
+    size_t alert_state_len;
+    int64_t doc_px;
+    void (*release)(void *keep);     /* the doc's bytes are no longer needed */
+    void *keep;
+    unsigned staged;                 /* STAGED_ENV | STAGED_STATE */
+    char *kstage[2];                 /* their staging keys */
+    unsigned part;                   /* next piece: part 0 envelope, 1 state, 2 all sent */
+    size_t seg, off;
+    int started;                     /* a piece of the current part was sent (SET, then APPEND) */
+    unsigned inflight;               /* pieces awaiting their reply */
+    int failed;
+};
+
+enum { STAGED_ENV = 1, STAGED_STATE = 2 };
 
 struct kc_fleet {
     struct kc_redis *redis;
@@ -56,17 +116,27 @@ struct kc_fleet {
     char owner[96];
     char *channel;
     struct kc_fleet_stats stats;
+    TAILQ_HEAD(, store_op) stores;   /* queued stores, the first one staging */
+    unsigned long stage_seq;         /* names the staging keys */
+    unsigned long pending;           /* commands whose callback has f or a store as context */
+    int closing;                     /* kc_fleet_free ran: the last such callback frees f */
 };
 
 /* ---- envelope ---- */
 
+/* The envelope's head line into head[160]; its length. */
+static int envelope_head(const struct kc_fleet_doc *d, char *head)
+{
+    return snprintf(head, 160, ENVELOPE_MAGIC " %d %u %" PRIu64 " %" PRId64 " %" PRId64
+                                              " %zu %zu %zu\n",
+                    d->status, d->flags, d->seq, d->made_ms, d->ttl_ms, d->body_len, d->gz_len,
+                    d->alerts_len);
+}
+
 int kc_fleet_doc_encode(const struct kc_fleet_doc *d, char **out, size_t *out_len)
 {
     char head[160];
-    int n = snprintf(head, sizeof head, ENVELOPE_MAGIC " %d %u %" PRIu64 " %" PRId64 " %" PRId64
-                                                      " %zu %zu %zu\n",
-                     d->status, d->flags, d->seq, d->made_ms, d->ttl_ms, d->body_len, d->gz_len,
-                     d->alerts_len);
+    int n = envelope_head(d, head);
     size_t len = (size_t)n + d->body_len + d->gz_len + d->alerts_len;
     char *buf = malloc(len);
     if (!buf)
@@ -146,6 +216,8 @@ static void on_message(const char *channel, const char *data, size_t len,
 {
     (void)channel;
     struct kc_fleet *f = ctx;
+    if (f->closing)
+        return; /* its owner is gone */
     f->stats.received++;
     char *end;
     unsigned long klen = strtoul(data, &end, 10);
@@ -188,6 +260,7 @@ struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *
     f->redis = r;
     f->on_doc = on_doc;
     f->ctx = ctx;
+    TAILQ_INIT(&f->stores);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     uint32_t rnd = 0;
@@ -204,12 +277,38 @@ struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *
     return f;
 }
 
+static void store_op_free(struct store_op *op);
+
+static void fleet_destroy(struct kc_fleet *f)
+{
+    free(f->channel);
+    free(f);
+}
+
+/* A callback with f (or one of its stores) as context ran: the last one after kc_fleet_free
+ * frees f — until kc_redis_free has called every pending callback, f must exist. */
+static void fleet_cmd_done(struct kc_fleet *f)
+{
+    if (--f->pending == 0 && f->closing && TAILQ_EMPTY(&f->stores))
+        fleet_destroy(f);
+}
+
 void kc_fleet_free(struct kc_fleet *f)
 {
     if (!f)
         return;
-    free(f->channel);
-    free(f);
+    f->closing = 1;
+    /* Stores not staging yet go now; one with pieces in flight waits for their callbacks. */
+    struct store_op *op, *next;
+    for (op = TAILQ_FIRST(&f->stores); op; op = next) {
+        next = TAILQ_NEXT(op, link);
+        if (op->inflight == 0) {
+            TAILQ_REMOVE(&f->stores, op, link);
+            store_op_free(op);
+        }
+    }
+    if (f->pending == 0 && TAILQ_EMPTY(&f->stores))
+        fleet_destroy(f);
 }
 
 int kc_fleet_active(const struct kc_fleet *f)
@@ -334,6 +433,17 @@ struct kc_fleet_op *kc_fleet_acquire(struct kc_fleet *f, const char *key, int64_
 
 /* ---- store ---- */
 
+/* Sends one command whose callback gets f or a store of f as context (counted in f->pending). */
+static struct kc_redis_cmd *fleet_send(struct kc_fleet *f, int argc, const char **argv,
+                                       const size_t *lens, kc_redis_reply_fn done, void *ctx)
+{
+    enum kc_redis_error why;
+    struct kc_redis_cmd *c = kc_redis_command(f->redis, argc, argv, lens, done, ctx, &why);
+    if (c)
+        f->pending++;
+    return c;
+}
+
 static void on_stored(enum kc_redis_error err, const redisReply *reply, void *arg)
 {
     struct kc_fleet *f = arg;
@@ -342,49 +452,261 @@ static void on_stored(enum kc_redis_error err, const redisReply *reply, void *ar
         if (err == KC_REDIS_OK)
             KC_WARN("fleet_store_refused", "{s:s}", "error", reply->str ? reply->str : "");
     }
+    fleet_cmd_done(f);
 }
 
-int kc_fleet_store(struct kc_fleet *f, const char *key, const struct kc_fleet_store *st)
+static void store_release(struct store_op *op)
 {
-    char *kdoc = key_of(f, "doc:", key), *klease = key_of(f, "lease:", key),
-         *kstate = key_of(f, "state:", key),
-         *kalerts = st->alerts_cluster ? key_of(f, "alerts:", st->alerts_cluster) : NULL;
-    size_t klen = strlen(key);
+    if (op->release)
+        op->release(op->keep);
+    op->release = NULL;
+}
+
+static void store_op_free(struct store_op *op)
+{
+    store_release(op);
+    free(op->key);
+    free(op->env_inline);
+    free(op->alerts);
+    free(op->state);
+    free(op->alerts_cluster);
+    free(op->alert_state);
+    free(op->kstage[0]);
+    free(op->kstage[1]);
+    free(op);
+}
+
+/* The store script, with whatever was staged taken from its staging key. 0, or -1 when
+ * nothing was sent. */
+static int store_send(struct store_op *op)
+{
+    struct kc_fleet *f = op->f;
+    char *kdoc = key_of(f, "doc:", op->key), *klease = key_of(f, "lease:", op->key),
+         *kstate = key_of(f, "state:", op->key),
+         *kalerts = op->alerts_cluster ? key_of(f, "alerts:", op->alerts_cluster) : NULL;
+    size_t klen = strlen(op->key);
     char *head = malloc(klen + 24);
     int rc = -1;
-    if (kdoc && klease && kstate && head && (!st->alerts_cluster || kalerts)) {
-        int hn = snprintf(head, klen + 24, "%zu:%s", klen, key);
-        char doc_px[24], state_px[24], alerts_px[24];
-        snprintf(doc_px, sizeof doc_px, "%" PRId64, st->doc_px > 0 ? st->doc_px : 1);
+    if (kdoc && klease && kstate && head && (!op->alerts_cluster || kalerts)) {
+        int hn = snprintf(head, klen + 24, "%zu:%s", klen, op->key);
+        char doc_px[24], state_px[24], alerts_px[24], staged[3] = "";
+        snprintf(doc_px, sizeof doc_px, "%" PRId64, op->doc_px > 0 ? op->doc_px : 1);
         snprintf(state_px, sizeof state_px, "%d", KC_FLEET_STATE_KEEP_MS);
         snprintf(alerts_px, sizeof alerts_px, "%d", KC_FLEET_ALERTS_KEEP_MS);
-        const char *argv[16];
-        size_t lens[16];
+        snprintf(staged, sizeof staged, "%s%s", op->staged & STAGED_ENV ? "e" : "",
+                 op->staged & STAGED_STATE ? "s" : "");
+        const char *stage_env = op->kstage[0] ? op->kstage[0] : "",
+                   *stage_state = op->kstage[1] ? op->kstage[1] : "";
+        const char *argv[20];
+        size_t lens[20];
         int argc = 0;
 #define ARG(p, n) (argv[argc] = (p), lens[argc++] = (n))
 #define STR(p) ARG((p), strlen(p))
-        STR("EVAL"), STR(store_lua), STR(kalerts ? "4" : "3"), STR(kdoc), STR(klease), STR(kstate);
+        STR("EVAL"), STR(store_lua), STR(kalerts ? "6" : "5"), STR(kdoc), STR(klease), STR(kstate);
+        STR(stage_env), STR(stage_state);
         if (kalerts)
             STR(kalerts);
         STR(f->owner);
-        ARG(st->envelope, st->envelope_len); /* binary: never through strlen */
+        /* binary: never through strlen */
+        ARG(op->env_inline ? op->env_inline : "", op->env_inline ? op->env_len : 0);
         STR(doc_px);
-        ARG(st->state ? st->state : "", st->state ? st->state_len : 0);
+        ARG(op->state && !(op->staged & STAGED_STATE) ? op->state : "",
+            op->state && !(op->staged & STAGED_STATE) ? op->state_len : 0);
         STR(state_px);
         STR(f->channel);
         ARG(head, (size_t)hn);
-        ARG(st->alert_state ? st->alert_state : "", st->alert_state ? st->alert_state_len : 0);
+        ARG(op->alert_state ? op->alert_state : "", op->alert_state ? op->alert_state_len : 0);
         STR(alerts_px);
+        STR(staged);
 #undef STR
 #undef ARG
-        enum kc_redis_error why;
-        if (kc_redis_command(f->redis, argc, argv, lens, on_stored, f, &why)) {
+        if (fleet_send(f, argc, argv, lens, on_stored, f)) {
             f->stats.published++;
             rc = 0;
         }
     }
     free(kdoc), free(klease), free(kstate), free(kalerts), free(head);
     return rc;
+}
+
+/* The next piece of the staged parts (its bytes in *p, *n), the key and whether it starts its part. 0 when
+ * every piece was sent. */
+static int store_next_piece(struct store_op *op, const char **p, size_t *n, const char **key,
+                            int *first)
+{
+    for (;;) {
+        if (op->part > 1)
+            return 0;
+        struct piece_src state_src = {op->state, op->state_len};
+        const struct piece_src *src = op->part == 0 ? op->env : &state_src;
+        size_t nsrc = op->part == 0 ? 4 : 1;
+        if (!(op->staged & (op->part == 0 ? STAGED_ENV : STAGED_STATE)) || op->seg == nsrc) {
+            op->part++, op->seg = 0, op->off = 0, op->started = 0;
+            continue;
+        }
+        if (op->off == src[op->seg].n) {
+            op->seg++, op->off = 0;
+            continue;
+        }
+        size_t left = src[op->seg].n - op->off;
+        *p = src[op->seg].p + op->off;
+        *n = left < STAGE_PIECE ? left : STAGE_PIECE;
+        *key = op->kstage[op->part];
+        *first = !op->started;
+        op->off += *n;
+        op->started = 1;
+        return 1;
+    }
+}
+
+static void on_piece(enum kc_redis_error err, const redisReply *reply, void *arg);
+
+/* Moves the first queued store on: pieces up to the window, then (every reply in, none
+ * refused) the store script. Returns 1 when that store is over (sent or given up, and freed),
+ * 0 while it waits for replies. */
+static int store_pump(struct store_op *op)
+{
+    struct kc_fleet *f = op->f;
+    while (!op->failed && op->inflight < STAGE_WINDOW) {
+        const char *p, *key;
+        size_t n;
+        int first;
+        if (!store_next_piece(op, &p, &n, &key, &first))
+            break;
+        char keep_ms[24];
+        snprintf(keep_ms, sizeof keep_ms, "%d", STAGE_KEEP_MS);
+        const char *set[] = {"SET", key, p, "PX", keep_ms}, *append[] = {"APPEND", key, p};
+        size_t set_lens[] = {3, strlen(key), n, 2, strlen(keep_ms)},
+               append_lens[] = {6, strlen(key), n};
+        if (!(first ? fleet_send(f, 5, set, set_lens, on_piece, op)
+                    : fleet_send(f, 3, append, append_lens, on_piece, op)))
+            op->failed = 1;
+        else
+            op->inflight++;
+    }
+    if (op->inflight > 0)
+        return 0;
+    if (!op->failed && op->part > 1 && store_send(op) != 0)
+        op->failed = 1;
+    if (op->failed) {
+        f->stats.errors++;
+        /* What was staged goes: now if Redis takes it, else with its TTL. */
+        for (int i = 0; i < 2; i++)
+            if (op->kstage[i]) {
+                const char *del[] = {"DEL", op->kstage[i]};
+                fleet_send(f, 2, del, NULL, on_stored, f);
+            }
+    }
+    TAILQ_REMOVE(&f->stores, op, link);
+    store_op_free(op);
+    return 1;
+}
+
+static void stores_run(struct kc_fleet *f)
+{
+    struct store_op *op;
+    while (!f->closing && (op = TAILQ_FIRST(&f->stores)) && store_pump(op))
+        ;
+}
+
+static void on_piece(enum kc_redis_error err, const redisReply *reply, void *arg)
+{
+    struct store_op *op = arg;
+    struct kc_fleet *f = op->f;
+    op->inflight--;
+    if (err != KC_REDIS_OK || reply->type == REDIS_REPLY_ERROR)
+        op->failed = 1;
+    if (f->closing) {
+        if (op->inflight == 0) {
+            TAILQ_REMOVE(&f->stores, op, link);
+            store_op_free(op);
+        }
+    } else {
+        stores_run(f);
+    }
+    fleet_cmd_done(f);
+}
+
+static int same_key_queued(const struct kc_fleet *f, const char *key)
+{
+    const struct store_op *op;
+    TAILQ_FOREACH(op, &f->stores, link)
+    {
+        if (strcmp(op->key, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static char *dup_bytes(const char *p, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (c) {
+        if (n)
+            memcpy(c, p, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
+int kc_fleet_store(struct kc_fleet *f, const char *key, struct kc_fleet_store *st)
+{
+    const struct kc_fleet_doc *d = st->doc;
+    struct store_op *op = calloc(1, sizeof *op);
+    if (!op) {
+        free(st->state);
+        st->state = NULL;
+        if (st->release)
+            st->release(st->keep);
+        return -1;
+    }
+    op->f = f;
+    op->release = st->release;
+    op->keep = st->keep;
+    op->state = st->state; /* taken */
+    op->state_len = st->state ? st->state_len : 0;
+    st->state = NULL;
+    op->doc_px = st->doc_px;
+    int ok = (op->key = strdup(key)) != NULL;
+    if (ok && st->alerts_cluster)
+        ok = (op->alerts_cluster = strdup(st->alerts_cluster)) &&
+             (op->alert_state = dup_bytes(st->alert_state ? st->alert_state : "",
+                                          st->alert_state_len));
+    op->alert_state_len = st->alert_state_len;
+    size_t hn = (size_t)envelope_head(d, op->head);
+    op->env_len = hn + d->body_len + d->gz_len + d->alerts_len;
+    if (ok && op->env_len > STAGE_PIECE) {
+        /* Staged straight from the document's memory (kept until release): no copy here. */
+        op->staged |= STAGED_ENV;
+        ok = !d->alerts_len || (op->alerts = dup_bytes(d->alerts, d->alerts_len));
+        op->env[0] = (struct piece_src){op->head, hn};
+        op->env[1] = (struct piece_src){d->body, d->body_len};
+        op->env[2] = (struct piece_src){(const char *)d->gz, d->gz_len};
+        op->env[3] = (struct piece_src){op->alerts, d->alerts_len};
+    } else if (ok) {
+        ok = kc_fleet_doc_encode(d, &op->env_inline, &op->env_len) == 0;
+        store_release(op);
+    }
+    if (ok && op->state_len > STAGE_PIECE)
+        op->staged |= STAGED_STATE;
+    for (int i = 0; ok && i < 2; i++)
+        if (op->staged & (i ? STAGED_STATE : STAGED_ENV)) {
+            char name[160];
+            snprintf(name, sizeof name, "stage:%s:%lu:%c", f->owner, ++f->stage_seq, "es"[i]);
+            ok = (op->kstage[i] = key_of(f, name, "")) != NULL;
+        }
+    if (!ok || !kc_redis_ready(f->redis)) {
+        store_op_free(op);
+        return -1;
+    }
+    if (!op->staged && !same_key_queued(f, key)) { /* the common case: one command now */
+        int rc = store_send(op);
+        store_op_free(op);
+        return rc;
+    }
+    TAILQ_INSERT_TAIL(&f->stores, op, link);
+    stores_run(f);
+    return 0;
 }
 
 /* ---- history ---- */
@@ -401,9 +723,8 @@ int kc_fleet_history_add(struct kc_fleet *f, const char *key, const char *sample
     const char *xadd[] = {"XADD", k, "MAXLEN", "~", max, "*", "s", sample};
     size_t xlens[] = {4, strlen(k), 6, 1, strlen(max), 1, 1, len};
     const char *expire[] = {"PEXPIRE", k, keep};
-    enum kc_redis_error why;
-    int rc = kc_redis_command(f->redis, 8, xadd, xlens, on_stored, f, &why) &&
-                     kc_redis_command(f->redis, 3, expire, NULL, on_stored, f, &why)
+    int rc = fleet_send(f, 8, xadd, xlens, on_stored, f) &&
+                     fleet_send(f, 3, expire, NULL, on_stored, f)
                  ? 0
                  : -1;
     free(k);

@@ -53,34 +53,32 @@ static int blob_add(char **buf, size_t *len, size_t *cap, const char *name,
     return 0;
 }
 
-/* The state blob of what slot s just collected (doc is the summary for cluster slots). NULL on
- * OOM: the fleet then keeps the previous state. */
-static char *state_blob(struct slot *s, const json_t *doc, uint64_t seq, size_t *out_len)
+/* A state blob being written: STATE_MAGIC "<seq>\n", then blob_add's records. */
+struct state_blob {
+    char *buf;
+    size_t len, cap;
+};
+
+static int state_blob_begin(struct state_blob *b, uint64_t seq)
 {
-    size_t cap = 4096, len;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    len = (size_t)snprintf(buf, cap, STATE_MAGIC "%llu\n", (unsigned long long)seq);
-    if (s->name) {
-        if (s->state && blob_add(&buf, &len, &cap, s->name, s->state) != 0)
-            goto oom;
-    } else {
-        size_t i;
-        json_t *row;
-        json_array_foreach(json_object_get(doc, "connectors"), i, row)
-        {
-            const char *name = json_string_value(json_object_get(row, "name"));
-            struct slot *cs = name ? ms_slot_get(s->ms, s->cl, name, 0) : NULL;
-            if (cs && cs->state && blob_add(&buf, &len, &cap, name, cs->state) != 0)
-                goto oom;
-        }
+    b->cap = 4096;
+    if (!(b->buf = malloc(b->cap)))
+        return -1;
+    b->len = (size_t)snprintf(b->buf, b->cap, STATE_MAGIC "%llu\n", (unsigned long long)seq);
+    return 0;
+}
+
+/* The states of the summary's rows [from, to) (the connectors it computed). -1 on OOM. */
+static int state_blob_rows(struct slot *s, const json_t *rows, size_t from, size_t to,
+                           struct state_blob *b)
+{
+    for (size_t i = from; i < to; i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(rows, i), "name"));
+        struct slot *cs = name ? ms_slot_get(s->ms, s->cl, name, 0) : NULL;
+        if (cs && cs->state && blob_add(&b->buf, &b->len, &b->cap, name, cs->state) != 0)
+            return -1;
     }
-    *out_len = len;
-    return buf;
-oom:
-    free(buf);
-    return NULL;
+    return 0;
 }
 
 /* Takes the stored states that are newer than ours: rates stay right when the collector moves
@@ -110,9 +108,119 @@ static void state_blob_load(struct slot *s, const char *blob, size_t len)
     }
 }
 
-/* The lease holder leaves its document, states (and the cluster's alerts) for the fleet. */
-void ms_fleet_store(struct slot *s, const struct kc_collect_result *res,
-                    const struct kc_doc *d, int64_t fresh_ms)
+struct fleet_apply;
+static void fleet_apply_free(struct fleet_apply *job, int sliced);
+
+/* ---- the lease holder's store ---- */
+
+/* Above this many rows a summary's state blob is written in slices (20,000 rows: 11 ms in one
+ * go — a slot lookup and an encoding per connector); a step takes 512 rows, ~0.3 ms. */
+#define STORE_SLICE_ROWS 1024
+#define STORE_ROWS_PER_STEP 512
+/* The collection that just ended frees its structures in slices at the same time (slice.c's
+ * budget is per slicer, not per turn): two full slices made 4-5 ms turns at 20,000 connectors.
+ * Three steps (~1 ms) a turn keep the sum near 3 ms; the store is sent ~10 turns later. */
+#define STORE_STEPS_PER_TURN 3
+
+/* A big summary's store on its way: the state blob written in slices, then handed to the
+ * fleet (which stages the envelope and the blob in pieces). Owned by the slot
+ * (s->fleet_store); the slot's end or its next store drops it. */
+struct fleet_store {
+    struct slot *slot;
+    struct kc_slicer *slicer;
+    struct kc_doc *doc;      /* a reference: its bytes are the envelope's body and gzip */
+    json_t *summary;         /* a reference: its rows name the connectors */
+    size_t row;
+    unsigned steps;
+    struct state_blob blob;
+    unsigned flags;          /* KC_FLEET_DOC_* */
+    int64_t fresh_ms;
+    char *alerts_doc, *alert_state;
+};
+
+static void doc_release(void *keep)
+{
+    kc_doc_unref(keep);
+}
+
+/* Hands the document, the state blob (taken; NULL: leave the stored one) and the alerts to the
+ * fleet, which keeps the document's bytes (a reference) as long as it sends them. */
+static void fleet_store_send(struct slot *s, struct kc_doc *d, unsigned flags, int64_t fresh_ms,
+                             char *state, size_t state_len, const char *alerts_doc,
+                             const char *alert_state)
+{
+    struct kc_fleet_doc fd = {
+        .status = d->status,
+        .flags = flags,
+        .seq = d->seq,
+        .made_ms = d->made_ms,
+        .ttl_ms = fresh_ms,
+        .body = d->body,
+        .body_len = d->len,
+        .gz = d->gz,
+        .gz_len = d->gz_len,
+        .alerts = alerts_doc,
+        .alerts_len = alerts_doc ? strlen(alerts_doc) : 0,
+    };
+    struct kc_fleet_store st = {
+        .doc = &fd, .doc_px = fresh_ms, .state = state, .state_len = state_len,
+        .alerts_cluster = alert_state ? s->cl->cfg->name : NULL,
+        .alert_state = alert_state, .alert_state_len = alert_state ? strlen(alert_state) : 0,
+        .release = doc_release, .keep = kc_doc_ref(d),
+    };
+    kc_fleet_store(s->ms->fleet, s->entry->key, &st);
+}
+
+static void fleet_store_free(struct fleet_store *job)
+{
+    kc_slicer_free(job->slicer);
+    kc_doc_unref(job->doc);
+    kc_slice_json_decref(job->slot->ms->gw->base, job->summary);
+    free(job->blob.buf);
+    free(job->alerts_doc);
+    free(job->alert_state);
+    free(job);
+}
+
+static int on_store_step(void *arg)
+{
+    struct fleet_store *job = arg;
+    struct slot *s = job->slot;
+    const json_t *rows = json_object_get(job->summary, "connectors");
+    size_t n = json_array_size(rows), to = job->row + STORE_ROWS_PER_STEP;
+    if (to > n)
+        to = n;
+    if (job->blob.buf && state_blob_rows(s, rows, job->row, to, &job->blob) != 0) {
+        free(job->blob.buf); /* OOM: the fleet keeps the previous state */
+        job->blob.buf = NULL;
+    }
+    job->row = to;
+    if (to < n) /* a third of a slice per turn: see STORE_STEPS_PER_TURN */
+        return ++job->steps % STORE_STEPS_PER_TURN ? 1 : KC_SLICE_NEXT_TURN;
+    s->fleet_store = NULL;
+    fleet_store_send(s, job->doc, job->flags, job->fresh_ms, job->blob.buf, job->blob.len,
+                     job->alerts_doc, job->alert_state);
+    job->blob.buf = NULL; /* taken */
+    fleet_store_free(job);
+    return 0;
+}
+
+void ms_fleet_slot_end(struct slot *s)
+{
+    if (s->fleet_apply) {
+        fleet_apply_free(s->fleet_apply, 0); /* the service may be going away: no slices */
+        s->fleet_apply = NULL;
+    }
+    if (s->fleet_store) {
+        fleet_store_free(s->fleet_store);
+        s->fleet_store = NULL;
+    }
+}
+
+/* The lease holder leaves its document, states (and the cluster's alerts) for the fleet. A big
+ * summary's state blob is written in slices first; the fleet sends big parts in pieces. */
+void ms_fleet_store(struct slot *s, const struct kc_collect_result *res, struct kc_doc *d,
+                    int64_t fresh_ms)
 {
     struct kc_metrics_service *ms = s->ms;
     char *alerts_doc = NULL, *alert_state = NULL;
@@ -126,34 +234,43 @@ void ms_fleet_store(struct slot *s, const struct kc_collect_result *res,
         free(s->fleet_alerts);
         s->fleet_alerts = alerts_doc ? strdup(alerts_doc) : NULL;
     }
-    struct kc_fleet_doc fd = {
-        .status = d->status,
-        .flags = (res->status == 200 && !res->degraded ? KC_FLEET_DOC_GOOD : 0) |
-                 (res->not_found ? KC_FLEET_DOC_NOT_FOUND : 0),
-        .seq = d->seq,
-        .made_ms = d->made_ms,
-        .ttl_ms = fresh_ms,
-        .body = d->body,
-        .body_len = d->len,
-        .gz = d->gz,
-        .gz_len = d->gz_len,
-        .alerts = alerts_doc,
-        .alerts_len = alerts_doc ? strlen(alerts_doc) : 0,
-    };
-    size_t state_len = 0, env_len = 0;
-    char *state = res->status == 200 ? state_blob(s, res->doc, d->seq, &state_len) : NULL;
-    char *env = NULL;
-    if (kc_fleet_doc_encode(&fd, &env, &env_len) == 0) {
-        struct kc_fleet_store st = {
-            .envelope = env, .envelope_len = env_len, .doc_px = fresh_ms,
-            .state = state, .state_len = state_len,
-            .alerts_cluster = alert_state ? s->cl->cfg->name : NULL,
-            .alert_state = alert_state, .alert_state_len = alert_state ? strlen(alert_state) : 0,
-        };
-        kc_fleet_store(ms->fleet, s->entry->key, &st);
+    unsigned flags = (res->status == 200 && !res->degraded ? KC_FLEET_DOC_GOOD : 0) |
+                     (res->not_found ? KC_FLEET_DOC_NOT_FOUND : 0);
+    if (s->fleet_store) { /* superseded: this one stores and releases the lease */
+        fleet_store_free(s->fleet_store);
+        s->fleet_store = NULL;
     }
-    free(env);
-    free(state);
+    const json_t *rows = json_object_get(res->doc, "connectors");
+    struct fleet_store *job = NULL;
+    if (res->status == 200 && !s->name && json_array_size(rows) > STORE_SLICE_ROWS &&
+        (job = calloc(1, sizeof *job)) &&
+        (job->slicer = kc_slicer_new(ms->gw->base, on_store_step, job)) &&
+        state_blob_begin(&job->blob, d->seq) == 0) {
+        job->slot = s;
+        job->doc = kc_doc_ref(d);
+        job->summary = json_incref(res->doc);
+        job->flags = flags;
+        job->fresh_ms = fresh_ms;
+        job->alerts_doc = alerts_doc;
+        job->alert_state = alert_state;
+        s->fleet_store = job;
+        kc_slicer_start(job->slicer);
+        return;
+    }
+    if (job) {
+        kc_slicer_free(job->slicer);
+        free(job);
+    }
+    struct state_blob b = {0};
+    if (res->status == 200 && state_blob_begin(&b, d->seq) == 0) {
+        int rc = s->name ? (s->state ? blob_add(&b.buf, &b.len, &b.cap, s->name, s->state) : 0)
+                         : state_blob_rows(s, rows, 0, json_array_size(rows), &b);
+        if (rc != 0) {
+            free(b.buf); /* OOM: the fleet keeps the previous state */
+            b.buf = NULL;
+        }
+    }
+    fleet_store_send(s, d, flags, fresh_ms, b.buf, b.len, alerts_doc, alert_state);
     free(alerts_doc);
     free(alert_state);
 }
@@ -212,14 +329,6 @@ static void fleet_apply_free(struct fleet_apply *job, int sliced)
     kc_slicer_free(job->slicer);
     free(job->block);
     free(job);
-}
-
-void ms_fleet_apply_cancel(struct slot *s)
-{
-    if (!s->fleet_apply)
-        return;
-    fleet_apply_free(s->fleet_apply, 0); /* the slot's end: the service may be going away */
-    s->fleet_apply = NULL;
 }
 
 /* Puts the fleet's document d (taken) into slot s as the current one, with the parsed summary
@@ -367,15 +476,17 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
     int64_t fresh = now + remaining_ms;
     int64_t refresh_from = fd->flags & KC_FLEET_DOC_GOOD ? fresh - ttl / 5 : fresh;
     struct fleet_apply *job = s->fleet_apply;
-    if (job) {
-        if (fd->seq == job->fd.seq || fd->made_ms < job->fd.made_ms) {
-            /* The one being applied (as Redis holds it), or older: the job stands. */
-            if (fd->seq == job->fd.seq && fresh > job->fresh_until_ms) {
-                job->fresh_until_ms = fresh;
-                job->refresh_from_ms = refresh_from;
-            }
-            return;
+    if (job && (fd->seq == job->fd.seq || fd->made_ms < job->fd.made_ms)) {
+        /* The one being applied (as Redis holds it), or older: the job stands. */
+        if (fd->seq == job->fd.seq && fresh > job->fresh_until_ms) {
+            job->fresh_until_ms = fresh;
+            job->refresh_from_ms = refresh_from;
         }
+        return;
+    }
+    struct kc_doc *cur = s->entry->doc;
+    int known = cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms);
+    if (job) {
         KC_DEBUG("fleet_apply_superseded", "{s:s,s:I,s:I}", "cluster", s->cl->cfg->name,
                  "seq", (json_int_t)job->fd.seq, "by", (json_int_t)fd->seq);
         s->fleet_apply = NULL;
@@ -383,8 +494,7 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
         fleet_apply_free(job, 1);
     }
     fleet_stop_waiting(s);
-    struct kc_doc *cur = s->entry->doc;
-    if (cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms)) {
+    if (known) {
         if (fd->seq == cur->seq && fresh > s->entry->fresh_until_ms) {
             s->entry->fresh_until_ms = fresh;
             s->entry->refresh_from_ms = refresh_from;

@@ -134,6 +134,7 @@ struct slot {
     uint64_t fleet_seq;              /* the last event id the fleet gave this key */
     char *fleet_alerts;              /* cluster slots: the alerts document of the fleet's summary */
     struct fleet_apply *fleet_apply; /* a big published summary being applied in slices */
+    struct fleet_store *fleet_store; /* this replica's big summary being prepared for the fleet */
     /* batched refresh (local mode, connectors) */
     int batch_state;                 /* BATCH_NONE, BATCH_QUEUED, BATCH_INFLIGHT */
     size_t batch_index;              /* BATCH_INFLIGHT: its place in the batch */
@@ -200,15 +201,16 @@ void ms_start_collection(struct slot *s, int background);
 void ms_start_local_collection(struct slot *s);
 
 /* metrics_fleet.c: fleet mode (kc/fleet.h) for the slots */
-void ms_fleet_store(struct slot *s, const struct kc_collect_result *res,
-                    const struct kc_doc *d, int64_t fresh_ms);
+void ms_fleet_store(struct slot *s, const struct kc_collect_result *res, struct kc_doc *d,
+                    int64_t fresh_ms);
 int64_t ms_lease_ms(const struct kc_cluster *cl);
 void ms_on_fleet_acquired(const struct kc_fleet_acquired *a, void *arg);
 void ms_on_fleet_doc(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
                      void *ctx);
 void ms_on_redis_change(int ready, void *arg);
-/* The slot goes away: a published summary still being applied is dropped. */
-void ms_fleet_apply_cancel(struct slot *s);
+/* The slot goes away: a published summary still being applied, or its own store still being
+ * prepared, is dropped. */
+void ms_fleet_slot_end(struct slot *s);
 
 /* metrics_batch.c: watched connectors refreshed together (kc/batch.h) */
 void ms_batch_dequeue(struct slot *s);

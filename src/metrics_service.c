@@ -16,7 +16,7 @@ static void slot_free(void *arg)
     if (s->refresh_timer)
         event_free(s->refresh_timer);
     kc_fleet_op_cancel(s->fleet_op);
-    ms_fleet_apply_cancel(s);
+    ms_fleet_slot_end(s);
     if (s->fleet_waiting)
         LIST_REMOVE(s, fleet_link);
     if (s->batch_state == BATCH_QUEUED) {

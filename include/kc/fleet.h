@@ -7,6 +7,7 @@
  *   P lease:<key>    the replica collecting <key> now            PX = bounded by upstream timeouts
  *   P state:<key>    previous samples (rates) + last event id    PX = KC_FLEET_STATE_KEEP_MS
  *   P alerts:<cl>    alert state of cluster <cl>                 PX = KC_FLEET_ALERTS_KEEP_MS
+ *   P stage:<owner>:<n>:<e|s>  a big envelope or state on its way  PX = 60 s, taken by the store
  *   P hist:<key>     a stream of history samples                 MAXLEN ~ history, PEXPIRE span
  * and one channel, P docs, on which every stored envelope is published.
  * <key> is the metrics service's cache key (binary-safe). */
@@ -63,6 +64,8 @@ typedef void (*kc_fleet_doc_fn)(const char *key, size_t key_len, const struct kc
 
 /* r is borrowed and must outlive the fleet; subscribes to P docs. NULL on OOM. */
 struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *ctx);
+/* on_doc is never called again. Stores with commands in flight live on until their callbacks
+ * (kc_redis_free ends them all) and the last one frees the rest: call it before kc_redis_free. */
 void kc_fleet_free(struct kc_fleet *f);
 /* Fleet mode now (Redis ready). NULL → 0. */
 int kc_fleet_active(const struct kc_fleet *f);
@@ -98,15 +101,24 @@ void kc_fleet_op_cancel(struct kc_fleet_op *op);
 
 /* What the lease holder leaves behind. */
 struct kc_fleet_store {
-    const char *envelope; size_t envelope_len; int64_t doc_px;
-    const char *state; size_t state_len;             /* empty: leave the stored state */
+    const struct kc_fleet_doc *doc;                  /* encoded here; bytes lent until release */
+    int64_t doc_px;
+    char *state; size_t state_len;                   /* taken (NULL: leave the stored state) */
     const char *alerts_cluster;                      /* NULL: no alert state */
-    const char *alert_state; size_t alert_state_len;
+    const char *alert_state; size_t alert_state_len; /* copied */
+    void (*release)(void *keep);                     /* doc's bytes no longer needed (NULL ok) */
+    void *keep;
 };
 /* Stores the document (and state, unless the lease went to another replica meanwhile),
- * releases this replica's lease and publishes the envelope. Fire and forget: a failure only
- * costs the fleet one more collection. -1 when nothing was sent. */
-int kc_fleet_store(struct kc_fleet *f, const char *key, const struct kc_fleet_store *st);
+ * releases this replica's lease and publishes the envelope. A small envelope and state go in
+ * one command now; bigger ones are staged in Redis 256 KiB at a time, a few pieces per loop
+ * turn, in store order, then the same script takes them (a 20,000-connector envelope sent as
+ * one command held the loop ~22 ms). release(keep) runs once the bytes are no longer needed:
+ * maybe before this returns, at the latest when the store's last command ends (kc_redis_free
+ * ends them all).
+ * Fire and forget: a failure only costs the fleet one more collection. -1 when nothing was
+ * sent (release has run, state is freed). */
+int kc_fleet_store(struct kc_fleet *f, const char *key, struct kc_fleet_store *st);
 
 /* History: appends one encoded sample to P hist:<key> (MAXLEN ~ max_samples, expiring keep_ms
  * after the last append). Fire and forget. */

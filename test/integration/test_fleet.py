@@ -439,7 +439,7 @@ def big_fleet(redis):
     sim.assert_clean_exit()
 
 
-def test_big_published_summary_is_applied_in_slices_and_served(big_fleet):
+def test_big_published_summary_is_applied_in_slices_and_served(big_fleet, redis):
     _, (a, b, c) = big_fleet
     path = "/api/default/metrics"
     got = {}
@@ -461,6 +461,12 @@ def test_big_published_summary_is_applied_in_slices_and_served(big_fleet):
     doc = json.loads(got["b"].body)
     names = {r["name"] for r in doc["connectors"]}
     assert len(names) == BIG and len(got["b"].body) > 64 * 1024
+    # A sent its 1.5 MB envelope in 256 KiB pieces (SET, then APPENDs) that the store script
+    # took: none is left behind.
+    stats = redis_cmd(redis.port, "INFO", "commandstats").decode()
+    appends = int(re.search(r"cmdstat_append:calls=(\d+)", stats).group(1))
+    assert appends >= len(got["a"].body) // (256 * 1024) - 1, stats
+    assert redis_cmd(redis.port, "KEYS", "kc:stage:*") == []
     for g in (b, c):
         # Parsed in 32 KiB steps (1.5 MB: ~45 of them, then the install on a turn of its own).
         lines = applied_in_slices(g)
