@@ -7,10 +7,13 @@
  * Redis (2.6 and later), on a single primary; Redis Cluster is not supported (keys of one
  * script live in different slots).
  *
- * Big stores never cross the loop in one piece (issue #14 §1): the lease holder stages an
+ * Big documents never cross the loop in one piece (issue #14 §1): the lease holder stages an
  * envelope or state over 256 KiB in Redis in 256 KiB pieces, a few per loop turn, before the
- * store script takes them. Sent as one command, a 20,000-connector envelope (11 MB) held the
- * loop ~22 ms: encoded, formatted by hiredis and appended to its output buffer in one turn. */
+ * store script takes them; the script then announces such an envelope on the channel instead
+ * of publishing it, and the acquire script answers it as its head line; the replicas that want
+ * it fetch it in 256 KiB pieces. Sent whole, a 20,000-connector envelope (11 MB) held the
+ * holder's loop ~22 ms (three copies) and every subscriber's hiredis copied it in one turn
+ * (1-10 ms), wanted or not. */
 #include "kc/fleet.h"
 
 #include "kc/log.h"
@@ -23,16 +26,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ENVELOPE_MAGIC "KCF1"
 
-/* KEYS: doc, lease, state[, alerts]. ARGV: owner, lease_ms, margin_ms. */
+/* KEYS: doc, lease, state[, alerts]. ARGV: owner, lease_ms, margin_ms, notice_min. A document
+ * bigger than notice_min comes as its head line and size (4): it is fetched in pieces. */
 static const char acquire_lua[] =
-    "local d = redis.call('GET', KEYS[1])\n"
-    "if d then\n"
-    "  local t = redis.call('PTTL', KEYS[1])\n"
-    "  if t > tonumber(ARGV[3]) then return {1, d, t} end\n"
+    "local t = redis.call('PTTL', KEYS[1])\n"
+    "if t > tonumber(ARGV[3]) then\n"
+    "  local n = redis.call('STRLEN', KEYS[1])\n"
+    "  if n > tonumber(ARGV[4]) then\n"
+    "    local h = redis.call('GETRANGE', KEYS[1], 0, 159)\n"
+    "    local e = string.find(h, '\\n', 1, true)\n"
+    "    if e then return {4, string.sub(h, 1, e), t, n} end\n"
+    "  end\n"
+    "  return {1, redis.call('GET', KEYS[1]), t}\n"
     "end\n"
     "if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
     "  local a = ''\n"
@@ -41,11 +51,19 @@ static const char acquire_lua[] =
     "end\n"
     "return {3, redis.call('PTTL', KEYS[2])}\n";
 
+/* KEYS: doc. ARGV: the envelope's head line, first byte, last byte. That piece, or nil when
+ * the document is no longer the one announced (replaced, expired). */
+static const char fetch_lua[] =
+    "if redis.call('GETRANGE', KEYS[1], 0, #ARGV[1] - 1) ~= ARGV[1] then return false end\n"
+    "return redis.call('GETRANGE', KEYS[1], ARGV[2], ARGV[3])\n";
+
 /* KEYS: doc, lease, state, staged envelope, staged state[, alerts]. ARGV: owner, envelope, doc_px,
  * state, state_px, channel, message head, alert_state, alerts_px, staged ("", "e", "s", "es":
- * the envelope or the state was staged in pieces under its key, then taken from there). The
- * state is written only while the lease is ours or gone: a replica that took over an expired
- * lease has the newer one coming. */
+ * the envelope or the state was staged in pieces under its key, then taken from there),
+ * notice_min (an envelope bigger than this is announced — "KCN1 <size> <head line>" — not
+ * published whole: every subscriber's hiredis would copy megabytes in one turn, wanted or
+ * not). The state is written only while the lease is ours or gone: a replica that took over
+ * an expired lease has the newer one coming. */
 static const char store_lua[] =
     "local env, st = ARGV[2], ARGV[4]\n"
     "if string.find(ARGV[10], 'e', 1, true) then\n"
@@ -64,7 +82,12 @@ static const char store_lua[] =
     "  if st ~= '' then redis.call('SET', KEYS[3], st, 'PX', ARGV[5]) end\n"
     "  if KEYS[6] and ARGV[8] ~= '' then redis.call('SET', KEYS[6], ARGV[8], 'PX', ARGV[9]) end\n"
     "end\n"
-    "redis.call('PUBLISH', ARGV[6], ARGV[7] .. env)\n"
+    "if #env > tonumber(ARGV[11]) then\n"
+    "  local e = string.find(env, '\\n', 1, true) or 0\n"
+    "  redis.call('PUBLISH', ARGV[6], ARGV[7] .. 'KCN1 ' .. #env .. ' ' .. string.sub(env, 1, e))\n"
+    "else\n"
+    "  redis.call('PUBLISH', ARGV[6], ARGV[7] .. env)\n"
+    "end\n"
     "return 1\n";
 
 /* A store whose envelope or state is big goes to Redis in pieces, a few per loop turn, before
@@ -109,6 +132,10 @@ struct store_op {
 
 enum { STAGED_ENV = 1, STAGED_STATE = 2 };
 
+struct kc_fleet;
+static struct kc_redis_cmd *fleet_send(struct kc_fleet *f, int argc, const char **argv,
+                                       const size_t *lens, kc_redis_reply_fn done, void *ctx);
+
 struct kc_fleet {
     struct kc_redis *redis;
     kc_fleet_doc_fn on_doc;
@@ -117,6 +144,7 @@ struct kc_fleet {
     char *channel;
     struct kc_fleet_stats stats;
     TAILQ_HEAD(, store_op) stores;   /* queued stores, the first one staging */
+    LIST_HEAD(, fetch_op) fetches;   /* big envelopes being fetched */
     unsigned long stage_seq;         /* names the staging keys */
     unsigned long pending;           /* commands whose callback has f or a store as context */
     int closing;                     /* kc_fleet_free ran: the last such callback frees f */
@@ -154,12 +182,14 @@ int kc_fleet_doc_encode(const struct kc_fleet_doc *d, char **out, size_t *out_le
     return 0;
 }
 
-int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d)
+/* The head line at buf (up to its '\n'): d's scalars and lengths; the line's length, or 0
+ * when it is not a head of this version. */
+static size_t head_parse(const char *buf, size_t len, struct kc_fleet_doc *d)
 {
     memset(d, 0, sizeof *d);
     const char *nl = memchr(buf, '\n', len < 160 ? len : 160);
     if (!nl || len < 5 || memcmp(buf, ENVELOPE_MAGIC " ", 5) != 0)
-        return -1;
+        return 0;
     char head[160];
     memcpy(head, buf, (size_t)(nl - buf));
     head[nl - buf] = '\0';
@@ -171,22 +201,54 @@ int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d)
     int used = 0;
     if (sscanf(head, ENVELOPE_MAGIC " %d %u %" SCNu64 " %" SCNd64 " %" SCNd64 " %zu %zu %zu%n",
                &status, &flags, &seq, &made, &ttl, &bl, &gl, &al, &used) != 8 ||
-        head[used] != '\0')
-        return -1;
-    size_t rest = len - (size_t)(nl + 1 - buf);
-    if (bl > rest || gl > rest - bl || al != rest - bl - gl || status < 100 || status > 599)
-        return -1;
+        head[used] != '\0' || status < 100 || status > 599 || (flags & KC_FLEET_DOC_NOTICE))
+        return 0;
     d->status = status;
     d->flags = flags;
     d->seq = seq;
     d->made_ms = made;
     d->ttl_ms = ttl;
-    d->body = nl + 1;
     d->body_len = bl;
-    d->gz = gl ? (const unsigned char *)d->body + bl : NULL;
     d->gz_len = gl;
-    d->alerts = al ? d->body + bl + gl : NULL;
     d->alerts_len = al;
+    return (size_t)(nl + 1 - buf);
+}
+
+int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d)
+{
+    size_t hl = head_parse(buf, len, d);
+    if (!hl)
+        return -1;
+    size_t rest = len - hl, bl = d->body_len, gl = d->gz_len, al = d->alerts_len;
+    if (bl > rest || gl > rest - bl || al != rest - bl - gl) {
+        memset(d, 0, sizeof *d);
+        return -1;
+    }
+    d->body = buf + hl;
+    d->gz = gl ? (const unsigned char *)d->body + bl : NULL;
+    d->alerts = al ? d->body + bl + gl : NULL;
+    return 0;
+}
+
+int kc_fleet_notice_decode(const char *buf, size_t len, struct kc_fleet_doc *d)
+{
+    char *end;
+    if (len < 6 || memcmp(buf, "KCN1 ", 5) != 0)
+        return -1;
+    unsigned long long n = strtoull(buf + 5, &end, 10);
+    if (end == buf + 5 || (size_t)(end - buf) >= len || *end != ' ')
+        return -1;
+    const char *head = end + 1;
+    size_t hl = head_parse(head, len - (size_t)(head - buf), d);
+    if (!hl || hl != len - (size_t)(head - buf) ||
+        n != hl + d->body_len + d->gz_len + d->alerts_len) {
+        memset(d, 0, sizeof *d);
+        return -1;
+    }
+    d->flags |= KC_FLEET_DOC_NOTICE;
+    d->envelope_len = (size_t)n;
+    d->head = head;
+    d->head_len = hl;
     return 0;
 }
 
@@ -207,6 +269,11 @@ static char *key_of(const struct kc_fleet *f, const char *kind, const char *key)
 
 void *kc_fleet_doc_take_bytes(const struct kc_fleet_doc *d)
 {
+    if (d->src_owned) { /* fetched in pieces: the buffer is the fetch's until taken */
+        void *b = *d->src_owned;
+        *d->src_owned = NULL;
+        return b;
+    }
     return d->src_reply ? kc_redis_take(d->src_redis, d->src_reply) : NULL;
 }
 
@@ -228,12 +295,17 @@ static void on_message(const char *channel, const char *data, size_t len,
     }
     const char *key = end + 1;
     struct kc_fleet_doc d;
-    if (kc_fleet_doc_decode(key + klen, len - (size_t)(key + klen - data), &d) != 0) {
+    const char *env = key + klen;
+    size_t env_len = len - (size_t)(env - data);
+    if ((env_len < 5 || memcmp(env, "KCN1 ", 5) != 0 || kc_fleet_notice_decode(env, env_len, &d) != 0) &&
+        kc_fleet_doc_decode(env, env_len, &d) != 0) {
         f->stats.errors++;
         return;
     }
-    d.src_redis = f->redis;
-    d.src_reply = data_reply; /* taken whole: the key's bytes go with it, a few bytes */
+    if (!(d.flags & KC_FLEET_DOC_NOTICE)) {
+        d.src_redis = f->redis;
+        d.src_reply = data_reply; /* taken whole: the key's bytes go with it, a few bytes */
+    }
     f->on_doc(key, klen, &d, f->ctx);
 }
 
@@ -261,6 +333,7 @@ struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *
     f->on_doc = on_doc;
     f->ctx = ctx;
     TAILQ_INIT(&f->stores);
+    LIST_INIT(&f->fetches);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     uint32_t rnd = 0;
@@ -278,6 +351,8 @@ struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *
 }
 
 static void store_op_free(struct store_op *op);
+struct fetch_op;
+static void fetch_cancel(struct fetch_op *op);
 
 static void fleet_destroy(struct kc_fleet *f)
 {
@@ -307,6 +382,8 @@ void kc_fleet_free(struct kc_fleet *f)
             store_op_free(op);
         }
     }
+    while (!LIST_EMPTY(&f->fetches))
+        fetch_cancel(LIST_FIRST(&f->fetches)); /* those with pieces in flight free themselves */
     if (f->pending == 0 && TAILQ_EMPTY(&f->stores))
         fleet_destroy(f);
 }
@@ -321,6 +398,182 @@ const char *kc_fleet_owner(const struct kc_fleet *f)
     return f->owner;
 }
 
+/* ---- big envelopes fetched in pieces ---- */
+
+#define FETCH_PIECE (256u << 10)
+#define FETCH_WINDOW 4 /* pieces awaiting their reply */
+
+/* One big envelope on its way here: GETRANGE pieces (fetch_lua) copied into one buffer as
+ * their replies come, a few per loop turn. Cancelled, it stops asking and frees itself when
+ * the pieces in flight have answered. */
+struct fetch_op {
+    struct kc_fleet *f;
+    LIST_ENTRY(fetch_op) link;       /* in f->fetches */
+    int listed;
+    int notice;                      /* for a notice (kc_fleet_fetch), not an acquire */
+    char *key;                       /* the metrics key */
+    char *kdoc;                      /* P doc:<key> */
+    char head[160];                  /* the head line the document must still have */
+    size_t head_len;
+    char *buf;                       /* the envelope (len bytes, NUL after) */
+    size_t len, asked, got;
+    unsigned inflight;
+    int failed, cancelled;
+    /* op (unlisted, freed after), buf (NULL when it failed; else the callee's if it takes it
+     * through *bufp — see kc_fleet_doc.src_owned); never called once cancelled */
+    void (*done)(struct fetch_op *op, char **bufp, void *ctx);
+    void *ctx;
+};
+
+static void fetch_unlist(struct fetch_op *op)
+{
+    if (op->listed)
+        LIST_REMOVE(op, link);
+    op->listed = 0;
+}
+
+static void fetch_free(struct fetch_op *op)
+{
+    fetch_unlist(op);
+    free(op->key);
+    free(op->kdoc);
+    free(op->buf);
+    free(op);
+}
+
+static void fetch_cancel(struct fetch_op *op)
+{
+    op->cancelled = 1;
+    fetch_unlist(op);
+    if (op->inflight == 0)
+        fetch_free(op);
+}
+
+static void on_fetch_piece(enum kc_redis_error err, const redisReply *reply, void *arg);
+
+/* Asks for pieces up to the window. */
+static void fetch_ask(struct fetch_op *op)
+{
+    while (!op->failed && !op->cancelled && op->inflight < FETCH_WINDOW && op->asked < op->len) {
+        size_t n = op->len - op->asked < FETCH_PIECE ? op->len - op->asked : FETCH_PIECE;
+        char from[24], to[24];
+        snprintf(from, sizeof from, "%zu", op->asked);
+        snprintf(to, sizeof to, "%zu", op->asked + n - 1);
+        const char *argv[] = {"EVAL", fetch_lua, "1", op->kdoc, op->head, from, to};
+        size_t lens[] = {4, strlen(fetch_lua), 1, strlen(op->kdoc), op->head_len, strlen(from),
+                         strlen(to)};
+        if (!fleet_send(op->f, 7, argv, lens, on_fetch_piece, op)) {
+            op->failed = 1;
+            break;
+        }
+        op->inflight++;
+        op->asked += n;
+    }
+}
+
+static void on_fetch_piece(enum kc_redis_error err, const redisReply *reply, void *arg)
+{
+    struct fetch_op *op = arg;
+    struct kc_fleet *f = op->f;
+    op->inflight--;
+    /* Replies come in the order asked: this one is the piece at op->got. */
+    size_t want = op->len - op->got < FETCH_PIECE ? op->len - op->got : FETCH_PIECE;
+    if (!op->failed && !op->cancelled) {
+        if (err == KC_REDIS_OK && reply->type == REDIS_REPLY_STRING && reply->len == want) {
+            memcpy(op->buf + op->got, reply->str, want);
+            op->got += want;
+        } else {
+            op->failed = 1; /* replaced or gone (nil), or Redis failed */
+        }
+    }
+    if (f->closing)
+        op->cancelled = 1;
+    fetch_ask(op);
+    if (op->inflight > 0) {
+        fleet_cmd_done(f);
+        return;
+    }
+    if (op->cancelled) {
+        fetch_free(op);
+    } else if (op->failed || op->got == op->len) {
+        if (op->failed)
+            f->stats.errors++;
+        fetch_unlist(op); /* the callee may start another fetch of the key */
+        char *buf = op->failed ? NULL : op->buf;
+        op->done(op, &buf, op->ctx);
+        op->buf = buf; /* NULL when taken */
+        fetch_free(op);
+    }
+    fleet_cmd_done(f);
+}
+
+/* Starts fetching the envelope of len bytes under key whose head line is head. NULL when
+ * nothing was sent. */
+static struct fetch_op *fetch_start(struct kc_fleet *f, const char *key, const char *head,
+                                    size_t head_len, size_t len,
+                                    void (*done)(struct fetch_op *, char **, void *), void *ctx)
+{
+    struct fetch_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return NULL;
+    LIST_INSERT_HEAD(&f->fetches, op, link);
+    op->listed = 1;
+    op->f = f;
+    op->done = done;
+    op->ctx = ctx;
+    op->len = len;
+    if (head_len >= sizeof op->head || head_len > len || !(op->key = strdup(key)) ||
+        !(op->kdoc = key_of(f, "doc:", key)) || !(op->buf = malloc(len + 1))) {
+        fetch_free(op);
+        return NULL;
+    }
+    memcpy(op->head, head, head_len);
+    op->head_len = head_len;
+    op->buf[len] = '\0';
+    fetch_ask(op);
+    if (op->inflight == 0) { /* nothing could be sent */
+        fetch_free(op);
+        return NULL;
+    }
+    return op;
+}
+
+/* A notice's document is in: handed on like a publish (the callee may take the buffer). */
+static void on_notice_fetched(struct fetch_op *op, char **bufp, void *ctx)
+{
+    struct kc_fleet *f = ctx;
+    struct kc_fleet_doc d;
+    if (!*bufp || kc_fleet_doc_decode(*bufp, op->len, &d) != 0)
+        return;
+    d.src_owned = bufp;
+    f->on_doc(op->key, strlen(op->key), &d, f->ctx);
+}
+
+int kc_fleet_fetch(struct kc_fleet *f, const char *key, const struct kc_fleet_doc *notice)
+{
+    if (!(notice->flags & KC_FLEET_DOC_NOTICE) || !notice->head)
+        return -1;
+    struct fetch_op *op, *next;
+    for (op = LIST_FIRST(&f->fetches); op; op = next) {
+        next = LIST_NEXT(op, link);
+        if (!op->notice || strcmp(op->key, key) != 0)
+            continue;
+        if (op->head_len == notice->head_len && memcmp(op->head, notice->head, op->head_len) == 0)
+            return 0; /* that one is on its way */
+        fetch_cancel(op); /* an older one of the key: the newer replaces it */
+    }
+    op = fetch_start(f, key, notice->head, notice->head_len, notice->envelope_len,
+                     on_notice_fetched, f);
+    if (!op)
+        return -1;
+    op->notice = 1;
+    return 0;
+}
+
+struct kc_fleet_op;
+static int acquire_fetch(struct kc_fleet_op *op, const char *head, size_t head_len, size_t len,
+                         int64_t remaining_ms);
+
 /* ---- operations with an answer ---- */
 
 /* The caller's handle of a command whose answer it waits for: freed after the callback ran, or
@@ -331,14 +584,63 @@ struct kc_fleet_op {
     kc_fleet_acquire_fn acquired;
     kc_fleet_history_fn history;
     void *ctx;
+    struct fetch_op *fetch;  /* a big document found: fetched before the callback */
+    char *key;               /* acquires: the metrics key */
+    int64_t remaining_ms;    /* the document's, when found */
+    struct timespec found;
 };
+
+static void fleet_op_free(struct kc_fleet_op *op)
+{
+    free(op->key);
+    free(op);
+}
 
 void kc_fleet_op_cancel(struct kc_fleet_op *op)
 {
     if (!op)
         return;
-    kc_redis_cancel(op->cmd);
-    free(op);
+    if (op->fetch)
+        fetch_cancel(op->fetch);
+    else
+        kc_redis_cancel(op->cmd);
+    fleet_op_free(op);
+}
+
+/* The big document an acquire found is in (or not: replaced meanwhile — then the caller asks
+ * again at once, as after a lost lease that just ended). */
+static void on_acquire_fetched(struct fetch_op *fop, char **bufp, void *ctx)
+{
+    struct kc_fleet_op *op = ctx;
+    struct kc_fleet *f = op->f;
+    op->fetch = NULL;
+    struct kc_fleet_acquired a = {.outcome = KC_FLEET_LOST, .remaining_ms = 0};
+    if (*bufp && kc_fleet_doc_decode(*bufp, fop->len, &a.doc) == 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t spent = (int64_t)(now.tv_sec - op->found.tv_sec) * 1000 +
+                        (now.tv_nsec - op->found.tv_nsec) / 1000000;
+        a.outcome = KC_FLEET_HIT;
+        a.remaining_ms = op->remaining_ms > spent ? op->remaining_ms - spent : 0;
+        a.doc.src_owned = bufp;
+        f->stats.hits++;
+    }
+    kc_fleet_acquire_fn done = op->acquired;
+    void *c = op->ctx;
+    fleet_op_free(op); /* first: the callback may start the next operation */
+    done(&a, c);
+}
+
+static int acquire_fetch(struct kc_fleet_op *op, const char *head, size_t head_len, size_t len,
+                         int64_t remaining_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, &op->found);
+    op->remaining_ms = remaining_ms;
+    op->fetch = fetch_start(op->f, op->key, head, head_len, len, on_acquire_fetched, op);
+    if (!op->fetch)
+        return -1;
+    op->cmd = NULL; /* answered: hiredis frees it */
+    return 0;
 }
 
 /* ---- acquire ---- */
@@ -377,6 +679,13 @@ static void on_acquired(enum kc_redis_error err, const redisReply *reply, void *
                 f->stats.lease_wins++;
             }
             break;
+        case 4:
+            if (reply->elements == 4 && is_str(e[1]) && e[2]->type == REDIS_REPLY_INTEGER &&
+                e[3]->type == REDIS_REPLY_INTEGER && e[3]->integer > 0 &&
+                acquire_fetch(op, e[1]->str, e[1]->len, (size_t)e[3]->integer,
+                              e[2]->integer) == 0)
+                return; /* the callback runs when the pieces are in */
+            break;
         case 3:
             if (e[1]->type == REDIS_REPLY_INTEGER) {
                 a.outcome = KC_FLEET_LOST;
@@ -393,7 +702,7 @@ static void on_acquired(enum kc_redis_error err, const redisReply *reply, void *
     }
     kc_fleet_acquire_fn done = op->acquired;
     void *ctx = op->ctx;
-    free(op); /* first: the callback may start the next operation */
+    fleet_op_free(op); /* first: the callback may start the next operation */
     done(&a, ctx);
 }
 
@@ -406,25 +715,29 @@ struct kc_fleet_op *kc_fleet_acquire(struct kc_fleet *f, const char *key, int64_
          *kstate = key_of(f, "state:", key),
          *kalerts = alerts_cluster ? key_of(f, "alerts:", alerts_cluster) : NULL;
     struct kc_redis_cmd *cmd = NULL;
-    if (op && kdoc && klease && kstate && (!alerts_cluster || kalerts)) {
+    if (op && kdoc && klease && kstate && (!alerts_cluster || kalerts) &&
+        (op->key = strdup(key))) {
         op->f = f;
         op->acquired = done;
         op->ctx = ctx;
-        char lease[24], margin[24];
+        char lease[24], margin[24], notice_min[24];
         snprintf(lease, sizeof lease, "%" PRId64, lease_ms);
         snprintf(margin, sizeof margin, "%" PRId64, margin_ms);
-        const char *argv[10];
+        snprintf(notice_min, sizeof notice_min, "%u", KC_FLEET_NOTICE_MIN);
+        const char *argv[12];
         int argc = 0;
         argv[argc++] = "EVAL", argv[argc++] = acquire_lua, argv[argc++] = kalerts ? "4" : "3";
         argv[argc++] = kdoc, argv[argc++] = klease, argv[argc++] = kstate;
         if (kalerts)
             argv[argc++] = kalerts;
         argv[argc++] = f->owner, argv[argc++] = lease, argv[argc++] = margin;
+        argv[argc++] = notice_min;
         enum kc_redis_error why;
         cmd = op->cmd = kc_redis_command(f->redis, argc, argv, NULL, on_acquired, op, &why);
     }
     if (!cmd) {
-        free(op);
+        if (op)
+            fleet_op_free(op);
         op = NULL;
     }
     free(kdoc), free(klease), free(kstate), free(kalerts);
@@ -489,7 +802,8 @@ static int store_send(struct store_op *op)
     int rc = -1;
     if (kdoc && klease && kstate && head && (!op->alerts_cluster || kalerts)) {
         int hn = snprintf(head, klen + 24, "%zu:%s", klen, op->key);
-        char doc_px[24], state_px[24], alerts_px[24], staged[3] = "";
+        char doc_px[24], state_px[24], alerts_px[24], staged[3] = "", notice_min[24];
+        snprintf(notice_min, sizeof notice_min, "%u", KC_FLEET_NOTICE_MIN);
         snprintf(doc_px, sizeof doc_px, "%" PRId64, op->doc_px > 0 ? op->doc_px : 1);
         snprintf(state_px, sizeof state_px, "%d", KC_FLEET_STATE_KEEP_MS);
         snprintf(alerts_px, sizeof alerts_px, "%d", KC_FLEET_ALERTS_KEEP_MS);
@@ -518,6 +832,7 @@ static int store_send(struct store_op *op)
         ARG(op->alert_state ? op->alert_state : "", op->alert_state ? op->alert_state_len : 0);
         STR(alerts_px);
         STR(staged);
+        STR(notice_min);
 #undef STR
 #undef ARG
         if (fleet_send(f, argc, argv, lens, on_stored, f)) {

@@ -486,6 +486,12 @@ static void fleet_apply(struct slot *s, const struct kc_fleet_doc *fd, int64_t r
     }
     struct kc_doc *cur = s->entry->doc;
     int known = cur && (fd->seq == cur->seq || fd->made_ms < cur->made_ms);
+    if ((fd->flags & KC_FLEET_DOC_NOTICE) && !known) {
+        /* A big one, only announced: fetched in pieces, it comes back here whole (or, if it
+         * was replaced meanwhile, its successor's notice does). The slot keeps waiting. */
+        kc_fleet_fetch(ms->fleet, s->entry->key, fd);
+        return;
+    }
     if (job) {
         KC_DEBUG("fleet_apply_superseded", "{s:s,s:I,s:I}", "cluster", s->cl->cfg->name,
                  "seq", (json_int_t)job->fd.seq, "by", (json_int_t)fd->seq);

@@ -9,7 +9,8 @@
  *   P alerts:<cl>    alert state of cluster <cl>                 PX = KC_FLEET_ALERTS_KEEP_MS
  *   P stage:<owner>:<n>:<e|s>  a big envelope or state on its way  PX = 60 s, taken by the store
  *   P hist:<key>     a stream of history samples                 MAXLEN ~ history, PEXPIRE span
- * and one channel, P docs, on which every stored envelope is published.
+ * and one channel, P docs, on which every stored envelope is published (a big one announced:
+ * "KCN1 <size> <head line>", fetched by the replicas that want it).
  * <key> is the metrics service's cache key (binary-safe). */
 #ifndef KC_FLEET_H
 #define KC_FLEET_H
@@ -29,6 +30,13 @@ struct kc_fleet_op;
 
 #define KC_FLEET_DOC_GOOD 1u      /* 200 without warnings: refreshed ahead, kept a whole TTL */
 #define KC_FLEET_DOC_NOT_FOUND 2u /* Connect does not know the connector */
+#define KC_FLEET_DOC_NOTICE 4u    /* only announced (never in an envelope): no body, gz or
+                                     alerts here — kc_fleet_fetch gets them */
+
+/* An envelope bigger than this is announced on the channel and answered by the lease script
+ * as its head line; whoever wants it fetches it in pieces of this size (a 20,000-connector
+ * envelope, 11 MB, arriving as one reply was copied by hiredis in one turn: up to 10 ms). */
+#define KC_FLEET_NOTICE_MIN (256u << 10)
 
 struct kc_fleet_doc {
     int status;
@@ -42,15 +50,23 @@ struct kc_fleet_doc {
     size_t gz_len;
     const char *alerts;   /* cluster summaries: the alerts document evaluated with it */
     size_t alerts_len;
-    /* private: the Redis reply the bytes are in, while it is lent (kc_fleet_doc_take_bytes) */
+    size_t envelope_len;  /* NOTICE: the size of the envelope announced */
+    const char *head;     /* NOTICE: its head line (borrowed) */
+    size_t head_len;
+    /* private: where the bytes are, while lent (kc_fleet_doc_take_bytes) */
     struct kc_redis *src_redis;
     const struct redisReply *src_reply;
+    char **src_owned;
 };
 
 /* New malloc'ed bytes in *out; 0 or -1 (OOM). */
 int kc_fleet_doc_encode(const struct kc_fleet_doc *d, char **out, size_t *out_len);
 /* Pointers of *d point into buf. 0, or -1 when buf is not an envelope of this version. */
 int kc_fleet_doc_decode(const char *buf, size_t len, struct kc_fleet_doc *d);
+/* A notice of a big envelope as the store script publishes it, "KCN1 <envelope size> <head
+ * line>": d gets the head's fields, KC_FLEET_DOC_NOTICE, envelope_len and head (into buf), no
+ * body. 0, or -1 when buf is not one (or its size does not add up). */
+int kc_fleet_notice_decode(const char *buf, size_t len, struct kc_fleet_doc *d);
 /* During the callback that lends d: takes the memory d's body, gz and alerts point into (new:
  * free() it; they stay valid in it) instead of copying megabytes. NULL when it cannot be taken
  * (not from Redis, taken already): then the caller copies. */
@@ -58,7 +74,8 @@ void *kc_fleet_doc_take_bytes(const struct kc_fleet_doc *d);
 
 /* ---- the client ---- */
 
-/* A document published by some replica (possibly this one). key/doc borrowed for the call. */
+/* A document published by some replica (possibly this one), or the notice of a big one
+ * (KC_FLEET_DOC_NOTICE), or a big one kc_fleet_fetch got. key/doc borrowed for the call. */
 typedef void (*kc_fleet_doc_fn)(const char *key, size_t key_len, const struct kc_fleet_doc *doc,
                                 void *ctx);
 
@@ -96,6 +113,13 @@ typedef void (*kc_fleet_acquire_fn)(const struct kc_fleet_acquired *a, void *ctx
 struct kc_fleet_op *kc_fleet_acquire(struct kc_fleet *f, const char *key, int64_t lease_ms,
                                      int64_t margin_ms, const char *alerts_cluster,
                                      kc_fleet_acquire_fn done, void *ctx);
+/* Fetches the big document a notice announced, a few 256 KiB pieces per loop turn (each
+ * checked to be of that document), and hands it to on_doc like a publish. A fetch of the same
+ * document in flight is enough; one of an older document of the key is dropped. Nothing comes
+ * when the document was replaced meanwhile (its publish is on its way) or Redis fails. 0, or
+ * -1 when nothing was sent. */
+int kc_fleet_fetch(struct kc_fleet *f, const char *key, const struct kc_fleet_doc *notice);
+
 /* Abandons an acquire or history read whose callback has not run (it never will). NULL ok. */
 void kc_fleet_op_cancel(struct kc_fleet_op *op);
 

@@ -467,6 +467,11 @@ def test_big_published_summary_is_applied_in_slices_and_served(big_fleet, redis)
     appends = int(re.search(r"cmdstat_append:calls=(\d+)", stats).group(1))
     assert appends >= len(got["a"].body) // (256 * 1024) - 1, stats
     assert redis_cmd(redis.port, "KEYS", "kc:stage:*") == []
+    # It was announced, not published whole, and B and C fetched it in 256 KiB pieces (C
+    # because the lease script answered it by its head line).
+    ranges = int(re.search(r"cmdstat_getrange:calls=(\d+)", stats).group(1))
+    assert ranges >= 2 * 2 * (len(got["a"].body) // (256 * 1024)), stats
+    assert fleet(b)["errors"] == fleet(c)["errors"] == 0
     for g in (b, c):
         # Parsed in 32 KiB steps (1.5 MB: ~45 of them, then the install on a turn of its own).
         lines = applied_in_slices(g)

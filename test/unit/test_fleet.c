@@ -76,6 +76,48 @@ static void test_envelope_garbage(void **unused)
     assert_int_equal(kc_fleet_doc_decode("KCF1 200 0 1 1 1 3 0 0\nabc", 26, &out), 0);
 }
 
+/* A big envelope is announced by its size and head line: the notice tells what to fetch and
+ * whether it is newer; anything that does not add up is refused. */
+static void test_notice(void **unused)
+{
+    (void)unused;
+    struct kc_fleet_doc in = {.status = 200, .flags = KC_FLEET_DOC_GOOD, .seq = 42,
+                              .made_ms = 1796495699283, .ttl_ms = 5000, .body = "{\"a\":1}",
+                              .body_len = 7, .alerts = "{}", .alerts_len = 2};
+    char *env;
+    size_t env_len;
+    assert_int_equal(kc_fleet_doc_encode(&in, &env, &env_len), 0);
+    size_t head_len = (size_t)((char *)memchr(env, '\n', env_len) - env) + 1;
+    char notice[256];
+    int n = snprintf(notice, sizeof notice, "KCN1 %zu %.*s", env_len, (int)head_len, env);
+    struct kc_fleet_doc out;
+    assert_int_equal(kc_fleet_notice_decode(notice, (size_t)n, &out), 0);
+    assert_true(out.flags & KC_FLEET_DOC_NOTICE);
+    assert_true(out.flags & KC_FLEET_DOC_GOOD);
+    assert_int_equal(out.seq, 42);
+    assert_int_equal(out.made_ms, 1796495699283);
+    assert_int_equal(out.envelope_len, env_len);
+    assert_int_equal(out.head_len, head_len);
+    assert_memory_equal(out.head, env, head_len);
+    assert_null(out.body);
+    /* the whole envelope is no notice, and a notice is no envelope */
+    assert_int_equal(kc_fleet_notice_decode(env, env_len, &out), -1);
+    assert_int_equal(kc_fleet_doc_decode(notice, (size_t)n, &out), -1);
+    char bad[256];
+    static const char *const wrong[] = {"KCN1 %zu %.*sx", "KCN1 %zu  %.*s", "KCN2 %zu %.*s",
+                                        "KCN1 1%zu %.*s"};
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        int m = snprintf(bad, sizeof bad, wrong[i], env_len, (int)head_len, env);
+        assert_int_equal(kc_fleet_notice_decode(bad, (size_t)m, &out), -1);
+    }
+    static const char *const garbage[] = {"", "KCN1", "KCN1 ", "KCN1 x KCF1", "KCN1 10\n"};
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+        assert_int_equal(kc_fleet_notice_decode(garbage[i], strlen(garbage[i]), &out), -1);
+    /* a head claiming to be a notice is not an envelope's */
+    assert_int_equal(kc_fleet_doc_decode("KCF1 200 4 1 1 1 3 0 0\nabc", 26, &out), -1);
+    free(env);
+}
+
 /* A previous sample stored by one replica is taken by the next collector as it was written;
  * anything else is refused and the taker keeps its own. */
 static void test_state_round_trip(void **unused)
@@ -160,6 +202,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_round_trip),
         cmocka_unit_test(test_envelope_garbage),
+        cmocka_unit_test(test_notice),
         cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_history_sample_text),
     };
