@@ -3,14 +3,21 @@
  * Who calls whom, per connection (arg is always the gateway's kc_conn):
  *   socket readable -> on_socket_readable (recv) -> on_conn_readable -> evhtp read callback
  *                      -> flush_now -> on_conn_flushed -> evhtp write callback
- *   write event     -> libevent writes -> on_conn_flushed -> evhtp write callback
+ *   socket writable -> on_socket_writable -> on_conn_flushed -> evhtp write callback
  *   EOF/error/timeout -> on_conn_event -> evhtp event callback
- * evhtp may free the connection inside any of its callbacks; kc->alive tells. */
+ * evhtp may free the connection inside any of its callbacks; kc->alive tells.
+ *
+ * Both socket events are edge-triggered (EV_ET), so the rules that keep bytes from being
+ * stranded are: a read that filled the buffer is followed by another (the event is made
+ * active again) until recv comes up short; a write goes on until the output is empty or the
+ * socket says EAGAIN, after which the kernel reports the next edge when there is room. Events
+ * switched off and on (evhtp pausing a request) are re-registered with epoll_ctl, and the
+ * kernel reports a socket already readable or writable at that moment. */
 #include "conn_io.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent_struct.h> /* ev_read, ev_write, timeout_read */
+#include <event2/bufferevent_struct.h> /* ev_read, ev_write, timeout_read, timeout_write */
 #include <sys/socket.h>
 
 /* Between requests a connection gives its parser back. Only when nothing is in progress:
@@ -42,23 +49,82 @@ static void on_conn_flushed(struct bufferevent *bev, void *arg)
     park_parser(io, conn);
 }
 
-/* Writes what is waiting right away. When all of it went out, the rest is what libevent's
- * own write callback does on a drained buffer (bufferevent_sock.c): drop the write event and
- * tell the owner; anything left (a full socket buffer, an error) stays with the write event.
- * The output's start is frozen outside that callback, hence the unfreeze around it. */
+static void on_conn_event(struct bufferevent *bev, short events, void *arg)
+{
+    struct kc_conn *kc = arg;
+    kc->io->evhtp_eventcb(bev, events, kc->conn);
+}
+
+/* Writes until the output is empty or the socket is full (edge-triggered: stopping earlier
+ * would wait for an edge that never comes). Returns 1 when something went out, 0 when nothing
+ * could (EAGAIN), -1 with errno on an error or a closed peer (0 bytes written). The output's
+ * start is frozen outside libevent's own write callback, hence the unfreeze around it. */
+static int write_out(struct bufferevent *bev, evutil_socket_t fd)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    int wrote = 0, rc = 0;
+    evbuffer_unfreeze(out, 1);
+    while (evbuffer_get_length(out) > 0) {
+        int n = evbuffer_write(out, fd);
+        if (n > 0) {
+            wrote = 1;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            break;
+        if (n == 0)
+            errno = EPIPE;
+        rc = -1;
+        break;
+    }
+    evbuffer_freeze(out, 1);
+    return rc < 0 ? -1 : wrote;
+}
+
+/* What libevent's write callback does after writing (bufferevent_sock.c): on an error, stop
+ * writing and report; once the output is drained, drop the write event and tell the owner;
+ * anything left waits for the socket's next writable edge. */
+static void after_write(struct kc_conn *kc, struct bufferevent *bev, int rc)
+{
+    if (rc < 0) {
+        int err = errno;
+        bufferevent_incref(bev);
+        bufferevent_disable(bev, EV_WRITE);
+        errno = err;
+        on_conn_event(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, kc);
+        bufferevent_decref(bev);
+        return;
+    }
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+        return;
+    event_del(&bev->ev_write);
+    if (rc > 0) {
+        bufferevent_incref(bev);
+        on_conn_flushed(bev, kc);
+        bufferevent_decref(bev);
+    }
+}
+
+/* Writes what is waiting right away, instead of arming the write event for the next turn. */
 static void flush_now(struct kc_conn *kc)
 {
     struct bufferevent *bev = kc->conn->bev;
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0 || !(bufferevent_get_enabled(bev) & EV_WRITE))
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 ||
+        !(bufferevent_get_enabled(bev) & EV_WRITE))
         return;
-    evbuffer_unfreeze(out, 1);
-    int n = evbuffer_write(out, kc->conn->sock);
-    evbuffer_freeze(out, 1);
-    if (n <= 0 || evbuffer_get_length(out) > 0)
+    after_write(kc, bev, write_out(bev, kc->conn->sock));
+}
+
+/* The socket has room again: write on. Timeouts go to libevent's own callback. */
+static void on_socket_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct bufferevent *bev = arg;
+    struct kc_conn *kc = bev->cbarg;
+    if (!(what & EV_WRITE)) {
+        kc->io->socket_writecb(fd, what, bev);
         return;
-    event_del(&bev->ev_write);
-    on_conn_flushed(bev, kc);
+    }
+    after_write(kc, bev, write_out(bev, fd));
 }
 
 /* Bytes are in the input buffer: the connection needs a parser before evhtp reads them.
@@ -88,11 +154,6 @@ static void on_conn_readable(struct bufferevent *bev, void *arg)
     flush_now(kc);
 }
 
-static void on_conn_event(struct bufferevent *bev, short events, void *arg)
-{
-    struct kc_conn *kc = arg;
-    kc->io->evhtp_eventcb(bev, events, kc->conn);
-}
 
 /* The socket is readable: one recv(), then what libevent's read callback would do
  * (bufferevent_sock.c) without its FIONREAD probe. Timeouts go to libevent's own callback.
@@ -121,13 +182,17 @@ static void on_socket_readable(evutil_socket_t fd, short what, void *arg)
         evbuffer_freeze(in, 0);
     }
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
-        return; /* nothing after all; the event stays armed */
+        return; /* nothing after all; the next edge comes with the next bytes */
     /* libevent would run the callbacks deferred, on a later pass of the loop (libevhtp asks
      * for BEV_OPT_DEFER_CALLBACKS); running them now saves that pass. The reference keeps the
      * bufferevent valid if evhtp frees the connection meanwhile. */
     bufferevent_incref(bev);
     if (n > 0) {
         on_conn_readable(bev, kc);
+        /* A full buffer may have left bytes behind, and no edge will say so: read again
+         * (later in this turn) unless evhtp stopped reading or closed the connection. */
+        if ((size_t)n == sizeof kc->io->read_buf && event_pending(&bev->ev_read, EV_READ, NULL))
+            event_active(&bev->ev_read, EV_READ, 1);
     } else {
         /* As libevent: stop reading, report. errno is cleared on EOF because libevhtp
          * takes EOF with errno EAGAIN for a spurious wake-up and keeps reading. */
@@ -138,24 +203,41 @@ static void on_socket_readable(evutil_socket_t fd, short what, void *arg)
     bufferevent_decref(bev);
 }
 
-/* Takes over the socket's read event: same event, flags, timeout and argument (libevent's
- * finalizer, which frees the bufferevent, gets that argument too), our callback. */
-static int take_read_event(struct kc_conn *kc)
+/* Re-creates one of the socket's events with our callback, edge-triggered: same event, fd,
+ * flags, timeout and argument (libevent's finalizer, which frees the bufferevent, gets that
+ * argument too). Re-armed if it was armed. */
+static int take_event(struct event *ev, event_callback_fn cb, struct bufferevent *bev,
+                      const struct timeval *timeout)
 {
-    struct bufferevent *bev = kc->conn->bev;
-    struct event *rev = &bev->ev_read;
-    event_callback_fn cb = event_get_callback(rev);
-    if (event_get_callback_arg(rev) != bev ||
-        (kc->io->socket_readcb && cb != kc->io->socket_readcb))
-        return -1;
-    kc->io->socket_readcb = cb;
-    int armed = event_pending(rev, EV_READ, NULL);
-    event_del(rev);
-    if (event_assign(rev, event_get_base(rev), event_get_fd(rev), event_get_events(rev),
-                     on_socket_readable, bev) != 0)
+    short what = event_get_events(ev) & (EV_READ | EV_WRITE);
+    int armed = event_pending(ev, what, NULL);
+    event_del(ev);
+    if (event_assign(ev, event_get_base(ev), event_get_fd(ev), event_get_events(ev) | EV_ET, cb,
+                     bev) != 0)
         return -1;
     if (armed)
-        event_add(rev, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+        event_add(ev, evutil_timerisset(timeout) ? timeout : NULL);
+    return 0;
+}
+
+/* Takes over both socket events. libevent refuses an fd with one edge-triggered and one
+ * level-triggered event, so it is both or neither: everything is checked first. */
+static int take_socket_events(struct kc_conn *kc)
+{
+    struct bufferevent *bev = kc->conn->bev;
+    struct kc_conn_io *io = kc->io;
+    event_callback_fn rcb = event_get_callback(&bev->ev_read);
+    event_callback_fn wcb = event_get_callback(&bev->ev_write);
+    if (event_get_callback_arg(&bev->ev_read) != bev ||
+        event_get_callback_arg(&bev->ev_write) != bev ||
+        event_get_fd(&bev->ev_read) != event_get_fd(&bev->ev_write) ||
+        (io->socket_readcb && (rcb != io->socket_readcb || wcb != io->socket_writecb)))
+        return -1;
+    io->socket_readcb = rcb;
+    io->socket_writecb = wcb;
+    if (take_event(&bev->ev_read, on_socket_readable, bev, &bev->timeout_read) != 0 ||
+        take_event(&bev->ev_write, on_socket_writable, bev, &bev->timeout_write) != 0)
+        return -1;
     return 0;
 }
 
@@ -181,7 +263,7 @@ void kc_conn_io_attach(struct kc_conn *kc)
         return;
     }
     bufferevent_setcb(kc->conn->bev, on_conn_readable, on_conn_flushed, on_conn_event, kc);
-    (void)take_read_event(kc); /* if not, libevent reads (with its probe) and calls us */
+    (void)take_socket_events(kc); /* if not, libevent reads (with its probe) and calls us */
     park_parser(io, kc->conn);
 }
 

@@ -330,6 +330,21 @@ def test_pipelined_requests_are_all_answered(hostile_gw):
     assert all(st == [200, 200] and took < 1.5 for st, took in got.values()), got
 
 
+def test_pipelined_burst_larger_than_one_read(hostile_gw):
+    """300 requests (≈ 40 KB) in one send on one connection: more than one 16 KiB read, and the
+    socket reports its readiness once (edge-triggered). Every one is answered, in order."""
+    _, port = hostile_gw.listener()
+    n = 300
+    data = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n" % (b"p" * 80)
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(data * n)
+        assert _read_responses(s, n) == [200] * n
+    finally:
+        s.close()
+    assert_serving(hostile_gw)
+
+
 def test_huge_request_line_and_headers(hostile_gw):
     _, port = hostile_gw.listener()
     for req in (b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -509,9 +524,12 @@ def test_replies_larger_than_the_socket_takes_at_once(hostile_gw):
     assert_serving(hostile_gw)
 
 
-def test_request_larger_than_one_read_arrives_whole(hostile_gw):
-    """The gateway reads at most ~4 KB per readable event (src/conn_io.c): a request of
-    6 KB of headers and a 60 KB body, sent in pieces, reaches Connect intact."""
+@pytest.mark.parametrize("piece", [7000, None], ids=["in pieces", "at once"])
+def test_request_larger_than_one_read_arrives_whole(hostile_gw, piece):
+    """The gateway reads at most 16 KiB per recv (src/conn_io.c) and its socket events are
+    edge-triggered: a request of 6 KB of headers and a 60 KB body reaches Connect intact, sent
+    in pieces or in one go (then no new edge comes for what one read left: the gateway must
+    read again by itself)."""
     _, port = hostile_gw.listener()
     big = "v" * 60000
     body = json.dumps({"connector.class": "FileStreamSource", "file": big}).encode()
@@ -521,8 +539,9 @@ def test_request_larger_than_one_read_arrives_whole(hostile_gw):
     data = head + body
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        for i in range(0, len(data), 7000):
-            s.sendall(data[i:i + 7000])
+        step = piece or len(data)
+        for i in range(0, len(data), step):
+            s.sendall(data[i:i + step])
             time.sleep(0.01)
         [(status, reply)], _ = _read_replies(s, 1, timeout=10)
         assert status == 200, reply[:300]
