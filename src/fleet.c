@@ -353,6 +353,7 @@ struct kc_fleet *kc_fleet_new(struct kc_redis *r, kc_fleet_doc_fn on_doc, void *
 static void store_op_free(struct store_op *op);
 struct fetch_op;
 static void fetch_cancel(struct fetch_op *op);
+static void fetches_end(struct kc_fleet *f);
 
 static void fleet_destroy(struct kc_fleet *f)
 {
@@ -382,8 +383,7 @@ void kc_fleet_free(struct kc_fleet *f)
             store_op_free(op);
         }
     }
-    while (!LIST_EMPTY(&f->fetches))
-        fetch_cancel(LIST_FIRST(&f->fetches)); /* those with pieces in flight free themselves */
+    fetches_end(f);
     if (f->pending == 0 && TAILQ_EMPTY(&f->stores))
         fleet_destroy(f);
 }
@@ -447,6 +447,18 @@ static void fetch_cancel(struct fetch_op *op)
     fetch_unlist(op);
     if (op->inflight == 0)
         fetch_free(op);
+}
+
+/* Notices' fetches end with the fleet (those with pieces in flight free themselves); an
+ * acquire's belongs to its operation, which its owner cancels. */
+static void fetches_end(struct kc_fleet *f)
+{
+    struct fetch_op *op, *next;
+    for (op = LIST_FIRST(&f->fetches); op; op = next) {
+        next = LIST_NEXT(op, link);
+        if (op->notice)
+            fetch_cancel(op);
+    }
 }
 
 static void on_fetch_piece(enum kc_redis_error err, const redisReply *reply, void *arg);
