@@ -297,8 +297,9 @@ static void on_message(const char *channel, const char *data, size_t len,
     struct kc_fleet_doc d;
     const char *env = key + klen;
     size_t env_len = len - (size_t)(env - data);
-    if ((env_len < 5 || memcmp(env, "KCN1 ", 5) != 0 || kc_fleet_notice_decode(env, env_len, &d) != 0) &&
-        kc_fleet_doc_decode(env, env_len, &d) != 0) {
+    int notice = env_len >= 5 && memcmp(env, "KCN1 ", 5) == 0;
+    if (notice ? kc_fleet_notice_decode(env, env_len, &d) != 0
+               : kc_fleet_doc_decode(env, env_len, &d) != 0) {
         f->stats.errors++;
         return;
     }
@@ -856,8 +857,8 @@ static int store_send(struct store_op *op)
     return rc;
 }
 
-/* The next piece of the staged parts (its bytes in *p, *n), the key and whether it starts its part. 0 when
- * every piece was sent. */
+/* The next piece of the staged parts (its bytes in *p, *n), the key and whether it starts its
+ * part. 0 when every piece was sent. */
 static int store_next_piece(struct store_op *op, const char **p, size_t *n, const char **key,
                             int *first)
 {

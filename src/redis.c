@@ -645,7 +645,7 @@ char *kc_redis_take(struct kc_redis *r, const struct redisReply *str)
     if (!hit || hit->type != REDIS_REPLY_STRING || !hit->str)
         return NULL;
     /* hiredis frees a string reply's bytes with free() (0.14: free; 1.x: hi_free, which is
-     * free unless hiredisSetAllocators changed it — never here): NULL leaves it nothing to free. */
+     * free unless hiredisSetAllocators changed it — never here): NULL leaves nothing to free. */
     char *bytes = hit->str;
     hit->str = NULL;
     hit->len = 0;

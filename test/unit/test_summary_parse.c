@@ -121,11 +121,11 @@ static void test_nesting(void **state)
 /* A summary as collector.c builds it (members before "connectors", the rows, "totals"). */
 static char *make_summary(size_t rows, size_t flags, size_t *len)
 {
+    static const char *const ids[] = {"127.0.0.1:8083", "127.0.0.2:8083", "127.0.0.3:8083"};
     json_t *workers = json_array();
     for (int w = 1; w <= 3; w++)
         json_array_append_new(
-            workers, json_pack("{s:s,s:i,s:i,s:{s:b,s:n},s:f,s:f,s:f,s:i}", "workerId",
-                               w == 1 ? "127.0.0.1:8083" : w == 2 ? "127.0.0.2:8083" : "127.0.0.3:8083",
+            workers, json_pack("{s:s,s:i,s:i,s:{s:b,s:n},s:f,s:f,s:f,s:i}", "workerId", ids[w - 1],
                                "connectors", 1667, "tasks", 3334, "jolokia", "reachable", 1,
                                "error", "heapUsedMB", 184.0006704 * w, "heapMaxMB", 2048.0,
                                "cpuPercent", 8.45, "threadCount", 44));
