@@ -6,15 +6,33 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 #include <time.h>
 
-struct kc_slicer {
+/* Every slicer of a loop shares ONE budget per turn: a scheduler with one 0 ms timer runs the
+ * ready slicers' steps round robin until KC_SLICE_BUDGET_US is spent. With a timer per slicer,
+ * two jobs at once (a collection and the freeing of the last summary, a scrape) each took
+ * their 2 ms in the same turn. */
+struct sched {
+    struct event_base *base;
     struct event *ev;
+    TAILQ_HEAD(, kc_slicer) ready, later; /* later: asked for a fresh turn */
+    size_t slicers;                       /* alive; the scheduler goes with the last one */
+    int in_turn, running_freed;
+    struct kc_slicer *running;
+    struct sched *next;
+};
+
+struct kc_slicer {
+    struct sched *sched;
     kc_slice_step_fn step;
     void *ctx;
+    int queued; /* 1 in ready, 2 in later, 0 in neither */
+    TAILQ_ENTRY(kc_slicer) link;
 };
 
 static struct kc_slice_stats stats;
+static struct sched *scheds; /* one per event_base that has slicers (one in the gateway) */
 
 static int64_t clock_us(clockid_t id)
 {
@@ -36,31 +54,101 @@ static void account(int64_t wall0, int64_t cpu0)
         stats.over_budget++;
 }
 
-static void on_slice(evutil_socket_t fd, short what, void *arg)
+static void unqueue(struct kc_slicer *s)
+{
+    if (s->queued == 1)
+        TAILQ_REMOVE(&s->sched->ready, s, link);
+    else if (s->queued == 2)
+        TAILQ_REMOVE(&s->sched->later, s, link);
+    s->queued = 0;
+}
+
+static void enqueue(struct kc_slicer *s, int which)
+{
+    unqueue(s);
+    TAILQ_INSERT_TAIL(which == 1 ? &s->sched->ready : &s->sched->later, s, link);
+    s->queued = which;
+}
+
+static void arm(struct sched *sc)
+{
+    struct timeval now = {0, 0};
+    evtimer_add(sc->ev, &now);
+}
+
+static void sched_free(struct sched *sc)
+{
+    for (struct sched **link = &scheds; *link; link = &(*link)->next)
+        if (*link == sc) {
+            *link = sc->next;
+            break;
+        }
+    event_free(sc->ev);
+    free(sc);
+}
+
+/* One turn's slice: steps of the ready slicers, round robin, until the budget is spent. */
+static void on_turn(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    struct kc_slicer *s = arg;
+    struct sched *sc = arg;
+    struct kc_slicer *s;
+    while ((s = TAILQ_FIRST(&sc->later)))
+        enqueue(s, 1);
     int64_t wall0 = clock_us(CLOCK_MONOTONIC), cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
-    for (;;) {
+    sc->in_turn = 1;
+    while ((s = TAILQ_FIRST(&sc->ready))) {
+        unqueue(s);
+        sc->running = s;
+        sc->running_freed = 0;
         int more = s->step(s->ctx);
-        if (!more) {
-            account(wall0, cpu0); /* s may be gone */
-            return;
+        sc->running = NULL;
+        if (!sc->running_freed) { /* else s is gone */
+            if (more == KC_SLICE_NEXT_TURN)
+                enqueue(s, 2);
+            else if (more && !s->queued)
+                enqueue(s, 1);
+            /* 0: over, unless the step started it again (then it is queued) */
         }
-        if (more == KC_SLICE_NEXT_TURN || clock_us(CLOCK_MONOTONIC) - wall0 >= KC_SLICE_BUDGET_US)
+        if (clock_us(CLOCK_MONOTONIC) - wall0 >= KC_SLICE_BUDGET_US)
             break;
     }
+    sc->in_turn = 0;
     account(wall0, cpu0);
-    kc_slicer_start(s);
+    if (sc->slicers == 0) {
+        sched_free(sc);
+        return;
+    }
+    if (TAILQ_FIRST(&sc->ready) || TAILQ_FIRST(&sc->later))
+        arm(sc);
+}
+
+static struct sched *sched_for(struct event_base *base)
+{
+    for (struct sched *sc = scheds; sc; sc = sc->next)
+        if (sc->base == base)
+            return sc;
+    struct sched *sc = calloc(1, sizeof *sc);
+    if (!sc || !(sc->ev = evtimer_new(base, on_turn, sc))) {
+        free(sc);
+        return NULL;
+    }
+    sc->base = base;
+    TAILQ_INIT(&sc->ready);
+    TAILQ_INIT(&sc->later);
+    sc->next = scheds;
+    scheds = sc;
+    return sc;
 }
 
 struct kc_slicer *kc_slicer_new(struct event_base *base, kc_slice_step_fn step, void *ctx)
 {
     struct kc_slicer *s = calloc(1, sizeof *s);
-    if (!s || !(s->ev = evtimer_new(base, on_slice, s))) {
+    if (!s || !(s->sched = sched_for(base))) {
         free(s);
         return NULL;
     }
+    s->sched->slicers++;
     s->step = step;
     s->ctx = ctx;
     return s;
@@ -68,16 +156,24 @@ struct kc_slicer *kc_slicer_new(struct event_base *base, kc_slice_step_fn step, 
 
 void kc_slicer_start(struct kc_slicer *s)
 {
-    struct timeval now = {0, 0};
-    evtimer_add(s->ev, &now);
+    if (s->queued)
+        return;
+    enqueue(s, 1);
+    if (!s->sched->in_turn)
+        arm(s->sched);
 }
 
 void kc_slicer_free(struct kc_slicer *s)
 {
     if (!s)
         return;
-    event_free(s->ev);
+    struct sched *sc = s->sched;
+    unqueue(s);
+    if (sc->running == s)
+        sc->running_freed = 1;
     free(s);
+    if (--sc->slicers == 0 && !sc->in_turn)
+        sched_free(sc);
 }
 
 struct disposer {

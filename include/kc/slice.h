@@ -1,6 +1,7 @@
-/* kc/slice.h — cooperative slicing of CPU-heavy work on the one event loop: a step function
- * runs repeatedly until a time budget of the turn is spent, then a 0 ms timer gives the loop
- * back (I/O, other timers, other clients) and the work goes on at the next turn. */
+/* kc/slice.h — cooperative slicing of CPU-heavy work on the one event loop: step functions
+ * run until a time budget of the turn is spent, then a 0 ms timer gives the loop back (I/O,
+ * other timers, other clients) and the work goes on at the next turn. The budget is the
+ * turn's, shared by every slicer of the loop (round robin, a step at a time). */
 #ifndef KC_SLICE_H
 #define KC_SLICE_H
 
@@ -8,8 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Wall time one slice may take: a turn holding the loop stays well under the 5 ms goal while
- * the loop's own I/O work fits beside it. */
+/* Wall time the slices of one turn may take together: a turn holding the loop stays well under
+ * the 5 ms goal while the loop's own I/O work fits beside it. */
 #define KC_SLICE_BUDGET_US 2000
 
 struct event_base;
