@@ -3,6 +3,11 @@
  * connector with tasks there, one POST per KC_BATCH_MAX_PER_POST connectors, JVM read once) →
  * BUILD (one document per connector, a few per loop turn).
  *
+ * Nothing big is handled in one piece (issue #14 §1): an expand list is parsed in slices
+ * (kc_connect_model_list_parser), one POST is started per slice, and each answer is scanned
+ * element by element (jsplit) with each connector's elements parsed as they complete. With
+ * 1,000 watched connectors the list took 80 ms of one turn and each answer 5–7 ms.
+ *
  * The answer of a POST is an array matched by position: connector i's elements follow
  * connector i-1's, then the JVM's. Each connector's slice is parsed with its own plan into its
  * own result per agent, so a failed read of one connector warns only that connector, exactly as
@@ -17,7 +22,9 @@
 #include "kc/connect_model.h"
 #include "kc/gateway.h"
 #include "kc/jolokia.h"
+#include "kc/jsplit.h"
 #include "kc/metrics.h"
+#include "kc/slice.h"
 #include "kc/stats.h"
 #include "kc/upstream.h"
 #include "kc/urlenc.h"
@@ -30,6 +37,8 @@
 #include <time.h>
 
 #define BUILD_PER_TURN 32 /* documents built per loop turn (~0.1 ms each) */
+#define PARSE_PIECE (16u << 10) /* bytes of a list or an answer scanned per slice step */
+#define CLEAR_PER_STEP 128       /* list entries freed per slice step */
 /* Status calls in flight at once: a batch of thousands sent at once would overflow the
  * upstream queue (KC_UPSTREAM_QUEUE, 1,024) and push the rest back to collections of their
  * own (measured: 900 of 2,000 refused). In waves it never holds more than this. */
@@ -48,11 +57,29 @@ struct member {
     char **warning;             /* per agent: why it gave nothing (borrowed from the agent) */
 };
 
+/* A POST's answer, scanned element by element: each connector's elements are gathered and
+ * parsed with its plan once they are all in, then the JVM's go to every connector of the
+ * agent. */
+struct answer {
+    char *body;
+    size_t len;
+    struct kc_jsplit split;
+    json_t *elems;      /* the elements of the plan being gathered */
+    size_t member;      /* the post's member whose elements come next (0 .. count) */
+    size_t seen;        /* elements met */
+    size_t jvm_next;    /* agent members given the JVM read so far */
+    int scanned, garbage;
+    const char *outcome;
+    double total_ms;
+};
+
 struct post {
     struct agent *a;
     struct kc_fetch *fetch;
     size_t first, count; /* range of a->members */
     int with_jvm;
+    struct answer *ans;  /* in, being parsed */
+    struct post *next_ans;
 };
 
 struct agent {
@@ -88,7 +115,25 @@ struct kc_batch {
     struct event *step;
     int64_t started_ns;
     struct kc_batch_stats st;
+    struct kc_slicer *slicer;    /* the list, starting the POSTs, the answers (batch_step) */
+    char *list_body;             /* the expand list being parsed */
+    struct kc_connect_list_parser *list_parser;
+    struct kc_connector_list list; /* parsed; what the members did not take is freed in steps */
+    size_t list_clear_next;
+    int list_clearing;
+    size_t post_agent, post_next; /* the next POST to start */
+    int posts_starting;
+    struct post *ans_head, *ans_tail; /* answers waiting to be parsed, in arrival order */
 };
+
+static void answer_free(struct answer *an)
+{
+    if (!an)
+        return;
+    free(an->body);
+    json_decref(an->elems);
+    free(an);
+}
 
 static int64_t mono_ns(void)
 {
@@ -103,9 +148,11 @@ static void batch_free(struct kc_batch *b)
         kc_connect_cancel(b->list_call);
     for (size_t a = 0; a < b->nagents; a++) {
         struct agent *ag = &b->agents[a];
-        for (size_t p = 0; p < ag->nposts; p++)
+        for (size_t p = 0; p < ag->nposts; p++) {
             if (ag->posts[p].fetch)
                 kc_fetch_cancel(ag->posts[p].fetch);
+            answer_free(ag->posts[p].ans);
+        }
         free(ag->posts);
         free(ag->members);
         free(ag->worker_id);
@@ -131,6 +178,10 @@ static void batch_free(struct kc_batch *b)
     free(b->global_warning);
     if (b->step)
         event_free(b->step);
+    kc_slicer_free(b->slicer);
+    kc_connect_model_list_parser_free(b->list_parser);
+    free(b->list_body);
+    kc_connect_model_list_clear(&b->list);
     free(b);
 }
 
@@ -146,12 +197,8 @@ static void on_step(evutil_socket_t fd, short what, void *arg);
 
 static void arm_step(struct kc_batch *b)
 {
-    if (!b->step && !(b->step = evtimer_new(b->gw->base, on_step, b))) {
-        on_step(-1, 0, b); /* no timer: finish now rather than never */
-        return;
-    }
     struct timeval now = {0, 0};
-    evtimer_add(b->step, &now);
+    evtimer_add(b->step, &now); /* made with the batch: never called back from in here */
 }
 
 /* One connector's document, as kc_collect_connector makes it. */
@@ -260,37 +307,111 @@ static void on_post(const struct kc_fetch_result *r, void *arg)
     p->fetch = NULL;
     const char *outcome;
     char what[64];
-    json_t *arr = NULL;
     const char *failure = kc_collect_agent_failure(r, what, sizeof what, &outcome);
-    if (failure) {
-        post_failed(p, failure);
-    } else if (!(arr = json_loadb(r->body, r->body_len, 0, NULL)) || !json_is_array(arr)) {
-        outcome = "garbage";
-        post_failed(p, "the answer is not a Jolokia bulk response");
-    } else {
-        char label[300];
-        snprintf(label, sizeof label, "jolokia %s", a->worker_id ? a->worker_id : a->url);
-        size_t at = 0;
-        for (size_t k = p->first; k < p->first + p->count; k++) {
-            struct member *m = &b->m[a->members[k]];
-            struct kc_jmx_result *res = m->jmx[a->index];
-            if (res)
-                kc_jolokia_parse_bulk_slice(&m->plan, arr, at, label, NULL, res);
-            at += m->plan.count;
-        }
-        if (json_array_size(arr) != at + (p->with_jvm ? b->jvm_plan.count : 0))
-            agent_fail(a, "the bulk answer does not match the request");
-        /* Every connector shows the resources of the workers it runs on: the agent's JVM read
-         * (the last elements of its first POST) goes into each of their results. */
-        for (size_t k = 0; p->with_jvm && k < a->nmembers; k++) {
-            struct kc_jmx_result *res = b->m[a->members[k]].jmx[a->index];
-            if (res)
-                kc_jolokia_parse_bulk_slice(&b->jvm_plan, arr, at, label, NULL, res);
-        }
+    struct answer *an = failure ? NULL : calloc(1, sizeof *an);
+    if (an && (an->body = kc_fetch_take_body(r)) && (an->elems = json_array())) {
+        an->len = r->body_len;
+        an->outcome = outcome;
+        an->total_ms = r->total_ms;
+        kc_jsplit_init(&an->split, an->body, an->len, 1);
+        p->ans = an;
+        if (b->ans_tail)
+            b->ans_tail->next_ans = p;
+        else
+            b->ans_head = p;
+        b->ans_tail = p;
+        kc_slicer_start(b->slicer);
+        return;
     }
-    json_decref(arr);
+    answer_free(an);
+    if (!failure) {
+        failure = "out of memory";
+        outcome = "garbage";
+    }
+    post_failed(p, failure);
     kc_stats_upstream("jolokia", b->cl->cfg->name, outcome, r->total_ms / 1e3);
     build_or_wait(b);
+}
+
+/* The gathered elements go to the member they belong to (fewer than its plan asks for when the
+ * answer ended early: the rest count as not answered). */
+static void give_elems(struct kc_batch *b, struct post *p, const char *label)
+{
+    struct answer *an = p->ans;
+    struct agent *a = p->a;
+    struct member *m = &b->m[a->members[p->first + an->member]];
+    struct kc_jmx_result *res = m->jmx[a->index];
+    if (res)
+        kc_jolokia_parse_bulk_slice(&m->plan, an->elems, 0, label, NULL, res);
+    json_array_clear(an->elems);
+    an->member++;
+}
+
+/* The front answer: a piece of its scan, or its end. 1 = more, 0 = this answer is done. */
+static int answer_step(struct kc_batch *b, struct post *p)
+{
+    struct answer *an = p->ans;
+    struct agent *a = p->a;
+    char label[300];
+    snprintf(label, sizeof label, "jolokia %s", a->worker_id ? a->worker_id : a->url);
+    if (!an->scanned) {
+        struct kc_jsplit_item it;
+        int rc = kc_jsplit_next(&an->split, &it, PARSE_PIECE);
+        if (rc == KC_JSPLIT_PAUSE)
+            return 1;
+        if (rc == KC_JSPLIT_ITEM) {
+            json_t *v = it.container == '[' ? json_loadb(an->body + it.val_off, it.val_len,
+                                                         JSON_DECODE_ANY, NULL)
+                                            : NULL;
+            if (!v) {
+                an->garbage = 1;
+                an->scanned = 1;
+                return 1;
+            }
+            json_array_append_new(an->elems, v);
+            an->seen++;
+            if (an->member < p->count &&
+                json_array_size(an->elems) ==
+                    b->m[a->members[p->first + an->member]].plan.count)
+                give_elems(b, p, label);
+            return 1;
+        }
+        an->garbage = rc == KC_JSPLIT_ERROR;
+        an->scanned = 1;
+        if (an->garbage)
+            return 1;
+        while (an->member < p->count) /* a short answer */
+            give_elems(b, p, label);
+        size_t want = 0;
+        for (size_t k = p->first; k < p->first + p->count; k++)
+            want += b->m[a->members[k]].plan.count;
+        if (an->seen != want + (p->with_jvm ? b->jvm_plan.count : 0))
+            agent_fail(a, "the bulk answer does not match the request");
+        return 1;
+    }
+    if (an->garbage) {
+        an->outcome = "garbage";
+        post_failed(p, "the answer is not a Jolokia bulk response");
+    } else if (p->with_jvm && an->jvm_next < a->nmembers) {
+        /* Every connector shows the resources of the workers it runs on: the agent's JVM read
+         * (the last elements of its first POST) goes into each of their results. */
+        size_t end = an->jvm_next + BUILD_PER_TURN < a->nmembers ? an->jvm_next + BUILD_PER_TURN
+                                                                 : a->nmembers;
+        for (; an->jvm_next < end; an->jvm_next++) {
+            struct kc_jmx_result *res = b->m[a->members[an->jvm_next]].jmx[a->index];
+            if (res)
+                kc_jolokia_parse_bulk_slice(&b->jvm_plan, an->elems, 0, label, NULL, res);
+        }
+        return 1;
+    }
+    kc_stats_upstream("jolokia", b->cl->cfg->name, an->outcome, an->total_ms / 1e3);
+    answer_free(an);
+    p->ans = NULL;
+    b->ans_head = p->next_ans;
+    if (!b->ans_head)
+        b->ans_tail = NULL;
+    build_or_wait(b);
+    return 0;
 }
 
 static struct agent *agent_for(struct kc_batch *b, const char *worker_id)
@@ -464,7 +585,6 @@ static void start_jolokia(struct kc_batch *b)
             goto oom;
         b->st.split_posts += (int)ag->nposts - 1;
     }
-    b->pending = 1; /* held while starting */
     for (size_t a = 0; a < b->nagents; a++) {
         struct agent *ag = &b->agents[a];
         for (size_t p = 0; p < ag->nposts; p++) {
@@ -475,11 +595,11 @@ static void start_jolokia(struct kc_batch *b)
                             ? ag->nmembers - po->first
                             : KC_BATCH_MAX_PER_POST;
             po->with_jvm = p == 0;
-            if (start_post(b, ag, po) != 0)
-                post_failed(po, "out of memory");
         }
     }
-    build_or_wait(b);
+    b->pending = 1; /* held while the POSTs start, one per slice step (start_next_post) */
+    b->posts_starting = 1;
+    kc_slicer_start(b->slicer);
     return;
 oom:
     /* Nothing is lost: every connector goes back to be collected on its own. */
@@ -537,36 +657,102 @@ static void on_member_status(const struct kc_fetch_result *r, void *arg)
     connect_done(b);
 }
 
-/* Takes the members' entries out of the expand list (the list keeps nothing it frees). */
+/* The expand list arrived: parsed in slices (list_step). */
 static void on_list(const struct kc_fetch_result *r, void *arg)
 {
     struct kc_batch *b = arg;
     b->list_call = NULL;
-    struct kc_connector_list list = {0};
-    json_t *map = r->error == KC_FETCH_OK && r->status == 200
-                      ? json_loadb(r->body, r->body_len, 0, NULL)
-                      : NULL;
-    if (json_is_object(map) && kc_connect_model_parse_list(map, &list) == 0) {
-        b->st.list_connectors = list.count;
-        /* Found first, taken after: a taken entry is zeroed, and the search needs its name. */
-        size_t *at = calloc(b->n, sizeof *at);
-        for (size_t i = 0; at && i < b->n; i++) {
-            const struct kc_connector_status *found =
-                kc_connect_model_list_find(&list, b->m[i].name);
-            at[i] = found ? (size_t)(found - list.items) + 1 : 0; /* 0: not in the list */
-        }
-        for (size_t i = 0; at && i < b->n; i++) {
-            if (!at[i] || !list.items[at[i] - 1].name)
-                continue; /* not there (its own collection finds out why), or a duplicate */
-            b->m[i].status = list.items[at[i] - 1];
-            memset(&list.items[at[i] - 1], 0, sizeof list.items[0]);
-            b->m[i].have_status = 1;
-        }
-        free(at);
-        kc_connect_model_list_clear(&list);
+    if (r->error == KC_FETCH_OK && r->status == 200 && (b->list_body = kc_fetch_take_body(r)) &&
+        (b->list_parser = kc_connect_model_list_parser_new(b->list_body, r->body_len))) {
+        kc_slicer_start(b->slicer);
+        return;
     }
-    json_decref(map);
+    connect_done(b); /* every member goes back to its owner */
+}
+
+/* Takes the members' entries out of the parsed list; what is left is freed in later steps. */
+static void take_members(struct kc_batch *b)
+{
+    struct kc_connector_list *list = &b->list;
+    b->st.list_connectors = list->count;
+    /* Found first, taken after: a taken entry is zeroed, and the search needs its name. */
+    size_t *at = calloc(b->n, sizeof *at);
+    for (size_t i = 0; at && i < b->n; i++) {
+        const struct kc_connector_status *found = kc_connect_model_list_find(list, b->m[i].name);
+        at[i] = found ? (size_t)(found - list->items) + 1 : 0; /* 0: not in the list */
+    }
+    for (size_t i = 0; at && i < b->n; i++) {
+        if (!at[i] || !list->items[at[i] - 1].name)
+            continue; /* not there (its own collection finds out why), or a duplicate */
+        b->m[i].status = list->items[at[i] - 1];
+        memset(&list->items[at[i] - 1], 0, sizeof list->items[0]);
+        b->m[i].have_status = 1;
+    }
+    free(at);
+}
+
+/* A piece of the list: scanned and sorted, then taken, then freed. 1 = more, 0 = handed on. */
+static int list_step(struct kc_batch *b)
+{
+    if (b->list_parser) {
+        int rc = kc_connect_model_list_parser_step(b->list_parser, PARSE_PIECE);
+        if (rc == 1)
+            return 1;
+        if (rc == 0) {
+            kc_connect_model_list_parser_take(b->list_parser, &b->list);
+            take_members(b);
+        }
+        kc_connect_model_list_parser_free(b->list_parser);
+        b->list_parser = NULL;
+        free(b->list_body);
+        b->list_body = NULL;
+        b->list_clearing = 1;
+        return 1;
+    }
+    size_t end = b->list_clear_next + CLEAR_PER_STEP < b->list.count
+                     ? b->list_clear_next + CLEAR_PER_STEP
+                     : b->list.count;
+    for (; b->list_clear_next < end; b->list_clear_next++)
+        kc_connect_model_status_clear(&b->list.items[b->list_clear_next]);
+    if (b->list_clear_next < b->list.count)
+        return 1;
+    free(b->list.items);
+    memset(&b->list, 0, sizeof b->list);
+    b->list_clearing = 0;
     connect_done(b);
+    return 0;
+}
+
+/* The next POST; when every one is sent, the hold start_jolokia took is released. */
+static int start_next_post(struct kc_batch *b)
+{
+    while (b->post_agent < b->nagents && b->post_next >= b->agents[b->post_agent].nposts) {
+        b->post_agent++;
+        b->post_next = 0;
+    }
+    if (b->post_agent < b->nagents) {
+        struct agent *ag = &b->agents[b->post_agent];
+        struct post *po = &ag->posts[b->post_next++];
+        if (start_post(b, ag, po) != 0)
+            post_failed(po, "out of memory");
+        return 1;
+    }
+    b->posts_starting = 0;
+    build_or_wait(b);
+    return 0;
+}
+
+/* The batch's slice steps (kc/slice.h): whatever big piece of work is waiting. */
+static int batch_step(void *arg)
+{
+    struct kc_batch *b = arg;
+    if (b->list_parser || b->list_clearing)
+        return list_step(b) ? 1 : (b->posts_starting || b->ans_head);
+    if (b->posts_starting)
+        return start_next_post(b) ? 1 : b->ans_head != NULL;
+    if (b->ans_head)
+        return answer_step(b, b->ans_head) ? 1 : b->ans_head != NULL;
+    return 0;
 }
 
 static int start_connect(struct kc_batch *b, enum kc_batch_connect how)
@@ -611,6 +797,11 @@ struct kc_batch *kc_collect_batch(struct kc_gateway *gw, struct kc_cluster *cl,
     b->ctx = ctx;
     b->n = n;
     b->started_ns = mono_ns();
+    if (!(b->step = evtimer_new(gw->base, on_step, b)) ||
+        !(b->slicer = kc_slicer_new(gw->base, batch_step, b))) {
+        batch_free(b);
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++) {
         b->m[i].b = b;
         if (!(b->m[i].name = strdup(names[i]))) {
