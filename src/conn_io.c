@@ -55,38 +55,52 @@ static void on_conn_event(struct bufferevent *bev, short events, void *arg)
     kc->io->evhtp_eventcb(bev, events, kc->conn);
 }
 
-/* Writes until the output is empty or the socket is full (edge-triggered: stopping earlier
- * would wait for an edge that never comes). Returns 1 when something went out, 0 when nothing
- * could (EAGAIN), -1 with errno on an error or a closed peer (0 bytes written). The output's
- * start is frozen outside libevent's own write callback, hence the unfreeze around it. */
+/* Bytes one write callback sends at most: a 5 MB Prometheus text or a 10 MB summary went into
+ * a loopback socket in one 5–10 ms piece. Above it the write event is made active again: the
+ * rest goes out after the loop's other ready callbacks (or in the next turn). */
+#define WRITE_BYTES_PER_CALL (256u << 10)
+
+enum { WROTE_NOTHING = 0, WROTE_ALL_IT_TOOK = 1, WROTE_BUDGET = 2, WRITE_FAILED = -1 };
+
+/* Writes until the output is empty, the socket is full (edge-triggered: stopping earlier
+ * would wait for an edge that never comes) or WRITE_BYTES_PER_CALL went out. WRITE_FAILED
+ * with errno on an error or a closed peer (0 bytes written). The output's start is frozen
+ * outside libevent's own write callback, hence the unfreeze around it. */
 static int write_out(struct bufferevent *bev, evutil_socket_t fd)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
-    int wrote = 0, rc = 0;
+    size_t sent = 0;
+    int rc = WROTE_NOTHING;
     evbuffer_unfreeze(out, 1);
     while (evbuffer_get_length(out) > 0) {
-        int n = evbuffer_write(out, fd);
+        if (sent >= WRITE_BYTES_PER_CALL) {
+            rc = WROTE_BUDGET;
+            break;
+        }
+        int n = evbuffer_write_atmost(out, fd, (ev_ssize_t)(WRITE_BYTES_PER_CALL - sent));
         if (n > 0) {
-            wrote = 1;
+            sent += (size_t)n;
+            rc = WROTE_ALL_IT_TOOK;
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             break;
         if (n == 0)
             errno = EPIPE;
-        rc = -1;
+        rc = WRITE_FAILED;
         break;
     }
     evbuffer_freeze(out, 1);
-    return rc < 0 ? -1 : wrote;
+    return rc;
 }
 
 /* What libevent's write callback does after writing (bufferevent_sock.c): on an error, stop
  * writing and report; once the output is drained, drop the write event and tell the owner;
- * anything left waits for the socket's next writable edge. */
+ * anything left waits for the socket's next writable edge, or, when the budget ran out
+ * first, for the write callback made active again. */
 static void after_write(struct kc_conn *kc, struct bufferevent *bev, int rc)
 {
-    if (rc < 0) {
+    if (rc == WRITE_FAILED) {
         int err = errno;
         bufferevent_incref(bev);
         bufferevent_disable(bev, EV_WRITE);
@@ -95,10 +109,13 @@ static void after_write(struct kc_conn *kc, struct bufferevent *bev, int rc)
         bufferevent_decref(bev);
         return;
     }
-    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        if (rc == WROTE_BUDGET && event_pending(&bev->ev_write, EV_WRITE, NULL))
+            event_active(&bev->ev_write, EV_WRITE, 1);
         return;
+    }
     event_del(&bev->ev_write);
-    if (rc > 0) {
+    if (rc != WROTE_NOTHING) {
         bufferevent_incref(bev);
         on_conn_flushed(bev, kc);
         bufferevent_decref(bev);
