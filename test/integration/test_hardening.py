@@ -397,6 +397,26 @@ def test_declared_oversized_body_is_refused_without_waiting_for_it(hostile_gw):
     assert all(st == 413 and took < 1.0 for st, took in got.values()), got
 
 
+def test_health_finds_every_agent_of_a_big_cluster():
+    """/api/gateway/health lists one Jolokia agent per worker its tasks run on; on a cluster of
+    3,000 connectors the expand=status answer (~2 MB) is scanned for worker ids in slices, and
+    every worker is still found and probed."""
+    sim = start_sim("--connectors", "3000", "--workers", "3")
+    gw = start_gateway(sim, env={"LOG_LEVEL": "warn"})
+    try:
+        r = http("GET", gw.url() + "/api/gateway/health", timeout=60)
+        assert r.status == 200
+        agents = r.json()["clusters"][0]["jolokia"]
+        listed = http("GET", sim.url("connect") + "/connectors?expand=status", timeout=60).json()
+        workers = {t["worker_id"] for e in listed.values() for t in e["status"]["tasks"]}
+        workers |= {e["status"]["connector"]["worker_id"] for e in listed.values()}
+        assert sorted(a["workerId"] for a in agents) == sorted(workers)
+        assert all(a["reachable"] is True for a in agents), agents
+    finally:
+        gw.stop()
+        sim.stop()
+
+
 def test_connection_storm_while_a_client_is_served(hostile_gw):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4500:
