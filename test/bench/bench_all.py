@@ -371,6 +371,7 @@ def part1(args):
                 # parser pool and nginx's connection structures grow, pages get touched).
                 log("part 1: %s, %d connections, 2 s warm-up" % (who, c))
                 wrk(url, c, 2, args.wrk_threads, wrk_cpus)
+            server_pid = {"gateway": gw.p.pid, "nginx": nginx_workers(ng.pid)[0]}
             for rnd in range(args.rounds):
                 order = [("gateway", gurl), ("nginx", nurl)]
                 if rnd % 2:
@@ -378,7 +379,10 @@ def part1(args):
                 for who, url in order:
                     log("part 1: %s, %d connections, %d s, round %d"
                         % (who, c, args.duration, rnd + 1))
-                    res[who].append(wrk(url, c, args.duration, args.wrk_threads, wrk_cpus))
+                    c0, t0 = cpu_seconds(server_pid[who]), time.monotonic()
+                    r = wrk(url, c, args.duration, args.wrk_threads, wrk_cpus)
+                    r["cpu"] = (cpu_seconds(server_pid[who]) - c0) / (time.monotonic() - t0)
+                    res[who].append(r)
             g, n = median_run(res["gateway"]), median_run(res["nginx"])
             row("1", "cache hit, %s conns: gateway" % "{:,}".format(c), fmt_wrk(g))
             row("1", "cache hit, %s conns: nginx 1 worker" % "{:,}".format(c), fmt_wrk(n))
@@ -386,6 +390,19 @@ def part1(args):
                 "req/s %+.1f%%, p99 %.2f vs %.2f ms" % ((g["rps"] / n["rps"] - 1) * 100,
                                                         g["p99"], n["p99"]),
                 "req/s ≥ nginx, p99 ≤ nginx", g["rps"] >= n["rps"] and g["p99"] <= n["p99"])
+            # Round by round. Both servers are saturated by wrk, so a round in which one of
+            # them got less than 95 % of its core measured the machine (another tenant, the
+            # hypervisor), not the server: such rounds are shown but not judged.
+            pairs, clean, won = [], 0, 0
+            for rg, rn in zip(res["gateway"], res["nginx"]):
+                ok = rg["cpu"] >= 0.95 and rn["cpu"] >= 0.95
+                clean += ok
+                won += ok and rg["p99"] <= rn["p99"]
+                pairs.append("%.2f/%.2f%s" % (rg["p99"], rn["p99"], "" if ok else " (cpu %.0f/%.0f %%)"
+                                               % (rg["cpu"] * 100, rn["cpu"] * 100)))
+            row("1", "p99 round by round at %s conns, gateway/nginx ms" % "{:,}".format(c),
+                "%s; gateway ≤ nginx in %d of %d clean rounds" % (", ".join(pairs), won, clean),
+                "p99 ≤ nginx in every round", clean > 0 and won == clean)
         if args.wrk_threads == 1:
             # For reference, the earlier setting: two wrk threads sharing the client's core.
             ref = {}
