@@ -367,11 +367,30 @@ static void stream_conn_free(struct stream_conn *c)
     free(c);
 }
 
+static void doc_ref_release(const void *data, size_t len, void *d)
+{
+    (void)data, (void)len;
+    kc_doc_unref(d);
+}
+
+/* A document's body into an event: a big one (a cluster summary, megabytes) by reference,
+ * held until its bytes are written, instead of copied into every subscriber's buffer in the
+ * turn it arrives. */
+static void add_doc_body(struct evbuffer *ev, struct kc_doc *d)
+{
+    struct kc_doc *held = d->len > LEND_DOC_BYTES ? kc_doc_ref(d) : NULL;
+    if (!held || evbuffer_add_reference(ev, d->body, d->len, doc_ref_release, held) != 0) {
+        if (held)
+            kc_doc_unref(held);
+        evbuffer_add(ev, d->body, d->len);
+    }
+}
+
 /* Sends d unless the link has it: after the first event, only newer documents; before it,
  * anything but the client's own last one (an id above ours came from an earlier life of this
  * gateway: afresh rather than silent). Returns 0, or -1 when the client was too slow and the
  * whole stream is gone (freed). */
-static int stream_send(struct subscriber *sub, const struct kc_doc *d)
+static int stream_send(struct subscriber *sub, struct kc_doc *d)
 {
     struct stream_conn *c = sub->conn;
     if (sub->sent ? d->seq <= sub->last_seq : d->seq == sub->last_seq)
@@ -397,11 +416,11 @@ static int stream_send(struct subscriber *sub, const struct kc_doc *d)
         for (size_t i = 0; i < c->nlinks; i++)
             evbuffer_add_printf(ev, i ? ",%llu" : "%llu", (unsigned long long)c->links[i].last_seq);
         evbuffer_add_printf(ev, "\nevent: %s\ndata: %s%d,\"doc\":", kind, sub->prefix, d->status);
-        evbuffer_add(ev, d->body, d->len);
+        add_doc_body(ev, d);
         evbuffer_add(ev, "}\n\n", 3);
     } else {
         evbuffer_add_printf(ev, "id: %llu\nevent: %s\ndata: ", (unsigned long long)d->seq, kind);
-        evbuffer_add(ev, d->body, d->len);
+        add_doc_body(ev, d);
         evbuffer_add(ev, "\n\n", 2);
     }
     evhtp_send_reply_chunk(c->req, ev);
@@ -424,7 +443,7 @@ static void stream_end(struct stream_conn *c)
  * stream after its error event: repeating that 404 every second to a watcher that stays would
  * pin a cache entry for a connector that does not exist. A stream left with no item ends (the
  * per-connector stream: at once). Returns 0, or -1 when the stream is gone. */
-static int stream_deliver(struct subscriber *sub, const struct kc_doc *d)
+static int stream_deliver(struct subscriber *sub, struct kc_doc *d)
 {
     if (stream_send(sub, d) != 0)
         return -1;

@@ -317,3 +317,27 @@ def test_fleet_a_stream_on_one_replica_carries_another_replicas_collections():
             g.assert_clean_exit()
         sim.assert_clean_exit()
         redis.stop()
+
+
+def test_big_summary_reaches_every_subscriber_whole():
+    """A summary over 64 KiB goes to each subscriber by reference to the one cached document
+    (not a copy per subscriber): every subscriber gets it whole, equal to what GET serves
+    (under ASan: the reference lives until its bytes are written)."""
+    sim = start_sim("--connectors", "400")
+    gw = start_gateway(sim, env={"METRICS_CACHE_TTL": "60s", "LOG_LEVEL": "warn"})
+    streams = []
+    try:
+        status, direct = get_json(gw.url() + "/api/default/metrics", timeout=60)
+        assert status == 200 and len(json.dumps(direct)) > 100_000
+        for _ in range(3):
+            streams.append(open_stream(gw, q(("summary", "default"))))
+        for s in streams:
+            text = read_for(s, 20, until=lambda t: "\n\n" in t.split("event: metrics", 1)[-1])
+            got = [e for e in events(text) if e["event"] == "metrics"]
+            assert got, text[:300]
+            assert got[0]["doc"]["doc"] == direct
+    finally:
+        for s in streams:
+            s.close()
+        gw.stop()
+        sim.stop()
