@@ -4,7 +4,7 @@
  * the elements move once, at the end (copied aside, then placed in order). Each pass merges
  * runs of `width` from one index array into the other; the merge in progress is remembered
  * (i, j, k), so a step may stop anywhere. Ties take the left run first: stable.
- * 20,000 connector statuses: ~300,000 comparisons, done in ~2 ms slices of the loop. */
+ * 20,000 connector statuses: ~300,000 comparisons, done in slices of the loop (kc/slice.h). */
 #include "kc/stepsort.h"
 
 #include <stdlib.h>

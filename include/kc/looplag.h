@@ -13,7 +13,7 @@
 /* The loop has two priorities: 0 for the probe, 1 for everything else (main.c). */
 #define KC_LOOP_PRIORITIES 2
 /* Callbacks of priority 1 stop being run in a turn once this much time has passed in it
- * (main.c): a turn is this plus its last callback, itself bounded by slicing (~2 ms). */
+ * (main.c): a turn is this plus its last callback, itself bounded by slicing (kc/slice.h). */
 #define KC_LOOP_TURN_US 1500
 
 struct event_base;

@@ -11,7 +11,7 @@
 
 /* Wall time the slices of one turn may take together: a turn holding the loop stays well under
  * the 5 ms goal while the loop's own I/O work fits beside it. */
-#define KC_SLICE_BUDGET_US 2000
+#define KC_SLICE_BUDGET_US 1500
 
 struct event_base;
 struct kc_slicer;
