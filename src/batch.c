@@ -1,7 +1,7 @@
 /* batch.c — many connectors of one cluster collected together (kc/batch.h): CONNECT (a status
  * call each, in parallel, or one expand list) → JOLOKIA (per agent, the scoped reads of every
  * connector with tasks there, one POST per KC_BATCH_MAX_PER_POST connectors, JVM read once) →
- * BUILD (one document per connector, a few per loop turn).
+ * BUILD (one document per connector, one per slice step).
  *
  * Nothing big is handled in one piece (issue #14 §1): an expand list is parsed in slices
  * (kc_connect_model_list_parser), one POST is started per slice, and each answer is scanned
@@ -29,14 +29,13 @@
 #include "kc/upstream.h"
 #include "kc/urlenc.h"
 
-#include <event2/event.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define BUILD_PER_TURN 32 /* documents built per loop turn (~0.1 ms each) */
+#define JVM_PER_STEP 32   /* members given an agent's JVM read per slice step */
 #define PARSE_PIECE (16u << 10) /* bytes of a list or an answer scanned per slice step */
 #define CLEAR_PER_STEP 128       /* list entries freed per slice step */
 /* Status calls in flight at once: a batch of thousands sent at once would overflow the
@@ -112,7 +111,7 @@ struct kc_batch {
     size_t pending;
     size_t next_build;
     char *global_warning;
-    struct event *step;
+    int building;                /* every answer is in: documents are made (build_step) */
     int64_t started_ns;
     struct kc_batch_stats st;
     struct kc_slicer *slicer;    /* the list, starting the POSTs, the answers (batch_step) */
@@ -176,8 +175,6 @@ static void batch_free(struct kc_batch *b)
     free(b->m);
     kc_jolokia_plan_clear(&b->jvm_plan);
     free(b->global_warning);
-    if (b->step)
-        event_free(b->step);
     kc_slicer_free(b->slicer);
     kc_connect_model_list_parser_free(b->list_parser);
     free(b->list_body);
@@ -191,14 +188,13 @@ void kc_batch_cancel(struct kc_batch *b)
         batch_free(b);
 }
 
-/* ---- BUILD: a few documents per loop turn ---- */
+/* ---- BUILD: a document per slice step ---- */
 
-static void on_step(evutil_socket_t fd, short what, void *arg);
-
+/* The documents are built in the batch's slice steps (build_step), within the loop's budget. */
 static void arm_step(struct kc_batch *b)
 {
-    struct timeval now = {0, 0};
-    evtimer_add(b->step, &now); /* made with the batch: never called back from in here */
+    b->building = 1;
+    kc_slicer_start(b->slicer);
 }
 
 /* One connector's document, as kc_collect_connector makes it. */
@@ -254,19 +250,17 @@ static void build_member(struct kc_batch *b, size_t i)
     json_decref(doc);
 }
 
-static void on_step(evutil_socket_t fd, short what, void *arg)
+/* One document (~0.1 ms); after the last, the owner hears the batch is over and it is freed
+ * (its slicer too: this step then returns 0, as kc/slice.h allows). */
+static int build_step(struct kc_batch *b)
 {
-    (void)fd, (void)what;
-    struct kc_batch *b = arg;
-    size_t end = b->next_build + BUILD_PER_TURN;
-    for (; b->next_build < b->n && b->next_build < end; b->next_build++)
-        build_member(b, b->next_build);
     if (b->next_build < b->n) {
-        arm_step(b);
-        return;
+        build_member(b, b->next_build++);
+        return 1;
     }
     b->done(&b->st, b->ctx);
     batch_free(b);
+    return 0;
 }
 
 /* ---- JOLOKIA ---- */
@@ -395,7 +389,7 @@ static int answer_step(struct kc_batch *b, struct post *p)
     } else if (p->with_jvm && an->jvm_next < a->nmembers) {
         /* Every connector shows the resources of the workers it runs on: the agent's JVM read
          * (the last elements of its first POST) goes into each of their results. */
-        size_t end = an->jvm_next + BUILD_PER_TURN < a->nmembers ? an->jvm_next + BUILD_PER_TURN
+        size_t end = an->jvm_next + JVM_PER_STEP < a->nmembers ? an->jvm_next + JVM_PER_STEP
                                                                  : a->nmembers;
         for (; an->jvm_next < end; an->jvm_next++) {
             struct kc_jmx_result *res = b->m[a->members[an->jvm_next]].jmx[a->index];
@@ -746,6 +740,8 @@ static int start_next_post(struct kc_batch *b)
 static int batch_step(void *arg)
 {
     struct kc_batch *b = arg;
+    if (b->building)
+        return build_step(b);
     if (b->list_parser || b->list_clearing)
         return list_step(b) ? 1 : (b->posts_starting || b->ans_head);
     if (b->posts_starting)
@@ -797,8 +793,7 @@ struct kc_batch *kc_collect_batch(struct kc_gateway *gw, struct kc_cluster *cl,
     b->ctx = ctx;
     b->n = n;
     b->started_ns = mono_ns();
-    if (!(b->step = evtimer_new(gw->base, on_step, b)) ||
-        !(b->slicer = kc_slicer_new(gw->base, batch_step, b))) {
+    if (!(b->slicer = kc_slicer_new(gw->base, batch_step, b))) {
         batch_free(b);
         return NULL;
     }
