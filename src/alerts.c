@@ -482,23 +482,6 @@ void kc_alerts_observe(struct kc_alerts *a, const char *cluster, const struct kc
         untrack(a, link);
 }
 
-void kc_alerts_sweep(struct kc_alerts *a, const char *cluster,
-                     int (*keep)(void *ctx, const char *connector), void *ctx, int64_t now_ms)
-{
-    if (!a)
-        return;
-    for (size_t b = 0; b < NBUCKETS; b++) {
-        struct tracked **link = &a->buckets[b];
-        while (*link) {
-            struct tracked *t = *link;
-            if (strcmp(t->cluster, cluster) == 0 && !(keep && keep(ctx, t->connector)))
-                resolve_all_and_untrack(a, link, now_ms);
-            else
-                link = &t->next;
-        }
-    }
-}
-
 void kc_alerts_sweep_unobserved(struct kc_alerts *a, const char *cluster, int64_t since_ms,
                                 int64_t now_ms)
 {

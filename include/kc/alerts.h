@@ -39,13 +39,10 @@ void kc_alerts_set_limits(struct kc_alerts *a, size_t max_tracked, size_t max_re
 void kc_alerts_observe(struct kc_alerts *a, const char *cluster, const struct kc_metrics_input *in,
                        const struct kc_metrics_calc *calc, int64_t now_ms);
 
-/* Connectors that disappeared: resolves (and forgets) every tracked connector of `cluster` for
- * which keep(ctx, connector) returns 0. keep == NULL forgets them all. */
-void kc_alerts_sweep(struct kc_alerts *a, const char *cluster,
-                     int (*keep)(void *ctx, const char *connector), void *ctx, int64_t now_ms);
-/* The same after a whole-cluster summary whose every row was observed at since_ms or later:
- * a connector of `cluster` not observed since then is not in it. No lookups: a summary of
- * 20,000 connectors asked "is it still there?" by binary search over its rows in ~8 ms. */
+/* Connectors that disappeared, after a whole-cluster summary whose every row was observed at
+ * since_ms or later: resolves (and forgets) every tracked connector of `cluster` not observed
+ * since then. No lookups: asked "is it still there?" by binary search over the summary's rows,
+ * 20,000 connectors took ~8 ms. */
 void kc_alerts_sweep_unobserved(struct kc_alerts *a, const char *cluster, int64_t since_ms,
                                 int64_t now_ms);
 /* One connector that Connect no longer knows: resolves and forgets it. */

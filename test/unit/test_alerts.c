@@ -317,57 +317,18 @@ static void test_json_shape_and_events(void **state)
     kc_alerts_free(a);
 }
 
-static int keep_only_x(void *ctx, const char *connector)
-{
-    (void)ctx;
-    return strcmp(connector, "x") == 0;
-}
-
+/* A summary whose rows were observed at T0 + 1000: what was not observed since is gone, only
+ * in that cluster; rows observed then, or later by a connector collection, stay. */
 static void test_disappearing_connectors(void **state)
-{
-    (void)state;
-    struct kc_alerts *a = kc_alerts_new(all_rules, NRULES);
-    struct step failing = {.t = 0, .failed = 1, .rps = 1};
-    observe(a, "a", "x", &failing);
-    observe(a, "a", "y", &failing);
-    observe(a, "b", "y", &failing); /* same name, other cluster: its own state */
-    drain(a);
-    assert_int_equal(kc_alerts_tracked(a), 3);
-    kc_alerts_sweep(a, "a", keep_only_x, NULL, T0 + 1000);
-    json_t *ev = kc_alerts_take_event(a);
-    assert_string_equal(json_string_value(json_object_get(ev, "event")), "resolve");
-    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "a");
-    assert_string_equal(json_string_value(json_object_get(ev, "connector")), "y");
-    assert_string_equal(json_string_value(json_object_get(ev, "message")),
-                        "the connector no longer exists");
-    json_decref(ev);
-    assert_null(kc_alerts_take_event(a));
-    assert_int_equal(kc_alerts_tracked(a), 2);
-    assert_int_equal(active_count(a, "b", T0 + 1000), 1);
-    kc_alerts_forget(a, "b", "y", T0 + 2000);
-    kc_alerts_forget(a, "b", "nope", T0 + 2000);
-    ev = kc_alerts_take_event(a);
-    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "b");
-    json_decref(ev);
-    assert_null(kc_alerts_take_event(a));
-    kc_alerts_sweep(a, "a", NULL, NULL, T0 + 3000);
-    drain(a);
-    assert_int_equal(kc_alerts_tracked(a), 0);
-    kc_alerts_free(a);
-}
-
-/* After a summary whose rows were observed at T0 + 1000: what was not observed since is gone
- * (and only in that cluster); the rows observed then, or later by a connector collection, stay. */
-static void test_sweep_unobserved(void **state)
 {
     (void)state;
     struct kc_alerts *a = kc_alerts_new(all_rules, NRULES);
     struct step old = {.t = 0, .failed = 1, .rps = 1}, now = {.t = 1000, .failed = 1, .rps = 1},
                 later = {.t = 1500, .failed = 1, .rps = 1};
-    observe(a, "a", "gone", &old);
-    observe(a, "a", "kept", &old);
-    observe(a, "b", "gone", &old); /* other cluster: not swept */
-    observe(a, "a", "kept", &now);
+    observe(a, "a", "x", &old);
+    observe(a, "a", "y", &old);
+    observe(a, "b", "y", &old); /* same name, other cluster: its own state */
+    observe(a, "a", "x", &now);
     observe(a, "a", "created", &later);
     drain(a);
     assert_int_equal(kc_alerts_tracked(a), 4);
@@ -376,7 +337,7 @@ static void test_sweep_unobserved(void **state)
     assert_non_null(ev);
     assert_string_equal(json_string_value(json_object_get(ev, "event")), "resolve");
     assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "a");
-    assert_string_equal(json_string_value(json_object_get(ev, "connector")), "gone");
+    assert_string_equal(json_string_value(json_object_get(ev, "connector")), "y");
     assert_string_equal(json_string_value(json_object_get(ev, "message")),
                         "the connector no longer exists");
     json_decref(ev);
@@ -384,6 +345,15 @@ static void test_sweep_unobserved(void **state)
     assert_int_equal(kc_alerts_tracked(a), 3);
     assert_int_equal(active_count(a, "a", T0 + 2000), 2);
     assert_int_equal(active_count(a, "b", T0 + 2000), 1);
+    kc_alerts_forget(a, "b", "y", T0 + 2000);
+    kc_alerts_forget(a, "b", "nope", T0 + 2000);
+    ev = kc_alerts_take_event(a);
+    assert_string_equal(json_string_value(json_object_get(ev, "cluster")), "b");
+    json_decref(ev);
+    assert_null(kc_alerts_take_event(a));
+    kc_alerts_sweep_unobserved(a, "a", T0 + 3000, T0 + 3000); /* a summary without them */
+    drain(a);
+    assert_int_equal(kc_alerts_tracked(a), 0);
     kc_alerts_free(a);
 }
 
@@ -848,7 +818,6 @@ int main(void)
         cmocka_unit_test(test_rule_cases),
         cmocka_unit_test(test_json_shape_and_events),
         cmocka_unit_test(test_disappearing_connectors),
-        cmocka_unit_test(test_sweep_unobserved),
         cmocka_unit_test(test_bounded_memory),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_export_import_continues),
