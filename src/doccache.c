@@ -27,32 +27,13 @@ struct kc_doc *kc_doc_new_take(int status, char *body, size_t len)
     return kc_doc_new_take_gz(status, body, len, gz, gz_len);
 }
 
-struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned char *gz,
-                                  size_t gz_len)
+/* A document of its parts; NULL on OOM (the caller frees the parts). */
+static struct kc_doc *doc_new(int status, void *block, char *body, size_t len,
+                              unsigned char *gz, size_t gz_len)
 {
     struct kc_doc *d = calloc(1, sizeof *d);
-    if (!d) {
-        free(body);
-        free(gz);
+    if (!d)
         return NULL;
-    }
-    d->refs = 1;
-    d->status = status;
-    d->body = body;
-    d->len = len;
-    d->gz = gz;
-    d->gz_len = gz ? gz_len : 0;
-    return d;
-}
-
-struct kc_doc *kc_doc_new_in_block_take(int status, void *block, char *body, size_t len,
-                                        unsigned char *gz, size_t gz_len)
-{
-    struct kc_doc *d = calloc(1, sizeof *d);
-    if (!d) {
-        free(block);
-        return NULL;
-    }
     d->refs = 1;
     d->status = status;
     d->block = block;
@@ -60,6 +41,26 @@ struct kc_doc *kc_doc_new_in_block_take(int status, void *block, char *body, siz
     d->len = len;
     d->gz = gz;
     d->gz_len = gz ? gz_len : 0;
+    return d;
+}
+
+struct kc_doc *kc_doc_new_take_gz(int status, char *body, size_t len, unsigned char *gz,
+                                  size_t gz_len)
+{
+    struct kc_doc *d = doc_new(status, NULL, body, len, gz, gz_len);
+    if (!d) {
+        free(body);
+        free(gz);
+    }
+    return d;
+}
+
+struct kc_doc *kc_doc_new_in_block_take(int status, void *block, char *body, size_t len,
+                                        unsigned char *gz, size_t gz_len)
+{
+    struct kc_doc *d = doc_new(status, block, body, len, gz, gz_len);
+    if (!d)
+        free(block);
     return d;
 }
 
