@@ -16,7 +16,7 @@ static void scrape_free(struct prom_scrape *sc)
     kc_slicer_free(sc->slicer);
     if (sc->out)
         fclose(sc->out);
-    kc_textbuf_release(&sc->text);
+    kc_textbuf_release_sliced(sc->ms->gw->base, &sc->text);
     for (size_t i = 0; sc->cl && i < sc->ncl; i++)
         kc_slice_json_decref(sc->ms->gw->base, (json_t *)(uintptr_t)sc->cl[i].summary);
     free(sc->cl);
@@ -105,6 +105,7 @@ static int render_step(struct prom_scrape *sc, size_t rows)
 }
 
 struct lent_scrape {
+    struct event_base *base;
     struct kc_textbuf text;
     unsigned char *gz;
 };
@@ -112,7 +113,7 @@ struct lent_scrape {
 static void lent_scrape_release(void *arg)
 {
     struct lent_scrape *ls = arg;
-    kc_textbuf_release(&ls->text);
+    kc_textbuf_release_sliced(ls->base, &ls->text);
     free(ls->gz);
     free(ls);
 }
@@ -134,6 +135,7 @@ static void render_reply(struct prom_scrape *sc, evhtp_request_t *req)
         free(gz);
         return;
     }
+    ls->base = sc->ms->gw->base;
     ls->text = sc->text;
     ls->gz = gz;
     memset(&sc->text, 0, sizeof sc->text);

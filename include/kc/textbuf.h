@@ -20,5 +20,8 @@ struct kc_textbuf {
 FILE *kc_textbuf_open(struct kc_textbuf *tb);
 /* Unmaps the text. tb may be empty. */
 void kc_textbuf_release(struct kc_textbuf *tb);
+/* The same, a megabyte per loop turn for a big text (kc/slice.h); tb is empty at once. */
+struct event_base;
+void kc_textbuf_release_sliced(struct event_base *base, struct kc_textbuf *tb);
 
 #endif
