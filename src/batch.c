@@ -37,7 +37,6 @@
 
 #define JVM_PER_STEP 32   /* members given an agent's JVM read per slice step */
 #define PARSE_PIECE (16u << 10) /* bytes of a list or an answer scanned per slice step */
-#define CLEAR_PER_STEP 128       /* list entries freed per slice step */
 /* Status calls in flight at once: a batch of thousands sent at once would overflow the
  * upstream queue (KC_UPSTREAM_QUEUE, 1,024) and push the rest back to collections of their
  * own (measured: 900 of 2,000 refused). In waves it never holds more than this. */
@@ -117,9 +116,6 @@ struct kc_batch {
     struct kc_slicer *slicer;    /* the list, starting the POSTs, the answers (batch_step) */
     char *list_body;             /* the expand list being parsed */
     struct kc_connect_list_parser *list_parser;
-    struct kc_connector_list list; /* parsed; what the members did not take is freed in steps */
-    size_t list_clear_next;
-    int list_clearing;
     size_t post_agent, post_next; /* the next POST to start */
     int posts_starting;
     struct post *ans_head, *ans_tail; /* answers waiting to be parsed, in arrival order */
@@ -178,7 +174,6 @@ static void batch_free(struct kc_batch *b)
     kc_slicer_free(b->slicer);
     kc_connect_model_list_parser_free(b->list_parser);
     free(b->list_body);
-    kc_connect_model_list_clear(&b->list);
     free(b);
 }
 
@@ -664,10 +659,9 @@ static void on_list(const struct kc_fetch_result *r, void *arg)
     connect_done(b); /* every member goes back to its owner */
 }
 
-/* Takes the members' entries out of the parsed list; what is left is freed in later steps. */
-static void take_members(struct kc_batch *b)
+/* Takes the members' entries out of the parsed list (the list keeps nothing it frees). */
+static void take_members(struct kc_batch *b, struct kc_connector_list *list)
 {
-    struct kc_connector_list *list = &b->list;
     b->st.list_connectors = list->count;
     /* Found first, taken after: a taken entry is zeroed, and the search needs its name. */
     size_t *at = calloc(b->n, sizeof *at);
@@ -685,34 +679,23 @@ static void take_members(struct kc_batch *b)
     free(at);
 }
 
-/* A piece of the list: scanned and sorted, then taken, then freed. 1 = more, 0 = handed on. */
+/* A piece of the list; once it is scanned and sorted, the members take their entries and the
+ * rest is freed in slices. 1 = more, 0 = handed on. */
 static int list_step(struct kc_batch *b)
 {
-    if (b->list_parser) {
-        int rc = kc_connect_model_list_parser_step(b->list_parser, PARSE_PIECE);
-        if (rc == 1)
-            return 1;
-        if (rc == 0) {
-            kc_connect_model_list_parser_take(b->list_parser, &b->list);
-            take_members(b);
-        }
-        kc_connect_model_list_parser_free(b->list_parser);
-        b->list_parser = NULL;
-        free(b->list_body);
-        b->list_body = NULL;
-        b->list_clearing = 1;
+    int rc = kc_connect_model_list_parser_step(b->list_parser, PARSE_PIECE);
+    if (rc == 1)
         return 1;
+    if (rc == 0) {
+        struct kc_connector_list list;
+        kc_connect_model_list_parser_take(b->list_parser, &list);
+        take_members(b, &list);
+        kc_collect_list_dispose(b->gw->base, &list);
     }
-    size_t end = b->list_clear_next + CLEAR_PER_STEP < b->list.count
-                     ? b->list_clear_next + CLEAR_PER_STEP
-                     : b->list.count;
-    for (; b->list_clear_next < end; b->list_clear_next++)
-        kc_connect_model_status_clear(&b->list.items[b->list_clear_next]);
-    if (b->list_clear_next < b->list.count)
-        return 1;
-    free(b->list.items);
-    memset(&b->list, 0, sizeof b->list);
-    b->list_clearing = 0;
+    kc_connect_model_list_parser_free(b->list_parser);
+    b->list_parser = NULL;
+    free(b->list_body);
+    b->list_body = NULL;
     connect_done(b);
     return 0;
 }
@@ -742,7 +725,7 @@ static int batch_step(void *arg)
     struct kc_batch *b = arg;
     if (b->building)
         return build_step(b);
-    if (b->list_parser || b->list_clearing)
+    if (b->list_parser)
         return list_step(b) ? 1 : (b->posts_starting || b->ans_head);
     if (b->posts_starting)
         return start_next_post(b) ? 1 : b->ans_head != NULL;

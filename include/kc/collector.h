@@ -58,6 +58,12 @@ struct kc_collection *kc_collect_cluster(struct kc_gateway *gw, struct kc_cluste
                                          kc_collect_done_fn done, void *ctx);
 void kc_collection_cancel(struct kc_collection *c);
 
+/* Frees a parsed connector list, in slices across loop turns when it is big; *list is empty
+ * at once. */
+struct event_base;
+struct kc_connector_list;
+void kc_collect_list_dispose(struct event_base *base, struct kc_connector_list *list);
+
 struct kc_fetch_result;
 /* Why a Jolokia agent's answer gave nothing, as its warning says it ("connection refused",
  * "401 unauthorized (check …)", "HTTP 500"), written into buf; NULL for a 200 (parse it).
