@@ -252,18 +252,16 @@ static void probe_agents(struct probe_set *s, size_t cluster, json_t *agents, js
     }
 }
 
-/* A piece of the scan; at its end the agents are probed and the Connect probe is over. */
+/* One item of the scan; at its end the agents are probed and the Connect probe is over. */
 static int scan_step(void *arg)
 {
     struct probe *p = arg;
     struct worker_scan *ws = p->scan;
-    for (int k = 0; k < 64; k++) {
-        struct kc_jsplit_item it;
-        int rc = kc_jsplit_next(&ws->split, &it, 16u << 10);
-        if (rc == KC_JSPLIT_PAUSE)
-            return 1;
-        if (rc != KC_JSPLIT_ITEM)
-            break; /* the end, or garbage: the workers found so far */
+    struct kc_jsplit_item it;
+    int rc = kc_jsplit_next(&ws->split, &it, 16u << 10);
+    if (rc == KC_JSPLIT_PAUSE)
+        return 1;
+    if (rc == KC_JSPLIT_ITEM) {
         if ((it.depth == 4 || it.depth == 5) && it.key_len == 11 &&
             memcmp(ws->body + it.key_off, "\"worker_id\"", 11) == 0) {
             json_t *id = json_loadb(ws->body + it.val_off, it.val_len, JSON_DECODE_ANY, NULL);
@@ -272,9 +270,9 @@ static int scan_step(void *arg)
                 json_object_set_new(ws->seen, wid, json_true());
             json_decref(id);
         }
-        if (k == 63)
-            return 1;
+        return 1;
     }
+    /* The end, or garbage: the workers found so far are probed. */
     struct probe_set *s = p->set;
     probe_agents(s, p->cluster, json_object_get(p->result, "jolokia"), ws->seen);
     p->scan = NULL;
