@@ -316,6 +316,21 @@ function yRange(lib, min, max) {
   return flat ? lib.rangeNum(max, max, 0.1, true) : lib.rangeNum(min, max, 0.1, true);
 }
 
+/**
+ * y ticks: uPlot's, at the increment it found, unless fewer than two fall inside the range —
+ * which happens when its second layout pass (with the x axis' height known) picks a coarser
+ * increment, e.g. one tick at 1.3 MB/s for a series between 1.26 and 1.34 MB/s. Then the
+ * increment is halved until two or more do.
+ */
+function ySplits(u, axisIdx, min, max, incr) {
+  for (let step = incr, i = 0; i < 4; i++, step /= 2) {
+    const ticks = [];
+    for (let k = Math.ceil(min / step); k * step <= max; k++) ticks.push(+(k * step).toPrecision(12));
+    if (ticks.length >= 2) return ticks;
+  }
+  return [min, max];
+}
+
 function MetricsCharts({ api, life, connectorName, card, type }) {
   const note = h('div.hint');
   const grid = h('div.charts', { 'data-testid': 'metrics-charts' });
@@ -348,7 +363,7 @@ function MetricsCharts({ api, life, connectorName, card, type }) {
         // always the last hour, so one sample does not stretch the axis over years
         scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR / 1000, now]; } }, y: { range: (u, min, max) => yRange(uPlot, min, max) } },
         series: [{}, { label: c.title, stroke: css(c.color), width: 1.5, fill: css(c.color) + '22', value: (u, v) => (v == null ? '—' : c.fmt(v)), spanGaps: false }],
-        axes: [{ ...axis }, { ...axis, size: c.key === 'bytesPerSecond' ? 78 : 56, values: (u, vals) => {
+        axes: [{ ...axis }, { ...axis, size: c.key === 'bytesPerSecond' ? 78 : 56, splits: ySplits, values: (u, vals) => {
           const l = axisLabels(vals, c.fmt, c.axisFmt);
           host.dataset.yLabels = JSON.stringify(l); // what the axis shows (the canvas hides it from tests)
           return l;
