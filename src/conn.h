@@ -15,13 +15,17 @@ struct kc_conn {
     evhtp_connection_t *conn;
     LIST_ENTRY(kc_conn) link;
     struct event *header_timer; /* slow-client guard: headers must complete in time */
+    int awaiting_headers;       /* the current request's headers are not complete yet */
     struct kc_conn_io *io;      /* the server's socket fast paths (conn_io.h) */
     int *alive;                 /* while an evhtp callback runs: cleared if it closes */
+    int parsing;                /* evhtp parses this connection's input (conn_io.c) */
+    int wrote_direct;           /* a reply went to the socket while parsing: finish it after */
 
     /* The current request. */
     uint64_t start_ns;
     const char *route;          /* static label for logs and metrics */
     const char *cache;          /* static: hit, miss, coalesced, or NULL */
+    int no_store;               /* the reply says Cache-Control: no-store (every /api/ one) */
     double upstream_ms;
     size_t header_count;
     size_t body_bytes;

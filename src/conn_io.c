@@ -18,7 +18,10 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_struct.h> /* ev_read, ev_write, timeout_read, timeout_write */
+#include <stdint.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 /* Between requests a connection gives its parser back. Only when nothing is in progress:
  * no request (evhtp frees a finished one before this runs), not paused, and no buffered
@@ -122,14 +125,96 @@ static void after_write(struct kc_conn *kc, struct bufferevent *bev, int rc)
     }
 }
 
-/* Writes what is waiting right away, instead of arming the write event for the next turn. */
+/* Writes what is waiting right away, instead of arming the write event for the next turn.
+ * A reply that went out whole while parsing is finished here, as after_write would. */
 static void flush_now(struct kc_conn *kc)
 {
     struct bufferevent *bev = kc->conn->bev;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 ||
-        !(bufferevent_get_enabled(bev) & EV_WRITE))
+    int wrote_direct = kc->wrote_direct;
+    kc->wrote_direct = 0;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        if (wrote_direct) {
+            bufferevent_incref(bev);
+            on_conn_flushed(bev, kc);
+            bufferevent_decref(bev);
+        }
+        return;
+    }
+    if (!(bufferevent_get_enabled(bev) & EV_WRITE))
         return;
     after_write(kc, bev, write_out(bev, kc->conn->sock));
+}
+
+struct lent_body {
+    void (*release)(void *owner);
+    void *owner;
+};
+
+static void on_lent_body_sent(const void *data, size_t len, void *arg)
+{
+    (void)data, (void)len;
+    struct lent_body *l = arg;
+    l->release(l->owner);
+    free(l);
+}
+
+/* Up to this many pieces go into one writev: the head and a body buffer's extents. */
+#define DIRECT_PIECES 8
+
+/* The reply's pieces as iovecs; 0 when the body buffer has more extents than fit. */
+static int reply_pieces(const struct kc_conn_io_reply *r, struct iovec *iov)
+{
+    int n = 0;
+    iov[n++] = (struct iovec){(void *)(uintptr_t)r->head, r->head_len};
+    if (r->body_buf) {
+        struct evbuffer_iovec ext[DIRECT_PIECES - 1];
+        int extents = evbuffer_peek(r->body_buf, -1, NULL, ext, DIRECT_PIECES - 1);
+        if (extents > DIRECT_PIECES - 1)
+            return 0;
+        for (int i = 0; i < extents; i++)
+            iov[n++] = (struct iovec){ext[i].iov_base, ext[i].iov_len};
+    } else if (r->body_len > 0) {
+        iov[n++] = (struct iovec){(void *)(uintptr_t)r->body, r->body_len};
+    }
+    return n;
+}
+
+int kc_conn_io_send(struct kc_conn *kc, evhtp_connection_t *conn, const struct kc_conn_io_reply *r)
+{
+    struct evbuffer *out = bufferevent_get_output(conn->bev);
+    size_t sent = 0;
+    struct iovec iov[DIRECT_PIECES];
+    int pieces;
+    if (kc && kc->parsing && evbuffer_get_length(out) == 0 && (pieces = reply_pieces(r, iov)) > 0) {
+        /* An error (or EAGAIN) queues everything: write_out meets it again and reports it. */
+        ssize_t n = writev(conn->sock, iov, pieces);
+        if (n > 0) {
+            sent = (size_t)n;
+            kc->wrote_direct = 1;
+        }
+    }
+    int rc = 0;
+    if (sent < r->head_len)
+        rc |= evbuffer_add(out, r->head + sent, r->head_len - sent);
+    size_t body_sent = sent > r->head_len ? sent - r->head_len : 0;
+    if (r->body_buf) {
+        evbuffer_drain(r->body_buf, body_sent);
+        rc |= evbuffer_add_buffer(out, r->body_buf);
+    } else if (body_sent < r->body_len) {
+        const char *rest = (const char *)r->body + body_sent;
+        size_t rest_len = r->body_len - body_sent;
+        struct lent_body *l = r->release ? malloc(sizeof *l) : NULL;
+        if (l) {
+            *l = (struct lent_body){r->release, r->owner};
+            if (evbuffer_add_reference(out, rest, rest_len, on_lent_body_sent, l) == 0)
+                return rc ? -1 : 0;
+            free(l);
+        }
+        rc |= evbuffer_add(out, rest, rest_len); /* not lent, or lending failed: a copy */
+    }
+    if (r->release)
+        r->release(r->owner);
+    return rc ? -1 : 0;
 }
 
 /* The socket has room again: write on. Timeouts go to libevent's own callback. */
@@ -164,10 +249,12 @@ static void on_conn_readable(struct bufferevent *bev, void *arg)
     }
     int alive = 1;
     kc->alive = &alive;
+    kc->parsing = 1;
     io->evhtp_readcb(bev, conn);
     if (!alive)
         return;
     kc->alive = NULL;
+    kc->parsing = 0;
     flush_now(kc);
 }
 

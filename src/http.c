@@ -3,6 +3,8 @@
 #include "kc/http.h"
 
 #include "conn.h"
+#include "conn_io.h"
+#include "http_wire.h"
 #include "kc/log.h"
 
 #include <errno.h>
@@ -29,6 +31,15 @@ void kc_http_note_cache(evhtp_request_t *req, const char *cache_status)
     struct kc_conn *kc = kc_conn_of(req);
     if (kc)
         kc->cache = cache_status;
+}
+
+void kc_http_note_no_store(evhtp_request_t *req)
+{
+    struct kc_conn *kc = kc_conn_of(req);
+    if (kc)
+        kc->no_store = 1;
+    else
+        kc_reply_header_const(req, "Cache-Control", "no-store");
 }
 
 void kc_http_note_upstream(evhtp_request_t *req, double upstream_ms)
@@ -184,51 +195,128 @@ static int is_compressible(const char *content_type)
                             strncmp(content_type, "application/javascript", 22) == 0);
 }
 
-/* The single exit: status line, common headers, body, access log, resume if paused. */
-static void send_reply(evhtp_request_t *req, int status, size_t body_len)
+/* A reply's body: bytes (copied if they cannot go out at once, or lent when release is set),
+ * or what the handler put into req->buffer_out. */
+struct reply_body {
+    const void *data;
+    size_t len;
+    void (*release)(void *owner);
+    void *owner;
+    int in_buffer_out;
+};
+
+#define REPLY_MAX_FIELDS 8
+
+/* Nothing of the reply could be formatted (no memory for a header block over 4 KiB): the
+ * fields become ordinary headers and libevhtp sends the reply its own way. */
+static void send_reply_by_evhtp(evhtp_request_t *req, int status, const struct kc_wire_field *fields,
+                                size_t field_count, const struct reply_body *body, int sends_body)
+{
+    for (size_t i = 0; i < field_count; i++)
+        kc_reply_header_const(req, fields[i].name, fields[i].value);
+    if (!sends_body)
+        evbuffer_drain(req->buffer_out, evbuffer_get_length(req->buffer_out));
+    else if (!body->in_buffer_out && body->len > 0)
+        evbuffer_add(req->buffer_out, body->data, body->len);
+    if (body->release)
+        body->release(body->owner);
+    req->flags &= (uint16_t)~EVHTP_REQ_FLAG_FINISHED; /* evhtp_send_reply sets it itself */
+    evhtp_send_reply(req, status);
+}
+
+/* The single exit: status line and headers in one piece (http_wire.h), the body (none for
+ * HEAD, 1xx, 204, 304), access log, resume if paused. `fields` are the caller's own headers
+ * (static strings); the handler's are in req->headers_out. */
+static void send_reply(evhtp_request_t *req, int status, const struct kc_wire_field *fields,
+                       size_t field_count, const struct reply_body *body)
 {
     struct kc_conn *kc = kc_conn_of(req);
-    int paused = req->conn && (req->conn->flags & EVHTP_CONN_FLAG_PAUSED);
-    kc_reply_header_const(req, "X-Content-Type-Options", "nosniff");
-    if (kc) {
-        if (kc->cache)
-            kc_reply_header_const(req, "X-Cache", kc->cache); /* static strings */
-        kc_server_log_access(kc, req, status, body_len);
+    evhtp_connection_t *conn = req->conn;
+    int paused = conn && (conn->flags & EVHTP_CONN_FLAG_PAUSED);
+    struct kc_wire_field all[REPLY_MAX_FIELDS + 3];
+    size_t n = 0;
+    int has_cache_control = 0;
+    for (size_t i = 0; i < field_count && i < REPLY_MAX_FIELDS; i++) {
+        has_cache_control |= strcmp(fields[i].name, "Cache-Control") == 0;
+        all[n++] = fields[i];
     }
-    evhtp_send_reply(req, status);
+    if (kc && kc->no_store && !has_cache_control &&
+        !evhtp_header_find(req->headers_out, "Cache-Control"))
+        all[n++] = (struct kc_wire_field){"Cache-Control", "no-store"};
+    all[n++] = (struct kc_wire_field){"X-Content-Type-Options", "nosniff"};
+    if (kc && kc->cache)
+        all[n++] = (struct kc_wire_field){"X-Cache", kc->cache}; /* static strings */
+
+    size_t body_len = body->in_buffer_out ? evbuffer_get_length(req->buffer_out) : body->len;
+    int has_body = status >= 200 && status != 204 && status != 304;
+    int sends_body = has_body && req->method != htp_method_HEAD;
+    if (kc)
+        kc_server_log_access(kc, req, status, sends_body ? body_len : 0);
+
+    /* What evhtp_send_reply records: the status (its text comes from it) and that the request
+     * is finished, which its write callback reads once the reply is out. */
+    req->status = status;
+    req->flags |= EVHTP_REQ_FLAG_FINISHED;
+    struct kc_wire_head h = {
+        .status = status,
+        .reason = evhtp_request_get_status_code_str(req),
+        .http_minor = req->proto == EVHTP_PROTO_11,
+        .keep_alive = (req->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0,
+        .headers = req->headers_out,
+        .fields = all,
+        .field_count = n,
+        .content_length = has_body ? (long long)body_len : -1,
+    };
+    char stack[4096];
+    char *head = stack;
+    size_t head_len = kc_wire_head_format(&h, stack, sizeof stack);
+    if (head_len > sizeof stack && (head = malloc(head_len)))
+        kc_wire_head_format(&h, head, head_len);
+    if (!head) {
+        send_reply_by_evhtp(req, status, all, n, body, sends_body);
+    } else {
+        struct kc_conn_io_reply r = {.head = head, .head_len = head_len};
+        if (sends_body && body->in_buffer_out) {
+            r.body_buf = req->buffer_out;
+        } else if (sends_body) {
+            r.body = body->data;
+            r.body_len = body->len;
+            r.release = body->release;
+            r.owner = body->owner;
+        } else if (body->release) {
+            body->release(body->owner);
+        }
+        if (kc_conn_io_send(kc, conn, &r) != 0)
+            req->flags &= (uint16_t)~EVHTP_REQ_FLAG_KEEPALIVE; /* cut short: close once out */
+        if (head != stack)
+            free(head);
+    }
     if (paused)
         evhtp_request_resume(req);
+}
+
+/* The caller's fields for a body of content_type, gzip-encoded or not, with or without a
+ * gzip form. Returns their count. */
+static size_t body_fields(struct kc_wire_field *f, const char *content_type, int zipped, int has_gz)
+{
+    size_t n = 0;
+    if (content_type)
+        f[n++] = (struct kc_wire_field){"Content-Type", content_type};
+    if (zipped)
+        f[n++] = (struct kc_wire_field){"Content-Encoding", "gzip"};
+    if (has_gz)
+        f[n++] = (struct kc_wire_field){"Vary", "Accept-Encoding"};
+    return n;
 }
 
 void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_type,
                        const void *body, size_t len, const void *gz, size_t gz_len)
 {
-    if (content_type)
-        kc_reply_header_const(req, "Content-Type", content_type); /* always a static string */
-    if (gz && kc_http_accepts_gzip(req)) {
-        kc_reply_header_const(req, "Content-Encoding", "gzip");
-        kc_reply_header_const(req, "Vary", "Accept-Encoding");
-        evbuffer_add(req->buffer_out, gz, gz_len);
-        send_reply(req, status, gz_len);
-        return;
-    }
-    if (gz)
-        kc_reply_header_const(req, "Vary", "Accept-Encoding");
-    evbuffer_add(req->buffer_out, body, len);
-    send_reply(req, status, len);
-}
-
-struct lent {
-    void (*release)(void *owner);
-    void *owner;
-};
-
-static void on_lent_sent(const void *data, size_t len, void *arg)
-{
-    (void)data, (void)len;
-    struct lent *l = arg;
-    l->release(l->owner);
-    free(l);
+    int zipped = gz && kc_http_accepts_gzip(req);
+    struct kc_wire_field f[3];
+    size_t n = body_fields(f, content_type, zipped, gz != NULL);
+    struct reply_body b = {.data = zipped ? gz : body, .len = zipped ? gz_len : len};
+    send_reply(req, status, f, n, &b);
 }
 
 void kc_reply_prepared_shared(evhtp_request_t *req, int status, const char *content_type,
@@ -236,27 +324,11 @@ void kc_reply_prepared_shared(evhtp_request_t *req, int status, const char *cont
                               void (*release)(void *owner), void *owner)
 {
     int zipped = gz && kc_http_accepts_gzip(req);
-    const void *bytes = zipped ? gz : body;
-    size_t n = zipped ? gz_len : len;
-    struct lent *l = malloc(sizeof *l);
-    if (!l || n == 0 ||
-        evbuffer_add_reference(req->buffer_out, bytes, n, on_lent_sent, l) != 0) {
-        free(l); /* lending failed (or nothing to lend): copy, then release now */
-        kc_reply_prepared(req, status, content_type, body, len, gz, gz_len);
-        release(owner);
-        return;
-    }
-    l->release = release;
-    l->owner = owner;
-    if (content_type)
-        kc_reply_header_const(req, "Content-Type", content_type);
-    if (zipped) {
-        kc_reply_header_const(req, "Content-Encoding", "gzip");
-        kc_reply_header_const(req, "Vary", "Accept-Encoding");
-    } else if (gz) {
-        kc_reply_header_const(req, "Vary", "Accept-Encoding");
-    }
-    send_reply(req, status, n);
+    struct kc_wire_field f[3];
+    size_t n = body_fields(f, content_type, zipped, gz != NULL);
+    struct reply_body b = {.data = zipped ? gz : body, .len = zipped ? gz_len : len,
+                           .release = release, .owner = owner};
+    send_reply(req, status, f, n, &b);
 }
 
 void kc_reply_bytes(evhtp_request_t *req, int status, const char *content_type, const void *body,
@@ -287,12 +359,14 @@ void kc_reply_json(evhtp_request_t *req, int status, const json_t *doc)
 
 void kc_reply_empty(evhtp_request_t *req, int status)
 {
-    send_reply(req, status, 0);
+    struct reply_body b = {0};
+    send_reply(req, status, NULL, 0, &b);
 }
 
 void kc_reply_finish(evhtp_request_t *req, int status)
 {
-    send_reply(req, status, evbuffer_get_length(req->buffer_out));
+    struct reply_body b = {.in_buffer_out = 1};
+    send_reply(req, status, NULL, 0, &b);
 }
 
 void kc_reply_error(evhtp_request_t *req, int status, const char *code, const char *fmt, ...)
@@ -308,11 +382,12 @@ void kc_reply_error(evhtp_request_t *req, int status, const char *code, const ch
     /* Without memory for JSON, a fixed body still tells the client what happened. */
     static const char fallback[] = "{\"error\":\"out_of_memory\",\"message\":\"out of memory\"}";
     const char *body = text ? text : fallback;
-    kc_reply_header_const(req, "Content-Type", "application/json");
-    if (!evhtp_header_find(req->headers_out, "Cache-Control"))
-        kc_reply_header_const(req, "Cache-Control", "no-store");
-    evbuffer_add(req->buffer_out, body, strlen(body));
-    send_reply(req, text ? status : 503, strlen(body));
+    /* Never cached, /api/ or not; a handler's own Cache-Control stays. */
+    struct kc_wire_field f[2] = {{"Content-Type", "application/json"},
+                                 {"Cache-Control", "no-store"}};
+    size_t n = evhtp_header_find(req->headers_out, "Cache-Control") ? 1 : 2;
+    struct reply_body b = {.data = body, .len = strlen(body)};
+    send_reply(req, text ? status : 503, f, n, &b);
     free(text);
 }
 

@@ -37,12 +37,19 @@ static void slot_free(void *arg)
 
 /* "c<cluster>\x1f<name>" for a connector, "s<cluster>\x1f" for the summary. Written into buf
  * when it fits (every hit builds one), else into new memory; returns which. */
+/* Built by hand: it runs on every cached request, and snprintf was 1,100 instructions of it. */
 static char *slot_key(const struct kc_cluster *cl, const char *name, char *buf, size_t cap)
 {
-    size_t n = strlen(cl->cfg->name) + (name ? strlen(name) : 0) + 4;
+    size_t cluster_len = strlen(cl->cfg->name), name_len = name ? strlen(name) : 0;
+    size_t n = cluster_len + name_len + 3;
     char *key = n <= cap ? buf : malloc(n);
-    if (key)
-        snprintf(key, n, "%c%s%c%s", name ? 'c' : 's', cl->cfg->name, KEY_SEP, name ? name : "");
+    if (!key)
+        return NULL;
+    key[0] = name ? 'c' : 's';
+    memcpy(key + 1, cl->cfg->name, cluster_len);
+    key[1 + cluster_len] = KEY_SEP;
+    memcpy(key + 2 + cluster_len, name ? name : "", name_len);
+    key[n - 1] = '\0';
     return key;
 }
 
@@ -887,7 +894,8 @@ static void serve_streams(struct kc_metrics_service *ms, evhtp_request_t *req,
         c->live++;
     }
     evhtp_request_set_hook(req, evhtp_hook_on_request_fini, (evhtp_hook)on_stream_fini, c);
-    kc_reply_header_const(req, "Content-Type", "text/event-stream"); /* Cache-Control: no-store is set for /api/ */
+    kc_reply_header_const(req, "Content-Type", "text/event-stream");
+    kc_reply_header_const(req, "Cache-Control", "no-store"); /* evhtp sends this reply's head */
     kc_reply_header_const(req, "X-Accel-Buffering", "no");
     kc_http_note_cache(req, "stream");
     evhtp_send_reply_chunk_start(req, 200);

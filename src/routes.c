@@ -134,15 +134,10 @@ const struct kc_identity *kc_routes_identity(void)
     return current_identity;
 }
 
-static void free_segments(struct kc_api_path *p)
-{
-    for (size_t i = 0; i < p->nseg; i++)
-        free(p->seg[i]);
-    p->nseg = 0;
-}
-
-/* Splits "a/b%20c/d" into decoded segments. Returns 0, or an HTTP status to reply with. */
-static int split_segments(const char *rest, struct kc_api_path *p)
+/* Splits "a/b%20c/d" into decoded segments, written one after the other into text, which
+ * holds strlen(rest) + 1 bytes (each decoded segment and its NUL fit where its encoding and
+ * the slash after it were). Returns 0, or an HTTP status to reply with. */
+static int split_segments(const char *rest, struct kc_api_path *p, char *text)
 {
     p->nseg = 0;
     while (*rest == '/')
@@ -152,11 +147,11 @@ static int split_segments(const char *rest, struct kc_api_path *p)
         size_t len = end ? (size_t)(end - rest) : strlen(rest);
         if (p->nseg == KC_API_MAX_SEGMENTS)
             return 404;
-        int bad = 0;
-        char *seg = kc_urldec_segment(rest, len, &bad);
-        if (!seg)
-            return bad ? 400 : 503;
-        p->seg[p->nseg++] = seg;
+        long n = kc_urldec_segment_into(rest, len, text);
+        if (n < 0)
+            return 400;
+        p->seg[p->nseg++] = text;
+        text += n + 1;
         if (!end)
             break;
         rest = end + 1;
@@ -279,18 +274,20 @@ static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char
 
     struct kc_api_path p = {0};
     p.who = who;
-    int bad = 0;
-    char *cluster_name = kc_urldec_segment(first, first_len, &bad);
-    p.cluster = cluster_name ? kc_gateway_cluster(gw, cluster_name) : NULL;
+    char cluster_name[sizeof first];
+    int bad = kc_urldec_segment_into(first, first_len, cluster_name) < 0;
+    p.cluster = bad ? NULL : kc_gateway_cluster(gw, cluster_name);
     if (!p.cluster) {
         kc_http_note_route(req, "unknown_cluster");
         kc_reply_error(req, 404, "unknown_cluster", "no cluster named \"%s\" is configured",
-                       cluster_name ? cluster_name : "?");
-        free(cluster_name);
+                       bad ? "?" : cluster_name);
         return;
     }
-    free(cluster_name);
-    int status = split_segments(tail, &p);
+    /* The decoded segments: on the stack for everyday paths, on the heap for longer ones. */
+    char text_stack[512];
+    size_t text_size = strlen(tail) + 1;
+    char *text = text_size <= sizeof text_stack ? text_stack : malloc(text_size);
+    int status = text ? split_segments(tail, &p, text) : 503;
     if (status) {
         kc_http_note_route(req, "bad_path");
         if (status == 400)
@@ -299,11 +296,11 @@ static void dispatch_api(struct kc_gateway *gw, evhtp_request_t *req, const char
             kc_reply_error(req, 404, "not_found", "no such API route");
         else
             kc_reply_error(req, 503, "out_of_memory", "out of memory");
-        free_segments(&p);
-        return;
+    } else {
+        dispatch_cluster(gw, req, &p);
     }
-    dispatch_cluster(gw, req, &p);
-    free_segments(&p);
+    if (text != text_stack)
+        free(text);
 }
 
 void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req)
@@ -336,7 +333,7 @@ void kc_routes_dispatch(struct kc_gateway *gw, evhtp_request_t *req)
             reply_unauthorized(gw, req, r);
             return;
         }
-        kc_reply_header_const(req, "Cache-Control", "no-store");
+        kc_http_note_no_store(req);
         current_identity = &who;
         dispatch_api(gw, req, path, &who);
         current_identity = NULL;

@@ -99,6 +99,7 @@ static void conn_reset_request(struct kc_conn *kc)
 {
     kc->route = NULL;
     kc->cache = NULL;
+    kc->no_store = 0;
     kc->upstream_ms = 0;
     kc->header_count = 0;
     kc->body_bytes = 0;
@@ -107,12 +108,26 @@ static void conn_reset_request(struct kc_conn *kc)
     kc->replied_early = 0;
 }
 
+/* The slow-client guard is armed lazily: a request whose headers start while it is pending
+ * leaves it alone, and when it fires it checks the request in progress, re-arming for the
+ * rest of that request's time. A keep-alive connection thus arms it about once per timeout
+ * instead of an add and a delete per request (600 of a cached GET's instructions). */
 static void on_header_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct kc_conn *kc = arg;
     if (kc->replied_early) {
         /* The early answer is out and the body is consumed: now the connection can go. */
         evhtp_connection_free(kc->conn);
+        return;
+    }
+    if (!kc->awaiting_headers)
+        return; /* they came in time; the next request arms the guard again */
+    uint64_t limit_ns = (uint64_t)kc->gw->cfg->header_timeout_ms * 1000000u;
+    uint64_t waited_ns = kc_now_ns() - kc->start_ns;
+    if (waited_ns < limit_ns) {
+        uint64_t rest_us = (limit_ns - waited_ns + 999) / 1000;
+        struct timeval rest = {(time_t)(rest_us / 1000000u), (suseconds_t)(rest_us % 1000000u)};
+        evtimer_add(kc->header_timer, &rest);
         return;
     }
     KC_WARN("slow_client", "{s:s}", "reason", "request headers not complete in time");
@@ -126,8 +141,9 @@ static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
     struct kc_conn *kc = arg;
     conn_reset_request(kc);
     kc->start_ns = kc_now_ns();
+    kc->awaiting_headers = 1;
     struct kc_server *srv = kc->gw->server;
-    if (kc->header_timer && !srv->stopping)
+    if (kc->header_timer && !srv->stopping && !evtimer_pending(kc->header_timer, NULL))
         evtimer_add(kc->header_timer, srv->header_timeout);
     return EVHTP_RES_OK;
 }
@@ -146,8 +162,7 @@ static evhtp_res on_header(evhtp_request_t *req, evhtp_header_t *hdr, void *arg)
 static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 {
     struct kc_conn *kc = arg;
-    if (kc->header_timer)
-        evtimer_del(kc->header_timer);
+    kc->awaiting_headers = 0; /* the guard, still armed, lets go when it fires */
     /* The router finds its way back to this record through the callback argument. */
     req->cbarg = kc;
     const char *cl = evhtp_header_find(hdrs, "Content-Length");

@@ -43,32 +43,36 @@ int kc_hex_value(int c)
     return -1;
 }
 
-char *kc_urldec_segment(const char *enc, size_t len, int *bad)
+long kc_urldec_segment_into(const char *enc, size_t len, char *out)
 {
-    *bad = 0;
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (enc[i] != '%') {
             out[o++] = enc[i];
             continue;
         }
-        if (i + 2 >= len) {
-            *bad = 1;
-            free(out);
-            return NULL;
-        }
+        if (i + 2 >= len)
+            return -1;
         int h = kc_hex_value(enc[i + 1]), l = kc_hex_value(enc[i + 2]);
-        if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-            *bad = 1;
-            free(out);
-            return NULL;
-        }
+        if (h < 0 || l < 0 || (h == 0 && l == 0))
+            return -1;
         out[o++] = (char)(h * 16 + l);
         i += 2;
     }
     out[o] = '\0';
+    return (long)o;
+}
+
+char *kc_urldec_segment(const char *enc, size_t len, int *bad)
+{
+    *bad = 0;
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    if (kc_urldec_segment_into(enc, len, out) < 0) {
+        *bad = 1;
+        free(out);
+        return NULL;
+    }
     return out;
 }

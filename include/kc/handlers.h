@@ -17,7 +17,7 @@ struct kc_identity;
 struct kc_api_path {
     struct kc_cluster *cluster;
     const struct kc_identity *who; /* the caller (kc/auth.h), for the duration of the call */
-    char *seg[KC_API_MAX_SEGMENTS]; /* decoded segments (owned by the router) */
+    char *seg[KC_API_MAX_SEGMENTS]; /* decoded segments (the router's, for the call) */
     size_t nseg;
 };
 

@@ -13,6 +13,10 @@ char *kc_urlenc_segment(const char *raw);
  * escape, an encoded NUL, or allocation failure (*bad = 1 for the first two). */
 char *kc_urldec_segment(const char *enc, size_t len, int *bad);
 
+/* The same into out, which holds len + 1 bytes (a decoded segment is never longer). Returns
+ * the decoded length, or -1 for a bad escape or an encoded NUL. */
+long kc_urldec_segment_into(const char *enc, size_t len, char *out);
+
 /* The value of one hex digit (either case), or -1. */
 int kc_hex_value(int c);
 
