@@ -27,6 +27,8 @@ Parts (see test/bench/README.md for what each figure means and the fairness note
      worker per TTL for 1, 10, 150, 1,000 watched connectors (SSE streams); status calls vs ONE
      expand list (KC_BATCH_EXPAND_PERCENT 101 / 0): CPU per TTL of the gateway and connect-sim
      and batch duration for 5-100 % of 200, 1,000, 2,000 connectors watched, the crossover
+  9  instructions per cached request (bench_instructions.py): the gateway's and nginx's user
+     space instructions per cache hit of part 1's URL, counted by valgrind's callgrind
 
 Everything runs on 127.0.0.1 (connect-sim's Jolokia agents on 127.0.0.x), every loop is bounded
 in count and time, and every process started here is stopped in a finally block. Progress goes to
@@ -810,6 +812,15 @@ def part8(args):
     bench_batch.part8(args, sys.modules[__name__])
 
 
+# part 9: instructions per cached request (test/bench/bench_instructions.py)
+
+
+def part9(args):
+    sys.path.insert(0, HERE)
+    import bench_instructions
+    bench_instructions.part9(args, sys.modules[__name__])
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -841,7 +852,7 @@ def main():
                     help="parts 1 and 6: leave the server and wrk unpinned "
                     "(default: CPU 0 / CPU 1)")
     ap.add_argument("--stream-duration", type=int, default=15, help="part 5 seconds")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma list of parts")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="comma list of parts")
     ap.add_argument("--sizes", default="5000,20000", help="part 7: connector counts")
     args = ap.parse_args()
     args.duration = max(1, min(args.duration, 120))
@@ -860,7 +871,8 @@ def main():
     nproc, model = machine()
     started = datetime.datetime.now().astimezone()
     load0 = open("/proc/loadavg").read().split()[:3]
-    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6, 7: part7, 8: part8}
+    funcs = {1: part1, 2: part2, 3: part3, 4: part4, 5: part5, 6: part6, 7: part7, 8: part8,
+             9: part9}
     for p in parts:
         t0 = time.monotonic()
         try:
