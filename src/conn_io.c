@@ -126,7 +126,9 @@ static void after_write(struct kc_conn *kc, struct bufferevent *bev, int rc)
 }
 
 /* Writes what is waiting right away, instead of arming the write event for the next turn.
- * A reply that went out whole while parsing is finished here, as after_write would. */
+ * A reply written while parsing is finished here if it went out whole, as after_write would;
+ * if not, it already had its WRITE_BYTES_PER_CALL, and the rest waits for the write event
+ * (made active, in case the socket has room and no edge will come). */
 static void flush_now(struct kc_conn *kc)
 {
     struct bufferevent *bev = kc->conn->bev;
@@ -142,6 +144,11 @@ static void flush_now(struct kc_conn *kc)
     }
     if (!(bufferevent_get_enabled(bev) & EV_WRITE))
         return;
+    if (wrote_direct) {
+        if (event_pending(&bev->ev_write, EV_WRITE, NULL))
+            event_active(&bev->ev_write, EV_WRITE, 1);
+        return;
+    }
     after_write(kc, bev, write_out(bev, kc->conn->sock));
 }
 
@@ -161,7 +168,9 @@ static void on_lent_body_sent(const void *data, size_t len, void *arg)
 /* Up to this many pieces go into one writev: the head and a body buffer's extents. */
 #define DIRECT_PIECES 8
 
-/* The reply's pieces as iovecs; 0 when the body buffer has more extents than fit. */
+/* The reply's pieces as iovecs, WRITE_BYTES_PER_CALL bytes at most (the rest is queued and
+ * goes out in later callbacks, as any big reply does); 0 when the body buffer has more
+ * extents than fit. */
 static int reply_pieces(const struct kc_conn_io_reply *r, struct iovec *iov)
 {
     int n = 0;
@@ -175,6 +184,14 @@ static int reply_pieces(const struct kc_conn_io_reply *r, struct iovec *iov)
             iov[n++] = (struct iovec){ext[i].iov_base, ext[i].iov_len};
     } else if (r->body_len > 0) {
         iov[n++] = (struct iovec){(void *)(uintptr_t)r->body, r->body_len};
+    }
+    size_t budget = WRITE_BYTES_PER_CALL;
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len >= budget) {
+            iov[i].iov_len = budget;
+            return i + 1;
+        }
+        budget -= iov[i].iov_len;
     }
     return n;
 }
