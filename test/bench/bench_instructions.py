@@ -83,9 +83,18 @@ def count(proc, outbase, url, log):
     return total, requests
 
 
-def callgrind_argv(outbase):
-    return ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outbase + ".%p",
-            "--dump-instr=no", "--dump-line=no"]
+def measure(name, argv, env, port, rundir, b):
+    """Runs argv under callgrind and counts its cache hits of part 1's URL on port."""
+    outbase = os.path.join(rundir, name)
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind",
+                             "--callgrind-out-file=" + outbase + ".%p", "--dump-instr=no",
+                             "--dump-line=no"] + argv, env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(outbase + ".log", "w"))
+    try:
+        return count(proc, outbase, "http://127.0.0.1:%d%s" % (port, b.METRICS_PATH), b.log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def part9(args, b):
@@ -105,22 +114,14 @@ def part9(args, b):
         # The gateway under callgrind.
         port = b.free_port()
         env["LISTEN_ADDR"] = "127.0.0.1:%d" % port
-        outbase = os.path.join(rundir, "gateway")
-        gw = subprocess.Popen(callgrind_argv(outbase) + [kctest.binary("kconnect-console")],
-                              env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(outbase + ".log", "w"))
-        try:
-            figures["gateway"] = count(gw, outbase, "http://127.0.0.1:%d%s"
-                                       % (port, b.METRICS_PATH), b.log)
-        finally:
-            gw.terminate()
-            gw.wait(timeout=60)
+        figures["gateway"] = measure("gateway", [kctest.binary("kconnect-console")], env, port,
+                                     rundir, b)
 
         # nginx under callgrind, one process, in front of a gateway (not measured).
         up = b.start_gw(st, sim, "60s")
         _, uport = up.listener()
         nport = b.free_port()
-        ngdir = os.path.join(rundir, "nginx")
+        ngdir = os.path.join(rundir, "nginx-run")
         os.makedirs(ngdir)
         conf = open(b.NGINX_TEMPLATE).read()
         for k, v in (("@RUNDIR@", ngdir), ("@PORT@", str(nport)),
@@ -130,16 +131,9 @@ def part9(args, b):
             conf = conf.replace(k, v)
         with open(os.path.join(ngdir, "nginx.conf"), "w") as f:
             f.write(conf)
-        outbase = os.path.join(rundir, "nginx-cg")
-        ng = subprocess.Popen(callgrind_argv(outbase) + [b.NGINX, "-p", ngdir, "-e",
-                              ngdir + "/error.log", "-c", ngdir + "/nginx.conf"],
-                              stdout=subprocess.DEVNULL, stderr=open(outbase + ".log", "w"))
-        try:
-            figures["nginx"] = count(ng, outbase, "http://127.0.0.1:%d%s"
-                                     % (nport, b.METRICS_PATH), b.log)
-        finally:
-            ng.terminate()
-            ng.wait(timeout=60)
+        figures["nginx"] = measure("nginx", [b.NGINX, "-p", ngdir, "-e", ngdir + "/error.log",
+                                             "-c", ngdir + "/nginx.conf"], None, nport,
+                                   rundir, b)
     finally:
         st.stop_all()
         shutil.rmtree(rundir, ignore_errors=True)
