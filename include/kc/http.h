@@ -24,17 +24,20 @@ void kc_reply_header(evhtp_request_t *req, const char *name, const char *value);
  * which saves four allocations per header on the hot path. */
 void kc_reply_header_const(evhtp_request_t *req, const char *name, const char *value);
 
-/* Sends a complete reply (content_type must be a static string). If the request was paused waiting on an upstream, it is resumed;
- * do not touch req afterwards. `body` is borrowed (copied into the output). JSON bodies over
- * 1 KiB are gzip-compressed when the client accepts it. */
+/* Sends a complete reply (content_type must be a static string). If the request was paused
+ * waiting on an upstream, it is resumed; do not touch req afterwards. `body` is borrowed for
+ * the call: written to the socket at once, or copied into the output for what the socket does
+ * not take. JSON bodies over 1 KiB are gzip-compressed when the client accepts it. HEAD, 204
+ * and 304 answers carry no body (HEAD: the length the body would have). */
 void kc_reply_bytes(evhtp_request_t *req, int status, const char *content_type, const void *body,
                     size_t len);
 /* Same, with a body already compressed once by the caller (cached documents); gz may be NULL. */
 void kc_reply_prepared(evhtp_request_t *req, int status, const char *content_type,
                        const void *body, size_t len, const void *gz, size_t gz_len);
-/* The same for a big body that outlives this call: the chosen bytes (body or gz) are lent to
- * the connection's output, not copied (a 10 MB summary copied is several ms of one loop turn),
- * and release(owner) runs once they are sent or dropped — exactly once, also on failure. */
+/* The same for a big body that outlives this call: what the socket does not take at once of
+ * the chosen bytes (body or gz) is lent to the connection's output, not copied (a 10 MB
+ * summary copied is several ms of one loop turn), and release(owner) runs once they are sent
+ * or dropped — exactly once, also on failure. */
 void kc_reply_prepared_shared(evhtp_request_t *req, int status, const char *content_type,
                               const void *body, size_t len, const void *gz, size_t gz_len,
                               void (*release)(void *owner), void *owner);
