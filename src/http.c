@@ -38,7 +38,7 @@ void kc_http_note_no_store(evhtp_request_t *req)
     struct kc_conn *kc = kc_conn_of(req);
     if (kc)
         kc->no_store = 1;
-    else
+    else if (!evhtp_header_find(req->headers_out, "Cache-Control"))
         kc_reply_header_const(req, "Cache-Control", "no-store");
 }
 
@@ -235,13 +235,10 @@ static void send_reply(evhtp_request_t *req, int status, const struct kc_wire_fi
     int paused = conn && (conn->flags & EVHTP_CONN_FLAG_PAUSED);
     struct kc_wire_field all[REPLY_MAX_FIELDS + 3];
     size_t n = 0;
-    int has_cache_control = 0;
-    for (size_t i = 0; i < field_count && i < REPLY_MAX_FIELDS; i++) {
-        has_cache_control |= strcmp(fields[i].name, "Cache-Control") == 0;
+    for (size_t i = 0; i < field_count && i < REPLY_MAX_FIELDS; i++)
         all[n++] = fields[i];
-    }
-    if (kc && kc->no_store && !has_cache_control &&
-        !evhtp_header_find(req->headers_out, "Cache-Control"))
+    /* A handler's own Cache-Control (static files) stays. */
+    if (kc && kc->no_store && !evhtp_header_find(req->headers_out, "Cache-Control"))
         all[n++] = (struct kc_wire_field){"Cache-Control", "no-store"};
     all[n++] = (struct kc_wire_field){"X-Content-Type-Options", "nosniff"};
     if (kc && kc->cache)
@@ -382,12 +379,10 @@ void kc_reply_error(evhtp_request_t *req, int status, const char *code, const ch
     /* Without memory for JSON, a fixed body still tells the client what happened. */
     static const char fallback[] = "{\"error\":\"out_of_memory\",\"message\":\"out of memory\"}";
     const char *body = text ? text : fallback;
-    /* Never cached, /api/ or not; a handler's own Cache-Control stays. */
-    struct kc_wire_field f[2] = {{"Content-Type", "application/json"},
-                                 {"Cache-Control", "no-store"}};
-    size_t n = evhtp_header_find(req->headers_out, "Cache-Control") ? 1 : 2;
+    kc_http_note_no_store(req); /* never cached, /api/ or not */
+    struct kc_wire_field f[1] = {{"Content-Type", "application/json"}};
     struct reply_body b = {.data = body, .len = strlen(body)};
-    send_reply(req, text ? status : 503, f, n, &b);
+    send_reply(req, text ? status : 503, f, 1, &b);
     free(text);
 }
 

@@ -11,7 +11,8 @@
 void kc_http_note_route(evhtp_request_t *req, const char *route);
 void kc_http_note_cache(evhtp_request_t *req, const char *cache_status); /* hit|miss|coalesced */
 void kc_http_note_upstream(evhtp_request_t *req, double upstream_ms);
-/* The reply will say Cache-Control: no-store unless the handler sets its own. */
+/* The reply will say Cache-Control: no-store unless the handler sets its own (every /api/
+ * reply and every error). */
 void kc_http_note_no_store(evhtp_request_t *req);
 
 int kc_http_accepts_gzip(evhtp_request_t *req);
