@@ -15,6 +15,8 @@ let live = false;
 let away = false;       // hidden longer than the TTL: this tab wants nothing
 let awayTimer = null;
 let hiddenTtlMs = 5000;
+let tabLock = null;     // the name of the Web Lock this tab holds for as long as it lives
+let tabLockGen = 0;
 
 /** How long a hidden tab keeps its connectors (the metrics TTL; kc.hiddenTtl overrides). */
 export function setHiddenTtl(ms) {
@@ -50,7 +52,7 @@ function leaderTransport() {
   };
   chan.onmessage = (m) => {
     const msg = m.data || {};
-    if (hub && msg.type === 'want') hub.want(msg.id, msg.keys || [], msg.token, post(msg.id));
+    if (hub && msg.type === 'want') hub.want(msg.id, msg.keys || [], msg.token, post(msg.id), msg.lock);
     else if (hub && msg.type === 'bye') hub.bye(msg.id);
     else if (msg.type === 'leader') sendWant(); // a new leader knows nobody yet
     else if (msg.to === tabId) onHubMessage(msg);
@@ -64,7 +66,7 @@ function leaderTransport() {
   return {
     kind: 'leader',
     send(msg) {
-      if (hub && msg.type === 'want') hub.want(msg.id, msg.keys, msg.token, post(msg.id));
+      if (hub && msg.type === 'want') hub.want(msg.id, msg.keys, msg.token, post(msg.id), msg.lock);
       else if (hub && msg.type === 'bye') hub.bye(msg.id);
       else chan.postMessage(msg);
     },
@@ -82,17 +84,31 @@ function getTransport() {
     transport = null;
   }
   if (transport) {
+    holdTabLock();
     setInterval(sendWant, 10000); // keepalive: the hub drops tabs it has not heard from
     addEventListener('pagehide', () => transport.send({ type: 'bye', id: tabId }));
-    addEventListener('pageshow', (e) => { if (e.persisted) sendWant(); });
+    addEventListener('pageshow', (e) => { if (e.persisted) { holdTabLock(); sendWant(); } });
     document.addEventListener('visibilitychange', onVisibility);
   }
   return transport;
 }
 
+// The hub learns that this tab is gone when the browser releases this lock (StreamHub.watchLock),
+// so the hub is told its name only once the tab holds it. A page back from the back-forward
+// cache takes a fresh one: the browser may have released the old one.
+function holdTabLock() {
+  if (!navigator.locks) return;
+  const name = `kc-tab-${tabId}-${++tabLockGen}`;
+  navigator.locks.request(name, () => {
+    tabLock = name;
+    sendWant();
+    return new Promise(() => {}); // held until this tab goes
+  }).catch(() => {});
+}
+
 function sendWant() {
   if (!transport) return;
-  transport.send({ type: 'want', id: tabId, keys: away ? [] : [...subs.keys()], token: apiToken() });
+  transport.send({ type: 'want', id: tabId, keys: away ? [] : [...subs.keys()], token: apiToken(), lock: tabLock });
 }
 
 function onVisibility() {

@@ -19,6 +19,7 @@ export class StreamHub {
   constructor({ base = '', staleMs = 35000, debounceMs = 50, retryMs = 5000, EventSourceImpl = globalThis.EventSource } = {}) {
     Object.assign(this, { base, staleMs, debounceMs, retryMs, ES: EventSourceImpl });
     this.clients = new Map(); // id -> { keys: Set, seen, post }
+    this.watched = new Set(); // names of the tab locks this hub waits on
     this.items = [];          // the keys of the open stream, in its URL order
     this.seq = new Map();     // key -> last event id received (resumes it when the set changes)
     this.last = new Map();    // key -> the last event, for a tab that joins later
@@ -29,8 +30,12 @@ export class StreamHub {
     setInterval(() => this.schedule(), Math.max(1000, staleMs / 2));
   }
 
-  /** A tab's whole set (idempotent; also its keepalive). post(msg) reaches that tab. */
-  want(id, keys, token, post) {
+  /**
+   * A tab's whole set (idempotent; also its keepalive). post(msg) reaches that tab. lock: the
+   * name of a Web Lock the tab holds for as long as it lives, once it holds it.
+   */
+  want(id, keys, token, post, lock) {
+    this.watchLock(id, lock);
     const prev = this.clients.get(id);
     const c = { keys: new Set(keys), seen: Date.now(), post };
     this.clients.set(id, c);
@@ -46,6 +51,18 @@ export class StreamHub {
 
   bye(id) {
     if (this.clients.delete(id)) this.schedule();
+  }
+
+  // A tab's 'bye' on pagehide is a message, and a closing or crashing tab may never send it, or
+  // send it too late to arrive. The browser releases the locks of a tab that is gone, whatever
+  // way it went, so asking for the tab's lock is granted exactly then: the tab leaves at once
+  // instead of after staleMs.
+  watchLock(id, lock) {
+    if (typeof lock !== 'string' || !lock || this.watched.has(lock)) return;
+    const locks = globalThis.navigator && globalThis.navigator.locks;
+    if (!locks) return;
+    this.watched.add(lock);
+    locks.request(lock, () => { this.watched.delete(lock); this.bye(id); }).catch(() => this.watched.delete(lock));
   }
 
   schedule(delay = this.debounceMs) {

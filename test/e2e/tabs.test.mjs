@@ -4,7 +4,8 @@
 // being collected within two TTLs; a hidden tab's connector stops being collected and, shown
 // again, its numbers and chart are back within a second; the list page does not poll while
 // hidden; without SharedWorker a leader tab holds the one stream (and hands it over when it
-// closes), without BroadcastChannel either the page polls. Collection is read from
+// closes), without BroadcastChannel either the page polls; a tab that crashes (no pagehide, no
+// goodbye) leaves the stream at once, through the Web Lock it holds while it lives. Collection is read from
 // connect-sim's per-connector request counters.
 //
 // Headless Chromium reports every page as visible (microsoft/playwright#2286: no API hides a
@@ -126,6 +127,31 @@ test('a hidden tab stops watching; shown again, numbers and chart are back withi
   assert.equal((await gauges()).connections, 1);
 });
 
+/** Ends a tab's renderer as a crash or a killed process would: no pagehide, no 'bye'. */
+async function crash(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const crashed = new Promise((resolve) => page.once('crash', resolve));
+  cdp.send('Page.crash').catch(() => {}); // never answers: the renderer is gone
+  await crashed;
+}
+
+test('a tab that goes without a word (crashed) stops its connector\'s collection at once', async () => {
+  const name = names[0]; // its tab was closed above: not collected now
+  const page = await openTab(stack.base + connectorPath(name, 'metrics'));
+  await assertLive(page, name);
+  assert.equal((await gauges()).subscribers, 6);
+  await crash(page);
+  // the hub learns it from the tab's Web Lock, long before its 35 s keepalive would
+  await waitFor(async () => (await gauges()).subscribers === 5, { timeout: 2 * TTL_MS, interval: 50, what: 'the crashed tab\'s item left the stream' });
+  await sleep(TTL_MS);
+  const a = await perConnector();
+  await sleep(3 * TTL_MS);
+  const b = await perConnector();
+  assert.equal(b[name] || 0, a[name] || 0, `${name} is no longer collected`);
+  assert.equal((await gauges()).connections, 1);
+  await page.close().catch(() => {});
+});
+
 test('the connector list does not poll while hidden and refreshes at once when shown', async () => {
   const page = pages[1];
   await page.goto(`${stack.base}/clusters/default/connectors`);
@@ -156,6 +182,13 @@ test('without SharedWorker: a leader tab holds the one stream for three tabs; wi
   for (let i = 0; i < 3; i++) await assertLive(tabs[i], names[i]);
   assert.equal(await tabs[0].evaluate(() => import('/app/live.js').then((m) => m.transportKind())), 'leader');
   assert.deepEqual(await gauges(), { connections: 1, subscribers: 3 });
+  // a fourth tab crashes: the leader learns it from the tab's Web Lock, at once
+  const doomed = await ctx.newPage();
+  await doomed.goto(stack.base + connectorPath(names[3], 'metrics'));
+  await assertLive(doomed, names[3]);
+  assert.deepEqual(await gauges(), { connections: 1, subscribers: 4 });
+  await crash(doomed);
+  await waitFor(async () => (await gauges()).subscribers === 3, { timeout: 2 * TTL_MS, interval: 50, what: 'the crashed tab\'s item left the leader\'s stream' });
   // the leader goes: another tab takes over the stream, the others stay live
   await tabs.shift().close();
   for (let i = 0; i < 2; i++) await assertLive(tabs[i], names[i + 1]);
