@@ -87,7 +87,12 @@ function getTransport() {
     holdTabLock();
     setInterval(sendWant, 10000); // keepalive: the hub drops tabs it has not heard from
     addEventListener('pagehide', () => transport.send({ type: 'bye', id: tabId }));
-    addEventListener('pageshow', (e) => { if (e.persisted) { holdTabLock(); sendWant(); } });
+    addEventListener('pageshow', (e) => {
+      if (!e.persisted) return;
+      tabLock = null; // the old one may be released: never name it to the hub again
+      holdTabLock();
+      sendWant();
+    });
     document.addEventListener('visibilitychange', onVisibility);
   }
   return transport;
