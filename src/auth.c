@@ -3,10 +3,10 @@
 #include "kc/auth.h"
 
 #include "kc/config.h"
+#include "kc/errline.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,16 +96,6 @@ const struct kc_auth_route *kc_auth_routes(size_t *count)
 
 /* ---- config ---- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void map_free(struct kc_role_map *m)
 {
     for (size_t i = 0; i < m->count; i++)
@@ -119,13 +109,13 @@ static int parse_map(const json_t *v, struct kc_role_map *m, const char *origin,
                      size_t errlen)
 {
     if (!json_is_object(v) || json_object_size(v) == 0) {
-        set_err(err, errlen, "invalid %s: want an object of cluster → role, e.g. "
-                             "{\"prod\": \"operator\", \"*\": \"viewer\"}", origin);
+        kc_errline(err, errlen, "invalid %s: want an object of cluster → role, e.g. "
+                                "{\"prod\": \"operator\", \"*\": \"viewer\"}", origin);
         return -1;
     }
     m->grants = calloc(json_object_size(v), sizeof *m->grants);
     if (!m->grants) {
-        set_err(err, errlen, "out of memory reading %s", origin);
+        kc_errline(err, errlen, "out of memory reading %s", origin);
         return -1;
     }
     const char *cluster;
@@ -134,12 +124,13 @@ static int parse_map(const json_t *v, struct kc_role_map *m, const char *origin,
     {
         enum kc_role r;
         if (kc_role_parse(json_string_value(role), &r) != 0) {
-            set_err(err, errlen, "invalid %s[%s]: want viewer, operator or admin", origin, cluster);
+            kc_errline(err, errlen, "invalid %s[%s]: want viewer, operator or admin", origin,
+                       cluster);
             return -1;
         }
         m->grants[m->count].cluster = strdup(cluster);
         if (!m->grants[m->count].cluster) {
-            set_err(err, errlen, "out of memory reading %s", origin);
+            kc_errline(err, errlen, "out of memory reading %s", origin);
             return -1;
         }
         m->grants[m->count++].role = r;
@@ -158,7 +149,7 @@ static int only_keys(const json_t *obj, const char *const *allowed, const char *
         while (allowed[i] && strcmp(allowed[i], key) != 0)
             i++;
         if (!allowed[i]) {
-            set_err(err, errlen, "invalid %s: unknown key \"%s\"", origin, key);
+            kc_errline(err, errlen, "invalid %s: unknown key \"%s\"", origin, key);
             return -1;
         }
     }
@@ -168,14 +159,14 @@ static int only_keys(const json_t *obj, const char *const *allowed, const char *
 static int parse_tokens(const json_t *tokens, struct kc_auth_cfg *a, char *err, size_t errlen)
 {
     if (!json_is_array(tokens)) {
-        set_err(err, errlen, "invalid auth.tokens: want an array");
+        kc_errline(err, errlen, "invalid auth.tokens: want an array");
         return -1;
     }
     if (json_array_size(tokens) == 0)
         return 0;
     a->tokens = calloc(json_array_size(tokens), sizeof *a->tokens);
     if (!a->tokens) {
-        set_err(err, errlen, "out of memory reading auth.tokens");
+        kc_errline(err, errlen, "out of memory reading auth.tokens");
         return -1;
     }
     static const char *const keys[] = {"name", "sha256", "roles", NULL};
@@ -184,38 +175,38 @@ static int parse_tokens(const json_t *tokens, struct kc_auth_cfg *a, char *err, 
         char origin[96];
         snprintf(origin, sizeof origin, "auth.tokens[%zu]", i);
         if (!json_is_object(t)) {
-            set_err(err, errlen, "invalid %s: want an object", origin);
+            kc_errline(err, errlen, "invalid %s: want an object", origin);
             return -1;
         }
         if (json_object_get(t, "token")) {
-            set_err(err, errlen, "invalid %s: store the token's SHA-256 (\"sha256\"), never the "
-                                 "token itself", origin);
+            kc_errline(err, errlen, "invalid %s: store the token's SHA-256 (\"sha256\"), never the "
+                                    "token itself", origin);
             return -1;
         }
         if (only_keys(t, keys, origin, err, errlen) != 0)
             return -1;
         const char *name = json_string_value(json_object_get(t, "name"));
         if (!name || !*name || strlen(name) >= KC_IDENTITY_USER_MAX) {
-            set_err(err, errlen, "invalid %s.name: want 1-%d characters", origin,
-                    KC_IDENTITY_USER_MAX - 1);
+            kc_errline(err, errlen, "invalid %s.name: want 1-%d characters", origin,
+                       KC_IDENTITY_USER_MAX - 1);
             return -1;
         }
         for (size_t k = 0; k < a->token_count; k++) {
             if (strcmp(a->tokens[k].name, name) == 0) {
-                set_err(err, errlen, "invalid %s.name: \"%s\" appears twice", origin, name);
+                kc_errline(err, errlen, "invalid %s.name: \"%s\" appears twice", origin, name);
                 return -1;
             }
         }
         struct kc_auth_token *tok = &a->tokens[a->token_count++];
         tok->name = strdup(name);
         if (!tok->name) {
-            set_err(err, errlen, "out of memory reading %s", origin);
+            kc_errline(err, errlen, "out of memory reading %s", origin);
             return -1;
         }
         if (kc_sha256_from_hex(json_string_value(json_object_get(t, "sha256")), tok->sha256) !=
             0) {
-            set_err(err, errlen, "invalid auth.tokens[%s].sha256: want the 64 hex digits of the "
-                                 "token's SHA-256 (sha256sum)", name);
+            kc_errline(err, errlen, "invalid auth.tokens[%s].sha256: want the 64 hex digits of the "
+                                    "token's SHA-256 (sha256sum)", name);
             return -1;
         }
         snprintf(origin, sizeof origin, "auth.tokens[%s].roles", name);
@@ -228,18 +219,18 @@ static int parse_tokens(const json_t *tokens, struct kc_auth_cfg *a, char *err, 
 static int parse_groups(const json_t *groups, struct kc_auth_cfg *a, char *err, size_t errlen)
 {
     if (!json_is_object(groups)) {
-        set_err(err, errlen, "invalid auth.groups: want an object of group → roles");
+        kc_errline(err, errlen, "invalid auth.groups: want an object of group → roles");
         return -1;
     }
     if (json_object_size(groups) > KC_AUTH_MAX_GROUPS) {
-        set_err(err, errlen, "invalid auth.groups: at most %d groups", KC_AUTH_MAX_GROUPS);
+        kc_errline(err, errlen, "invalid auth.groups: at most %d groups", KC_AUTH_MAX_GROUPS);
         return -1;
     }
     if (json_object_size(groups) == 0)
         return 0;
     a->groups = calloc(json_object_size(groups), sizeof *a->groups);
     if (!a->groups) {
-        set_err(err, errlen, "out of memory reading auth.groups");
+        kc_errline(err, errlen, "out of memory reading auth.groups");
         return -1;
     }
     const char *name;
@@ -250,11 +241,12 @@ static int parse_groups(const json_t *groups, struct kc_auth_cfg *a, char *err, 
         char origin[160];
         snprintf(origin, sizeof origin, "auth.groups[%.100s]", name);
         if (!*name || strchr(name, ',')) {
-            set_err(err, errlen, "invalid %s: a group name is not empty and has no comma", origin);
+            kc_errline(err, errlen, "invalid %s: a group name is not empty and has no comma",
+                       origin);
             return -1;
         }
         if (!(g->name = strdup(name))) {
-            set_err(err, errlen, "out of memory reading %s", origin);
+            kc_errline(err, errlen, "out of memory reading %s", origin);
             return -1;
         }
         if (parse_map(v, &g->roles, origin, err, errlen) != 0)
@@ -273,11 +265,11 @@ static int parse_header_name(const json_t *v, const char *def, char **out, const
         ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
              (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_';
     if (!ok) {
-        set_err(err, errlen, "invalid %s: want an HTTP header name", origin);
+        kc_errline(err, errlen, "invalid %s: want an HTTP header name", origin);
         return -1;
     }
     if (!(*out = strdup(name))) {
-        set_err(err, errlen, "out of memory reading %s", origin);
+        kc_errline(err, errlen, "out of memory reading %s", origin);
         return -1;
     }
     return 0;
@@ -287,7 +279,7 @@ int kc_auth_cfg_parse(const json_t *auth, struct kc_auth_cfg **out, char *err, s
 {
     *out = NULL;
     if (!json_is_object(auth)) {
-        set_err(err, errlen, "invalid config key auth: want an object");
+        kc_errline(err, errlen, "invalid config key auth: want an object");
         return -1;
     }
     static const char *const keys[] = {"tokens", "trustedProxies", "userHeader", "groupsHeader",
@@ -296,7 +288,7 @@ int kc_auth_cfg_parse(const json_t *auth, struct kc_auth_cfg **out, char *err, s
         return -1;
     struct kc_auth_cfg *a = calloc(1, sizeof *a);
     if (!a) {
-        set_err(err, errlen, "out of memory reading auth");
+        kc_errline(err, errlen, "out of memory reading auth");
         return -1;
     }
     int rc = -1;
@@ -308,21 +300,23 @@ int kc_auth_cfg_parse(const json_t *auth, struct kc_auth_cfg **out, char *err, s
         goto out;
     const json_t *proxies = json_object_get(auth, "trustedProxies");
     if (proxies && !json_is_array(proxies)) {
-        set_err(err, errlen, "invalid auth.trustedProxies: want an array of addresses or CIDRs");
+        kc_errline(err, errlen, "invalid auth.trustedProxies: want an array of addresses or CIDRs");
         goto out;
     }
     if (json_array_size(proxies)) {
         a->proxies = calloc(json_array_size(proxies), sizeof *a->proxies);
         if (!a->proxies) {
-            set_err(err, errlen, "out of memory reading auth.trustedProxies");
+            kc_errline(err, errlen, "out of memory reading auth.trustedProxies");
             goto out;
         }
     }
     for (size_t i = 0; i < json_array_size(proxies); i++) {
         const char *text = json_string_value(json_array_get(proxies, i));
         if (!text || kc_cidr_parse(text, &a->proxies[a->proxy_count]) != 0) {
-            set_err(err, errlen, "invalid auth.trustedProxies[%zu]: want an IPv4 or IPv6 address "
-                                 "or CIDR, e.g. 10.0.0.0/8 or fd00::/8", i);
+            kc_errline(err, errlen,
+                       "invalid auth.trustedProxies[%zu]: want an IPv4 or IPv6 address or CIDR, "
+                       "e.g. 10.0.0.0/8 or fd00::/8",
+                       i);
             goto out;
         }
         a->proxy_count++;
@@ -347,7 +341,8 @@ static int check_map(const struct kc_role_map *m, const struct kc_config *cfg, c
     for (size_t i = 0; i < m->count; i++) {
         const char *c = m->grants[i].cluster;
         if (strcmp(c, "*") != 0 && !kc_config_find_cluster(cfg, c)) {
-            set_err(err, errlen, "invalid %s: no cluster named \"%.64s\" is configured", origin, c);
+            kc_errline(err, errlen, "invalid %s: no cluster named \"%.64s\" is configured",
+                       origin, c);
             return -1;
         }
     }

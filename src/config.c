@@ -3,13 +3,13 @@
 #include "kc/config.h"
 
 #include "kc/auth.h"
+#include "kc/errline.h"
 #include "kc/log.h"
 #include "kc/redis_url.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,14 +71,6 @@ static const struct endpoint_setting endpoint_settings[] = {
     {"KAFKA_CONNECT", "connect", offsetof(struct kc_cluster_cfg, connect)},
     {"JOLOKIA", "jolokia", offsetof(struct kc_cluster_cfg, jolokia)},
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int64_t kc_config_parse_duration(const char *text)
 {
@@ -150,9 +142,9 @@ static int apply_setting(struct kc_config *cfg, const struct setting *s, const c
                          ? (int64_t)plain
                          : kc_config_parse_duration(value);
         if (ms < s->min || ms > s->max) {
-            set_err(err, errlen,
-                    "invalid %s: \"%s\" (want a duration like 5s or 500ms, %lldms..%lldms)",
-                    origin, value, s->min, s->max);
+            kc_errline(err, errlen,
+                       "invalid %s: \"%s\" (want a duration like 5s or 500ms, %lldms..%lldms)",
+                       origin, value, s->min, s->max);
             return -1;
         }
         *(int64_t *)(base + s->offset) = ms;
@@ -161,8 +153,8 @@ static int apply_setting(struct kc_config *cfg, const struct setting *s, const c
     case SET_SIZE: {
         long long v;
         if (parse_size(value, &v) != 0 || v < s->min || v > s->max) {
-            set_err(err, errlen, "invalid %s: \"%s\" (want an integer %lld..%lld)", origin, value,
-                    s->min, s->max);
+            kc_errline(err, errlen, "invalid %s: \"%s\" (want an integer %lld..%lld)", origin,
+                       value, s->min, s->max);
             return -1;
         }
         *(size_t *)(base + s->offset) = (size_t)v;
@@ -171,7 +163,7 @@ static int apply_setting(struct kc_config *cfg, const struct setting *s, const c
     case SET_BOOL: {
         int b = kc_config_parse_bool(value);
         if (b < 0) {
-            set_err(err, errlen, "invalid %s: \"%s\" (want true or false)", origin, value);
+            kc_errline(err, errlen, "invalid %s: \"%s\" (want true or false)", origin, value);
             return -1;
         }
         *(int *)(base + s->offset) = b;
@@ -183,8 +175,8 @@ static int apply_setting(struct kc_config *cfg, const struct setting *s, const c
     case SET_LOG_LEVEL: {
         enum kc_log_level lvl;
         if (kc_log_parse_level(value, &lvl) != 0) {
-            set_err(err, errlen, "invalid %s: \"%s\" (want debug, info, warn or error)", origin,
-                    value);
+            kc_errline(err, errlen, "invalid %s: \"%s\" (want debug, info, warn or error)", origin,
+                       value);
             return -1;
         }
         *(int *)(base + s->offset) = (int)lvl;
@@ -216,8 +208,8 @@ static int parse_listen(struct kc_config *cfg, const char *value, const char *or
     const char *colon = strrchr(value, ':');
     char host[64];
     if (!colon || (size_t)(colon - value) >= sizeof host) {
-        set_err(err, errlen, "invalid %s: \"%s\" (want HOST:PORT, e.g. 0.0.0.0:8080)", origin,
-                value);
+        kc_errline(err, errlen, "invalid %s: \"%s\" (want HOST:PORT, e.g. 0.0.0.0:8080)", origin,
+                   value);
         return -1;
     }
     memcpy(host, value, (size_t)(colon - value));
@@ -229,8 +221,9 @@ static int parse_listen(struct kc_config *cfg, const char *value, const char *or
     struct in_addr a;
     long long port;
     if (inet_pton(AF_INET, host, &a) != 1 || parse_size(colon + 1, &port) != 0 || port > 65535) {
-        set_err(err, errlen, "invalid %s: \"%s\" (want an IPv4 address and port, e.g. 0.0.0.0:8080)",
-                origin, value);
+        kc_errline(err, errlen,
+                   "invalid %s: \"%s\" (want an IPv4 address and port, e.g. 0.0.0.0:8080)",
+                   origin, value);
         return -1;
     }
     replace_string(&cfg->listen_host, host);
@@ -241,12 +234,13 @@ static int parse_listen(struct kc_config *cfg, const char *value, const char *or
 static int validate_url(const char *url, const char *origin, char *err, size_t errlen)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        set_err(err, errlen, "invalid %s: \"%s\" (want an http:// or https:// URL)", origin, url);
+        kc_errline(err, errlen, "invalid %s: \"%s\" (want an http:// or https:// URL)", origin,
+                   url);
         return -1;
     }
     const char *host = strstr(url, "://") + 3;
     if (*host == '\0' || *host == '/') {
-        set_err(err, errlen, "invalid %s: \"%s\" (no host)", origin, url);
+        kc_errline(err, errlen, "invalid %s: \"%s\" (no host)", origin, url);
         return -1;
     }
     return 0;
@@ -262,7 +256,7 @@ static int set_connect_urls(struct kc_cluster_cfg *c, const char *list, const ch
 
     char *copy = strdup(list);
     if (!copy) {
-        set_err(err, errlen, "out of memory reading %s", origin);
+        kc_errline(err, errlen, "out of memory reading %s", origin);
         return -1;
     }
     int rc = 0;
@@ -280,7 +274,7 @@ static int set_connect_urls(struct kc_cluster_cfg *c, const char *list, const ch
             break;
         }
         if (c->connect_url_count == KC_MAX_CONNECT_URLS) {
-            set_err(err, errlen, "invalid %s: more than %d URLs", origin, KC_MAX_CONNECT_URLS);
+            kc_errline(err, errlen, "invalid %s: more than %d URLs", origin, KC_MAX_CONNECT_URLS);
             rc = -1;
             break;
         }
@@ -288,7 +282,7 @@ static int set_connect_urls(struct kc_cluster_cfg *c, const char *list, const ch
     }
     free(copy);
     if (rc == 0 && c->connect_url_count == 0) {
-        set_err(err, errlen, "invalid %s: no URL given", origin);
+        kc_errline(err, errlen, "invalid %s: no URL given", origin);
         rc = -1;
     }
     return rc;
@@ -365,7 +359,7 @@ static int apply_endpoint_file(struct kc_endpoint_cfg *e, const char *prefix, co
             continue;
         snprintf(origin, sizeof origin, "clusters[%s].%s", cluster, key);
         if (json_to_text(v, text, sizeof text) != 0) {
-            set_err(err, errlen, "invalid %s: wrong JSON type", origin);
+            kc_errline(err, errlen, "invalid %s: wrong JSON type", origin);
             return -1;
         }
         char *slot = (char *)e + keys[i].offset;
@@ -374,14 +368,15 @@ static int apply_endpoint_file(struct kc_endpoint_cfg *e, const char *prefix, co
         } else if (keys[i].type == SET_BOOL) {
             int b = kc_config_parse_bool(text);
             if (b < 0) {
-                set_err(err, errlen, "invalid %s: \"%s\" (want true or false)", origin, text);
+                kc_errline(err, errlen, "invalid %s: \"%s\" (want true or false)", origin, text);
                 return -1;
             }
             *(int *)slot = b;
         } else {
             int64_t ms = kc_config_parse_duration(text);
             if (ms < 1 || ms > 3600000) {
-                set_err(err, errlen, "invalid %s: \"%s\" (want a duration like 2s)", origin, text);
+                kc_errline(err, errlen, "invalid %s: \"%s\" (want a duration like 2s)", origin,
+                           text);
                 return -1;
             }
             *(long *)slot = (long)ms;
@@ -418,7 +413,7 @@ static int load_alerts(struct kc_config *cfg, const json_t *alerts, char *err, s
 {
     const json_t *rules = json_object_get(alerts, "rules");
     if (rules && !json_is_array(rules)) {
-        set_err(err, errlen, "invalid alerts.rules: want an array");
+        kc_errline(err, errlen, "invalid alerts.rules: want an array");
         return -1;
     }
     size_t n = json_array_size(rules);
@@ -426,7 +421,7 @@ static int load_alerts(struct kc_config *cfg, const json_t *alerts, char *err, s
     if (n) {
         cfg->alert_rules = calloc(n, sizeof *cfg->alert_rules);
         if (!cfg->alert_rules) {
-            set_err(err, errlen, "out of memory reading alerts.rules");
+            kc_errline(err, errlen, "out of memory reading alerts.rules");
             return -1;
         }
     }
@@ -440,10 +435,10 @@ static int load_alerts(struct kc_config *cfg, const json_t *alerts, char *err, s
             if (strcmp(kind, alert_kinds[k].name) == 0)
                 break;
         if (!kind || k == sizeof alert_kinds / sizeof alert_kinds[0]) {
-            set_err(err, errlen,
-                    "invalid alerts.rules[%zu].kind: want error_rate, task_failed, "
-                    "zero_throughput, lag or jolokia_unreachable",
-                    i);
+            kc_errline(err, errlen,
+                       "invalid alerts.rules[%zu].kind: want error_rate, task_failed, "
+                       "zero_throughput, lag or jolokia_unreachable",
+                       i);
             return -1;
         }
         rule->kind = alert_kinds[k].kind;
@@ -452,13 +447,13 @@ static int load_alerts(struct kc_config *cfg, const json_t *alerts, char *err, s
         rule->threshold = json_is_number(t) ? json_number_value(t) : 0;
         if ((rule->kind == KC_ALERT_ERROR_RATE || rule->kind == KC_ALERT_LAG) &&
             !json_is_number(t)) {
-            set_err(err, errlen, "invalid alerts.rules[%zu].threshold: want a number", i);
+            kc_errline(err, errlen, "invalid alerts.rules[%zu].threshold: want a number", i);
             return -1;
         }
         const char *for_text = json_string_value(json_object_get(r, "for"));
         rule->for_ms = for_text ? kc_config_parse_duration(for_text) : 0;
         if (rule->for_ms < 0) {
-            set_err(err, errlen, "invalid alerts.rules[%zu].for: want a duration like 5m", i);
+            kc_errline(err, errlen, "invalid alerts.rules[%zu].for: want a duration like 5m", i);
             return -1;
         }
         cfg->alert_rule_count = i + 1;
@@ -492,7 +487,7 @@ static int default_alert_rules(struct kc_config *cfg, char *err, size_t errlen)
         cfg->alert_rule_count = i + 1;
     }
     if (cfg->alert_rule_count != n) {
-        set_err(err, errlen, "out of memory setting the default alert rules");
+        kc_errline(err, errlen, "out of memory setting the default alert rules");
         return -1;
     }
     return 0;
@@ -503,13 +498,13 @@ static int load_file(struct kc_config *cfg, const char *path, char *err, size_t 
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        set_err(err, errlen, "invalid KC_CONFIG file %s: %s (line %d)", path, jerr.text,
-                jerr.line);
+        kc_errline(err, errlen, "invalid KC_CONFIG file %s: %s (line %d)", path, jerr.text,
+                   jerr.line);
         return -1;
     }
     int rc = -1;
     if (!json_is_object(root)) {
-        set_err(err, errlen, "invalid KC_CONFIG file %s: want a JSON object", path);
+        kc_errline(err, errlen, "invalid KC_CONFIG file %s: want a JSON object", path);
         goto out;
     }
     char text[1024];
@@ -520,7 +515,7 @@ static int load_file(struct kc_config *cfg, const char *path, char *err, size_t 
         char origin[96];
         snprintf(origin, sizeof origin, "config key %s", settings[i].file_key);
         if (json_to_text(v, text, sizeof text) != 0) {
-            set_err(err, errlen, "invalid %s: wrong JSON type", origin);
+            kc_errline(err, errlen, "invalid %s: wrong JSON type", origin);
             goto out;
         }
         if (apply_setting(cfg, &settings[i], text, origin, err, errlen) != 0)
@@ -541,32 +536,33 @@ static int load_file(struct kc_config *cfg, const char *path, char *err, size_t 
 
     const json_t *clusters = json_object_get(root, "clusters");
     if (clusters && !json_is_array(clusters)) {
-        set_err(err, errlen, "invalid config key clusters: want an array");
+        kc_errline(err, errlen, "invalid config key clusters: want an array");
         goto out;
     }
     for (size_t i = 0; i < json_array_size(clusters); i++) {
         const json_t *c = json_array_get(clusters, i);
         const char *name = json_string_value(json_object_get(c, "name"));
         if (!name || !valid_cluster_name(name)) {
-            set_err(err, errlen,
-                    "invalid clusters[%zu].name: want 1-64 of [A-Za-z0-9._-], not a reserved word",
-                    i);
+            kc_errline(err, errlen,
+                       "invalid clusters[%zu].name: want 1-64 of [A-Za-z0-9._-], not a reserved "
+                       "word",
+                       i);
             goto out;
         }
         if (kc_config_find_cluster(cfg, name)) {
-            set_err(err, errlen, "invalid clusters[%zu].name: \"%s\" appears twice", i, name);
+            kc_errline(err, errlen, "invalid clusters[%zu].name: \"%s\" appears twice", i, name);
             goto out;
         }
         struct kc_cluster_cfg *cl = add_cluster(cfg, name);
         if (!cl) {
-            set_err(err, errlen, "out of memory reading clusters");
+            kc_errline(err, errlen, "out of memory reading clusters");
             goto out;
         }
         char origin[128];
         const char *url = json_string_value(json_object_get(c, "connectUrl"));
         snprintf(origin, sizeof origin, "clusters[%s].connectUrl", name);
         if (!url) {
-            set_err(err, errlen, "invalid %s: missing", origin);
+            kc_errline(err, errlen, "invalid %s: missing", origin);
             goto out;
         }
         if (set_connect_urls(cl, url, origin, err, errlen) != 0)
@@ -631,7 +627,7 @@ static int apply_cluster_env(struct kc_config *cfg, char *err, size_t errlen)
         if ((v = getenv(name))) {
             int b = kc_config_parse_bool(v);
             if (b < 0) {
-                set_err(err, errlen, "invalid %s: \"%s\" (want true or false)", name, v);
+                kc_errline(err, errlen, "invalid %s: \"%s\" (want true or false)", name, v);
                 return -1;
             }
             e->tls_verify = b;
@@ -655,8 +651,8 @@ static int apply_cluster_env(struct kc_config *cfg, char *err, size_t errlen)
             continue;
         long long ms;
         if (parse_size(v, &ms) != 0 || ms < 1 || ms > 3600000) {
-            set_err(err, errlen, "invalid %s: \"%s\" (want milliseconds 1..3600000)",
-                    timeouts[i].env, v);
+            kc_errline(err, errlen, "invalid %s: \"%s\" (want milliseconds 1..3600000)",
+                       timeouts[i].env, v);
             return -1;
         }
         for (size_t k = 0; k < cfg->cluster_count; k++) {
@@ -676,7 +672,7 @@ static int validate_redis(struct kc_config *cfg, char *err, size_t errlen)
         struct kc_redis_url u;
         char why[200];
         if (kc_redis_url_parse(cfg->redis_url, &u, why, sizeof why) != 0) {
-            set_err(err, errlen, "invalid %s: %s", origin, why);
+            kc_errline(err, errlen, "invalid %s: %s", origin, why);
             return -1;
         }
         kc_redis_url_clear(&u);
@@ -687,8 +683,8 @@ static int validate_redis(struct kc_config *cfg, char *err, size_t errlen)
         for (size_t i = 0; ok && i < n; i++)
             ok = cfg->redis_prefix[i] > ' ' && cfg->redis_prefix[i] < 127;
         if (!ok) {
-            set_err(err, errlen, "invalid %s: want up to 64 printable characters, no spaces",
-                    getenv("KC_REDIS_PREFIX") ? "KC_REDIS_PREFIX" : "config key redisPrefix");
+            kc_errline(err, errlen, "invalid %s: want up to 64 printable characters, no spaces",
+                       getenv("KC_REDIS_PREFIX") ? "KC_REDIS_PREFIX" : "config key redisPrefix");
             return -1;
         }
     }
@@ -737,9 +733,9 @@ int kc_config_load(struct kc_config *cfg, int argc, char **argv, char *err, size
     set_defaults(cfg);
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--config", 8) != 0 && strncmp(argv[i], "--listen", 8) != 0) {
-            set_err(err, errlen, "unknown argument %s (usage: kconnect-console [--config FILE] "
-                                 "[--listen HOST:PORT])",
-                    argv[i]);
+            kc_errline(err, errlen, "unknown argument %s (usage: kconnect-console [--config FILE] "
+                                    "[--listen HOST:PORT])",
+                       argv[i]);
             return -1;
         }
         if (strchr(argv[i], '=') == NULL)
@@ -782,7 +778,7 @@ int kc_config_load(struct kc_config *cfg, int argc, char **argv, char *err, size
     }
     if (apply_cluster_env(cfg, err, errlen) != 0) {
         if (!*err)
-            set_err(err, errlen, "out of memory configuring clusters");
+            kc_errline(err, errlen, "out of memory configuring clusters");
         return -1;
     }
     /* After the env's `default` cluster exists: roles may name it. */

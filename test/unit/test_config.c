@@ -91,6 +91,45 @@ static void test_errors_name_the_setting(void **state)
     }
 }
 
+static void assert_no_control_bytes(const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+        assert_true(*c >= 0x20 && *c != 0x7f);
+}
+
+/* A refusal quotes the bad value: control bytes in it are shown escaped, so the message stays
+ * one line and a value cannot forge another (found by fuzz_config: a newline in a duration). */
+static void test_refusals_stay_one_line(void **state)
+{
+    setenv("METRICS_CACHE_TTL", "5s\nkconnect-console: listening on 0.0.0.0:8080", 1);
+    struct kc_config cfg;
+    char err[256] = "";
+    char *argv[] = {"kconnect-console", NULL};
+    assert_int_equal(kc_config_load(&cfg, 1, argv, err, sizeof err), -1);
+    assert_no_control_bytes(err);
+    assert_non_null(strstr(err, "\"5s\\nkconnect-console: listening"));
+    kc_config_free(&cfg);
+
+    clear_env(NULL);
+    setenv("LOG_LEVEL", "loud\r\t\x1b[2K\x7f", 1);
+    assert_int_equal(kc_config_load(&cfg, 1, argv, err, sizeof err), -1);
+    assert_no_control_bytes(err);
+    assert_non_null(strstr(err, "\"loud\\r\\t\\x1b[2K\\x7f\""));
+    kc_config_free(&cfg);
+
+    /* cut to the buffer, never inside an escape */
+    clear_env(NULL);
+    setenv("LOG_LEVEL", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", 1);
+    char small[32];
+    assert_int_equal(kc_config_load(&cfg, 1, argv, small, sizeof small), -1);
+    assert_no_control_bytes(small);
+    size_t n = strlen(small);
+    assert_true(n < sizeof small);
+    assert_true(n >= sizeof small - 2);
+    assert_true(small[n - 1] == 'n' || small[n - 1] == '\\');
+    kc_config_free(&cfg);
+}
+
 static void test_file_with_clusters(void **state)
 {
     char path[] = "/tmp/kc-config-XXXXXX";
@@ -150,6 +189,7 @@ int main(void)
         cmocka_unit_test_setup(test_defaults, clear_env),
         cmocka_unit_test_setup(test_env, clear_env),
         cmocka_unit_test_setup(test_errors_name_the_setting, clear_env),
+        cmocka_unit_test_setup(test_refusals_stay_one_line, clear_env),
         cmocka_unit_test_setup(test_file_with_clusters, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
