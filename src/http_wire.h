@@ -2,7 +2,7 @@
  *
  * libevhtp's evhtp_send_reply builds them with an evbuffer_add per piece (four per header),
  * three header lookups and a heap copy of the Content-Length value: 6,200 of the 24,800
- * instructions a cached GET cost (callgrind, test/bench/README.md part 1). The reply helpers
+ * instructions a cached GET cost (callgrind, test/bench/README.md part 9). The reply helpers
  * (http.c) format the block here instead, on the stack, and hand it to conn_io.h with the
  * body. The rules are libevhtp 1.2.18's (htp__create_reply_), except where noted at
  * kc_wire_head_format. */

@@ -20,12 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* glibc's allocator, tuned for one loop that must never stall (issue #14 §1). A big
- * collection frees hundreds of thousands of small parse nodes; with fastbins on, the next free
- * or allocation of a big block (a 10 MB summary, a list's item array) consolidates all of them
- * at once — measured 110 ms in one turn at 20,000 connectors. Without fastbins (tcache still
- * serves small sizes) that work is spread over the frees themselves. A fixed mmap threshold
- * keeps big buffers out of the heap, so freeing them returns pages at once and never walks it. */
 /* Handed to libevhtp (which passes all three on to libevent) only so that it is not `malloc`
  * itself: both libraries then zero their small blocks with malloc + memset instead of calloc.
  * glibc's calloc never takes a block from the thread cache while free puts every one back
@@ -36,6 +30,12 @@ static void *heap_malloc(size_t size)
     return malloc(size);
 }
 
+/* glibc's allocator, tuned for one loop that must never stall (issue #14 §1). A big
+ * collection frees hundreds of thousands of small parse nodes; with fastbins on, the next free
+ * or allocation of a big block (a 10 MB summary, a list's item array) consolidates all of them
+ * at once — measured 110 ms in one turn at 20,000 connectors. Without fastbins (tcache still
+ * serves small sizes) that work is spread over the frees themselves. A fixed mmap threshold
+ * keeps big buffers out of the heap, so freeing them returns pages at once and never walks it. */
 static void tune_allocator(void)
 {
     mallopt(M_MXFAST, 0);

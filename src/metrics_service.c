@@ -36,8 +36,8 @@ static void slot_free(void *arg)
 }
 
 /* "c<cluster>\x1f<name>" for a connector, "s<cluster>\x1f" for the summary. Written into buf
- * when it fits (every hit builds one), else into new memory; returns which. */
-/* Built by hand: it runs on every cached request, and snprintf was 1,100 instructions of it. */
+ * when it fits (every hit builds one), else into new memory; returns which. Built by hand, not
+ * with snprintf: it runs on every cached request, and snprintf was 1,100 instructions of it. */
 static char *slot_key(const struct kc_cluster *cl, const char *name, char *buf, size_t cap)
 {
     size_t cluster_len = strlen(cl->cfg->name), name_len = name ? strlen(name) : 0;
