@@ -122,38 +122,70 @@ def check_resources(doc, truth, workers):
     assert 0.0 <= rs["cpuPercent"] <= 100.0, rs
 
 
-def test_rates_follow_the_feed(real):
-    """recordsPerSecond from the deltas of consecutive collections, a TTL apart, averages to
-    the feed rate (FileStreamSource reads in bursts of up to a second: one window is rough).
-    Every connector in one pass: their collections run side by side."""
-    st, gw = real
-    names = ["files", "files-2", "cdc:orders,eu", "files-sink", "errors-sink"]
-    docs = {n: next_doc(gw, n, None) for n in names}
-    rates = {n: [] for n in names}
-    byte_rates = {n: [] for n in names}
-    recent = {n: [] for n in names}
+def real_records(truth, name):
+    """A connector's records so far, summed over its tasks, as its real beans say."""
+    return sum(task_truth(truth, n, t)["records"] or 0 for (n, t) in truth["tasks"] if n == name)
+
+
+def measure_rates(st, gw, names, docs, windows=4):
+    """`windows` new documents of each connector, and the real record counters around them."""
+    m = {n: {"rates": [], "bytes": [], "recent": []} for n in names}
+    before = read_truth(st)
     t0 = time.monotonic()
-    for _ in range(4):
+    for _ in range(windows):
         for n in names:
             docs[n] = doc = next_doc(gw, n, docs[n])
             assert doc["warnings"] == [], (n, doc["warnings"])
-            rates[n].append(doc["throughput"]["recordsPerSecond"])
-            byte_rates[n].append(doc["throughput"]["bytesPerSecond"])
-            recent[n].append(doc["errors"]["recentErrorCount"])
+            m[n]["rates"].append(doc["throughput"]["recordsPerSecond"])
+            m[n]["bytes"].append(doc["throughput"]["bytesPerSecond"])
+            m[n]["recent"].append(doc["errors"]["recentErrorCount"])
     elapsed = time.monotonic() - t0
+    after = read_truth(st)
     for n in names:
-        assert all(r >= 0 for r in rates[n] + byte_rates[n]), (n, rates[n], byte_rates[n])
-        mean = sum(rates[n]) / len(rates[n])
-        want = feed_rate(n)
-        if n == "errors-sink":
-            # Nothing is ever sent; the errors come at the feed rate instead.
-            assert mean == 0.0, rates[n]
-            per_s = sum(recent[n]) / elapsed
-            assert 0.4 * want <= per_s <= 2.0 * want, (recent[n], elapsed)
-            continue
-        assert 0.5 * want <= mean <= 1.6 * want, "%s records/s %r, feed %d/s" % (n, rates[n], want)
-        assert sum(byte_rates[n]) / len(byte_rates[n]) >= 0.5 * want * 8, (n, byte_rates[n])
-        assert recent[n] == [0] * len(recent[n]), (n, recent[n])
+        m[n]["real_per_s"] = (real_records(after, n) - real_records(before, n)) / elapsed
+        m[n]["elapsed"] = elapsed
+    return m
+
+
+def test_rates_follow_the_feed(real):
+    """recordsPerSecond from the deltas of consecutive collections, a TTL apart, averages to
+    the feed rate (FileStreamSource reads in bursts of up to a second: one window is rough).
+    Every connector in one pass: their collections run side by side.
+
+    A sink takes what Kafka delivers, and its consumer can pause for seconds (a group
+    rebalance, met once in CI: files-sink at 4.7, 0, 0, 0 records/s). The gateway must show
+    that pause as it is, so a sink below the feed in the first pass must have been below it in
+    its real counters too; then a second pass must follow the feed."""
+    st, gw = real
+    names = ["files", "files-2", "cdc:orders,eu", "files-sink", "errors-sink"]
+    docs = {n: next_doc(gw, n, None) for n in names}
+    todo = names
+    for attempt in range(2):
+        m = measure_rates(st, gw, todo, docs)
+        paused = []
+        for n in todo:
+            rates, byte_rates, recent = m[n]["rates"], m[n]["bytes"], m[n]["recent"]
+            assert all(r >= 0 for r in rates + byte_rates), (n, rates, byte_rates)
+            mean = sum(rates) / len(rates)
+            want = feed_rate(n)
+            if n == "errors-sink":
+                # Nothing is ever sent; the errors come at the feed rate instead.
+                assert mean == 0.0, rates
+                per_s = sum(recent) / m[n]["elapsed"]
+                assert 0.4 * want <= per_s <= 2.0 * want, (recent, m[n]["elapsed"])
+                continue
+            if n in SINKS and attempt == 0 and mean < 0.5 * want:
+                real_per_s = m[n]["real_per_s"]
+                assert real_per_s < 0.75 * want, \
+                    "%s records/s %r while its real counter moved %.1f/s" % (n, rates, real_per_s)
+                paused.append(n)
+                continue
+            assert 0.5 * want <= mean <= 1.6 * want, "%s records/s %r, feed %d/s" % (n, rates, want)
+            assert sum(byte_rates) / len(byte_rates) >= 0.5 * want * 8, (n, byte_rates)
+            assert recent == [0] * len(recent), (n, recent)
+        if not paused:
+            break
+        todo = paused
 
 
 @pytest.mark.parametrize("name", ["files-sink", "errors-sink"])
